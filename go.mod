@@ -1,0 +1,3 @@
+module github.com/ami-bakery/ami-bakery
+
+go 1.26.8

@@ -1,0 +1,288 @@
+// Package images finds, waits for and tags AMIs in EC2.
+//
+// It is the only package that knows EC2's image API. It talks to EC2 through
+// the narrow EC2 interface below, declared with the SDK's own signatures, so
+// that *ec2.Client, the SDK's paginators and test doubles all fit.
+//
+// Trust rule: every lookup names the owners it trusts. EC2 lets any account
+// put tags on a public AMI it does not own, so a DescribeImages call without
+// owners could return an attacker's image carrying our tag (CVE-2018-15869,
+// "whoAMI"). Find refuses to run without owners, and re-checks every result.
+package images
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// EC2 is the part of the EC2 API that ami-bakery uses.
+type EC2 interface {
+	DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+	CreateTags(ctx context.Context, in *ec2.CreateTagsInput, optFns ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
+	CopyImage(ctx context.Context, in *ec2.CopyImageInput, optFns ...func(*ec2.Options)) (*ec2.CopyImageOutput, error)
+}
+
+// Image is what ami-bakery needs to know of an AMI.
+type Image struct {
+	ID      string
+	Name    string
+	OwnerID string
+	State   string
+	Created time.Time
+	Tags    map[string]string
+}
+
+// Query says which AMI stands for a fingerprint.
+type Query struct {
+	// Owners are the trusted owners: "self", "amazon" or 12-digit account ids.
+	// At least one is required.
+	Owners []string
+	// TagKey and Fingerprint select by tag: TagKey=Fingerprint.
+	TagKey      string
+	Fingerprint string
+	// Name, when set, selects by AMI name instead of by tag (the name may
+	// contain EC2's * and ? wildcards). Used where tags cannot be seen, as
+	// from an account the AMI is shared with.
+	Name string
+}
+
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
+// ValidOwner reports whether s is an owner EC2 accepts in DescribeImages.
+func ValidOwner(s string) bool {
+	return s == "self" || s == "amazon" || s == "aws-marketplace" || accountID.MatchString(s)
+}
+
+// Match is the result of a lookup: the AMI to use, if any, and a pending
+// AMI to wait for when no available one exists yet.
+type Match struct {
+	Available *Image // newest available match
+	Pending   *Image // newest pending match, set only when Available is nil
+}
+
+// Find looks up the AMIs matching q among the trusted owners' images, across
+// all pages, and picks the newest available one (ties broken by the smaller
+// image id, so every caller agrees). Images in other states (failed,
+// deregistered, disabled) are ignored.
+func Find(ctx context.Context, client EC2, q Query) (Match, error) {
+	if len(q.Owners) == 0 {
+		return Match{}, errors.New("looking up images: no trusted owners given")
+	}
+	in := &ec2.DescribeImagesInput{Owners: q.Owners}
+	switch {
+	case q.Name != "":
+		in.Filters = []types.Filter{{Name: aws.String("name"), Values: []string{q.Name}}}
+	case q.TagKey != "" && q.Fingerprint != "":
+		in.Filters = []types.Filter{{Name: aws.String("tag:" + q.TagKey), Values: []string{q.Fingerprint}}}
+	default:
+		return Match{}, errors.New("looking up images: neither a name nor a tag to look for")
+	}
+	in.Filters = append(in.Filters, types.Filter{Name: aws.String("state"), Values: []string{"available", "pending"}})
+
+	var all []Image
+	p := ec2.NewDescribeImagesPaginator(client, in)
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return Match{}, fmt.Errorf("looking up images: %w", err)
+		}
+		for _, im := range out.Images {
+			all = append(all, fromSDK(im))
+		}
+	}
+	return choose(all, q), nil
+}
+
+// choose applies the selection rules to what EC2 returned. It re-checks what
+// the filters should already guarantee, so that a filter EC2 ignored can
+// never let a stranger's image through.
+func choose(all []Image, q Query) Match {
+	var avail, pending []Image
+	for _, im := range all {
+		if !trusted(im, q.Owners) {
+			continue
+		}
+		if q.Name == "" && im.Tags[q.TagKey] != q.Fingerprint {
+			continue
+		}
+		switch im.State {
+		case string(types.ImageStateAvailable):
+			avail = append(avail, im)
+		case string(types.ImageStatePending):
+			pending = append(pending, im)
+		}
+	}
+	var m Match
+	if len(avail) > 0 {
+		m.Available = newest(avail)
+	} else if len(pending) > 0 {
+		m.Pending = newest(pending)
+	}
+	return m
+}
+
+// trusted reports whether im's owner is among owners. "self" and the
+// aliases cannot be checked against an account id here: EC2's Owners
+// parameter is what enforces them, so an image with an owner we did not
+// name explicitly is accepted only when such an alias was named.
+func trusted(im Image, owners []string) bool {
+	aliasNamed := false
+	for _, o := range owners {
+		if o == im.OwnerID {
+			return true
+		}
+		if !accountID.MatchString(o) {
+			aliasNamed = true
+		}
+	}
+	return aliasNamed && im.OwnerID != ""
+}
+
+func newest(ims []Image) *Image {
+	sort.Slice(ims, func(i, j int) bool {
+		if !ims[i].Created.Equal(ims[j].Created) {
+			return ims[i].Created.After(ims[j].Created)
+		}
+		return ims[i].ID < ims[j].ID
+	})
+	im := ims[0]
+	return &im
+}
+
+func fromSDK(im types.Image) Image {
+	out := Image{
+		ID:      aws.ToString(im.ImageId),
+		Name:    aws.ToString(im.Name),
+		OwnerID: aws.ToString(im.OwnerId),
+		State:   string(im.State),
+		Tags:    make(map[string]string, len(im.Tags)),
+	}
+	if t, err := time.Parse(time.RFC3339, aws.ToString(im.CreationDate)); err == nil {
+		out.Created = t
+	}
+	for _, t := range im.Tags {
+		out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return out
+}
+
+// Describe returns one image by id, or an error if EC2 does not know it.
+func Describe(ctx context.Context, client EC2, id string) (Image, error) {
+	out, err := client.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
+	if err != nil {
+		return Image{}, fmt.Errorf("describing image %s: %w", id, err)
+	}
+	if len(out.Images) != 1 {
+		return Image{}, fmt.Errorf("describing image %s: EC2 returned %d images", id, len(out.Images))
+	}
+	return fromSDK(out.Images[0]), nil
+}
+
+// Progress receives a line for people while something is waited on.
+type Progress func(format string, args ...any)
+
+// Waiter says how to wait for an image: how often to poll, for how long at
+// most, and how often to tell people that the wait goes on.
+type Waiter struct {
+	Poll, Timeout, ReportEvery time.Duration
+	Progress                   Progress
+}
+
+// WaitAvailable polls an image until it is available. A failed or vanished
+// image, the timeout or ctx ends the wait with an error.
+func (w Waiter) WaitAvailable(ctx context.Context, client EC2, id string) (Image, error) {
+	poll := w.Poll
+	if poll <= 0 {
+		poll = 5 * time.Second
+	}
+	start := time.Now()
+	lastReport := start
+	var deadline <-chan time.Time
+	if w.Timeout > 0 {
+		t := time.NewTimer(w.Timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		im, err := Describe(ctx, client, id)
+		if err != nil {
+			return Image{}, fmt.Errorf("waiting for %s: %w", id, err)
+		}
+		switch im.State {
+		case string(types.ImageStateAvailable):
+			return im, nil
+		case string(types.ImageStatePending):
+		default:
+			return Image{}, fmt.Errorf("waiting for %s: image is %s", id, im.State)
+		}
+		if w.Progress != nil && w.ReportEvery > 0 && time.Since(lastReport) >= w.ReportEvery {
+			w.Progress("waiting for %s: %s after %s", id, im.State, time.Since(start).Round(time.Second))
+			lastReport = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return Image{}, fmt.Errorf("waiting for %s: %w", id, ctx.Err())
+		case <-deadline:
+			return Image{}, fmt.Errorf("waiting for %s: still %s after %s", id, im.State, w.Timeout)
+		case <-time.After(poll):
+		}
+	}
+}
+
+// CopyRequest asks for a copy of an image into the client's region.
+type CopyRequest struct {
+	SourceRegion string
+	Source       Image
+	// Token makes the copy idempotent: EC2 returns the same copy for the
+	// same token, so a retry never makes two.
+	Token string
+}
+
+// Copy starts copying an image into dst's region, tags included, and
+// returns the new image id (the copy is pending until it completes).
+func Copy(ctx context.Context, dst EC2, r CopyRequest) (string, error) {
+	in := &ec2.CopyImageInput{
+		SourceRegion:  aws.String(r.SourceRegion),
+		SourceImageId: aws.String(r.Source.ID),
+		Name:          aws.String(r.Source.Name),
+		ClientToken:   aws.String(r.Token),
+		CopyImageTags: aws.Bool(true),
+	}
+	out, err := dst.CopyImage(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("copying %s from %s: %w", r.Source.ID, r.SourceRegion, err)
+	}
+	return aws.ToString(out.ImageId), nil
+}
+
+// EnsureTags makes sure im carries every tag in want, writing only the ones
+// that are missing or different. It returns the keys it had to write.
+func EnsureTags(ctx context.Context, client EC2, im Image, want map[string]string) ([]string, error) {
+	var tags []types.Tag
+	var keys []string
+	for k, v := range want {
+		if cur, ok := im.Tags[k]; ok && cur == v {
+			continue
+		}
+		tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		keys = append(keys, k)
+	}
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	sort.Strings(keys)
+	sort.Slice(tags, func(i, j int) bool { return *tags[i].Key < *tags[j].Key })
+	if _, err := client.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{im.ID}, Tags: tags}); err != nil {
+		return nil, fmt.Errorf("tagging %s with %s: %w", im.ID, strings.Join(keys, ", "), err)
+	}
+	return keys, nil
+}

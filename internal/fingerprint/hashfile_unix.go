@@ -1,0 +1,103 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd
+
+package fingerprint
+
+import (
+	"hash"
+	"io/fs"
+	"syscall"
+)
+
+// hashFile streams the file of e through h into e.sum and records its
+// executable bit and size.
+//
+// It works on the raw descriptor: an *os.File would cost an allocation, a
+// finalizer and, on Linux, a failed poller registration per file, which is
+// noticeable with many small files. The file is opened non-blocking so that
+// a fifo swapped in after the walk cannot hang it (the fstat then refuses
+// it), and without following a final symlink unless e.follow is set.
+func hashFile(done <-chan struct{}, e *fileEntry, h hash.Hash, buf []byte) error {
+	flags := syscall.O_RDONLY | syscall.O_CLOEXEC | syscall.O_NONBLOCK
+	if !e.follow {
+		flags |= syscall.O_NOFOLLOW
+	}
+	var (
+		fd  int
+		err error
+	)
+	for {
+		fd, err = syscall.Open(e.path, flags, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: e.path, Err: err}
+	}
+	defer syscall.Close(fd)
+
+	var st syscall.Stat_t
+	if err := fstat(fd, &st); err != nil {
+		return &fs.PathError{Op: "fstat", Path: e.path, Err: err}
+	}
+	if uint32(st.Mode)&syscall.S_IFMT != syscall.S_IFREG {
+		return errNotRegular{mode: unixFileMode(uint32(st.Mode))}
+	}
+	e.exec = st.Mode&0o100 != 0
+	e.size = st.Size
+
+	h.Reset()
+	var n int64
+	for {
+		select {
+		case <-done:
+			return errCanceled
+		default:
+		}
+		m, err := syscall.Read(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return &fs.PathError{Op: "read", Path: e.path, Err: err}
+		}
+		if m <= 0 {
+			break
+		}
+		h.Write(buf[:m])
+		n += int64(m)
+	}
+	if n != e.size {
+		return errChanged
+	}
+	h.Sum(e.sum[:0])
+	return nil
+}
+
+func fstat(fd int, st *syscall.Stat_t) error {
+	for {
+		err := syscall.Fstat(fd, st)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+// unixFileMode turns a st_mode file type into an fs.FileMode type.
+func unixFileMode(m uint32) fs.FileMode {
+	switch m & syscall.S_IFMT {
+	case syscall.S_IFIFO:
+		return fs.ModeNamedPipe
+	case syscall.S_IFSOCK:
+		return fs.ModeSocket
+	case syscall.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case syscall.S_IFBLK:
+		return fs.ModeDevice
+	case syscall.S_IFDIR:
+		return fs.ModeDir
+	case syscall.S_IFLNK:
+		return fs.ModeSymlink
+	}
+	return fs.ModeIrregular
+}

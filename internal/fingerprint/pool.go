@@ -1,0 +1,181 @@
+package fingerprint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"sync"
+	"syscall"
+
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
+)
+
+// bufSize is the read size of each worker: large enough that a big file
+// costs few syscalls, small enough that many workers stay cheap.
+const bufSize = 256 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// A fileEntry is one regular file (or, for v1, a symlink to one) to hash.
+// The walker fills path, rel and root; one worker fills the rest.
+type fileEntry struct {
+	path   string // the path to open: root prefix + rel
+	rel    string // slash-separated, relative to the root (a suffix of path)
+	root   *root
+	follow bool // open through a final symlink (v1 only)
+
+	exec bool
+	size int64
+	sum  [32]byte // the first hash.Size() bytes are used
+}
+
+// display is the file's path as the user would name it.
+func (e *fileEntry) display() string { return e.root.display(e.rel) }
+
+// A root is one definition directory.
+type root struct {
+	given  string // as in the Spec, for messages
+	abs    string // absolute and clean
+	prefix string // what a slash-separated rel is appended to
+	label  string // Input.Root
+	ignore *ignoreMatcher
+	count  int // files and symlinks found, not counting the ignore file
+}
+
+func (r *root) display(rel string) string {
+	if r.given == "" || r.given == "." {
+		return rel
+	}
+	if r.given[len(r.given)-1] == '/' {
+		return r.given + rel
+	}
+	return r.given + "/" + rel
+}
+
+// hashFiles runs walk, which emits the files it finds, and hashes them on
+// workers goroutines as they come. It returns the first error of the walk
+// or of any file, and stops everything as soon as there is one or ctx ends.
+// The walk must stop when emit returns an error.
+func hashFiles(ctx context.Context, workers int, newHash func() hash.Hash, beforeOpen func(string), walk func(ctx context.Context, emit func(*fileEntry) error) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	var (
+		mu    sync.Mutex
+		first error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == nil {
+			first = err
+			cancel(err)
+		}
+	}
+
+	jobs := make(chan *fileEntry, 4*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			h := newHash()
+			bp := bufPool.Get().(*[]byte)
+			defer bufPool.Put(bp)
+			done := ctx.Done()
+			for e := range jobs {
+				if ctx.Err() != nil {
+					continue // drain so the walk is never blocked
+				}
+				if beforeOpen != nil {
+					beforeOpen(e.path)
+				}
+				if err := hashFile(done, e, h, *bp); err != nil {
+					if errors.Is(err, errCanceled) {
+						err = context.Cause(ctx)
+					} else {
+						err = fileError(fmt.Sprintf("%q", e.display()), e.follow, err)
+					}
+					fail(err)
+				}
+			}
+		})
+	}
+	emit := func(e *fileEntry) error {
+		select {
+		case jobs <- e:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	err := walk(ctx, emit)
+	close(jobs)
+	wg.Wait()
+	if err != nil {
+		fail(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return first
+}
+
+// errCanceled is what hashFile returns when done closes.
+var errCanceled = errors.New("canceled")
+
+// errNotRegular means the opened file is not a regular file.
+type errNotRegular struct{ mode fs.FileMode }
+
+func (e errNotRegular) Error() string { return "not a regular file (" + describeMode(e.mode) + ")" }
+
+// errChanged means the file's size changed while it was read.
+var errChanged = errors.New("file changed while it was read")
+
+// fileError explains why hashing a file failed; what names the file, for
+// example `"ami/setup.sh"` or `-var-file "prod.pkrvars.hcl"`.
+func fileError(what string, follow bool, err error) error {
+	var nr errNotRegular
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usererr.WithHint(fmt.Errorf("reading %s: %w", what, err),
+			"the file vanished while the tree was being fingerprinted; run again when nothing is changing it")
+	case errors.Is(err, fs.ErrPermission):
+		return usererr.WithHint(fmt.Errorf("reading %s: %w", what, err),
+			"make it readable, or list it in the ignore file if it does not shape the AMI")
+	case errors.As(err, &nr):
+		return usererr.WithHint(fmt.Errorf("reading %s: %w", what, err),
+			"only regular files, directories and symlinks can be fingerprinted: remove it, or list it in the ignore file")
+	case errors.Is(err, errChanged), !follow && errors.Is(err, syscall.ELOOP):
+		// ELOOP with O_NOFOLLOW: the file became a symlink after the walk saw it.
+		return usererr.WithHint(fmt.Errorf("reading %s: file changed while it was fingerprinted", what),
+			"run again when nothing is changing the tree")
+	}
+	return fmt.Errorf("reading %s: %w", what, err)
+}
+
+// describeMode names a file type for messages.
+func describeMode(m fs.FileMode) string {
+	switch t := m.Type(); {
+	case t&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case t&fs.ModeSocket != 0:
+		return "a socket"
+	case t&fs.ModeCharDevice != 0:
+		return "a character device"
+	case t&fs.ModeDevice != 0:
+		return "a device"
+	case t&fs.ModeSymlink != 0:
+		return "a symlink"
+	case t&fs.ModeDir != 0:
+		return "a directory"
+	case t == 0:
+		return "a regular file"
+	}
+	return "an irregular file"
+}
+
+// specialFileError is the error for a special file; what names it.
+func specialFileError(what string, mode fs.FileMode) error {
+	return usererr.WithHint(fmt.Errorf("fingerprinting %s: it is %s", what, describeMode(mode)),
+		"only regular files, directories and symlinks can be fingerprinted: remove it, or list it in the ignore file")
+}

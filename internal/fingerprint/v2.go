@@ -1,0 +1,367 @@
+package fingerprint
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
+)
+
+// computeV2 computes a V2 fingerprint; see Compute and manifest.go.
+//
+// Roots are labelled by their path relative to a base directory: the
+// template's directory (the directory itself when Template is one), or
+// without a template the deepest directory that holds every root. The base
+// moves with the checkout, so labels, and the sum, do not depend on where
+// the tree is checked out, while moving a directory relative to the
+// template (which changes what a relative path in the template means)
+// changes the sum.
+func computeV2(ctx context.Context, s Spec) (Result, error) {
+	ignoreName := s.IgnoreFile
+	if ignoreName == "" {
+		ignoreName = DefaultIgnoreFile
+	}
+	if err := checkIgnoreFileName(ignoreName); err != nil {
+		return Result{}, err
+	}
+	if s.Template == "" && len(s.Dirs) == 0 {
+		return Result{}, usererr.WithHint(errors.New("nothing to fingerprint: no template and no definition directories"),
+			"name the packer template and the directories it uses")
+	}
+
+	var (
+		inputs []Input
+		roots  []*root
+		base   string
+	)
+	addRoot := func(given, abs string) {
+		for _, r := range roots {
+			if r.abs == abs {
+				return // the same directory twice counts once
+			}
+		}
+		prefix := abs
+		if !strings.HasSuffix(prefix, string(filepath.Separator)) {
+			prefix += "/"
+		}
+		roots = append(roots, &root{given: given, abs: abs, prefix: prefix})
+	}
+
+	if s.Template != "" {
+		abs, err := filepath.Abs(s.Template)
+		if err != nil {
+			return Result{}, fmt.Errorf("reading packer template %q: %w", s.Template, err)
+		}
+		what := fmt.Sprintf("packer template %q", s.Template)
+		if fi, err := os.Stat(s.Template); err == nil && fi.IsDir() {
+			base = abs
+			addRoot(s.Template, abs)
+		} else {
+			in, err := hashArg(ctx, what, s.Template, "check the template path; a relative path is taken from the current directory")
+			if err != nil {
+				return Result{}, err
+			}
+			base = filepath.Dir(abs)
+			in.Kind, in.Root, in.Path = KindTemplate, ".", filepath.Base(abs)
+			inputs = append(inputs, in)
+		}
+	}
+
+	for _, d := range s.Dirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return Result{}, fmt.Errorf("reading definition directory %q: %w", d, err)
+		}
+		if err := checkDir(d); err != nil {
+			return Result{}, err
+		}
+		addRoot(d, abs)
+	}
+
+	if base == "" {
+		abs := make([]string, len(roots))
+		for i, r := range roots {
+			abs[i] = r.abs
+		}
+		base = commonDir(abs)
+	}
+	for _, r := range roots {
+		rel, err := filepath.Rel(base, r.abs)
+		if err != nil {
+			return Result{}, usererr.WithHint(fmt.Errorf("labelling definition directory %q: %w", r.given, err),
+				"keep the definition directories on the same volume as the template")
+		}
+		r.label = filepath.ToSlash(rel)
+		if r.ignore, err = loadIgnore(r, ignoreName); err != nil {
+			return Result{}, err
+		}
+	}
+
+	for _, vf := range s.VarFiles {
+		in, err := hashArg(ctx, fmt.Sprintf("-var-file %q", vf), vf, "check the -var-file path; a relative path is taken from the current directory")
+		if err != nil {
+			return Result{}, err
+		}
+		in.Kind, in.Root, in.Path = KindVarFile, "", filepath.Base(vf)
+		inputs = append(inputs, in)
+	}
+
+	vars, err := parseVars(s.Vars)
+	if err != nil {
+		return Result{}, err
+	}
+	inputs = append(inputs, vars...)
+
+	w := &walkV2{ignoreName: ignoreName}
+	err = hashFiles(ctx, s.Workers, sha256.New, s.beforeOpen, func(ctx context.Context, emit func(*fileEntry) error) error {
+		w.emit = emit
+		for _, r := range roots {
+			if err := w.walk(ctx, r, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	for _, r := range roots {
+		if r.count == 0 {
+			hint := "add the files packer uses to it, or leave it out of the definition directories"
+			if r.ignore != nil {
+				hint = fmt.Sprintf("check that its %s does not leave out everything", ignoreName)
+			}
+			return Result{}, usererr.WithHint(fmt.Errorf("definition directory %q has no files to fingerprint", r.given), "%s", hint)
+		}
+	}
+
+	inputs = slices.Grow(inputs, len(w.files)+len(w.links))
+	for _, e := range w.files {
+		inputs = append(inputs, Input{
+			Kind:       KindFile,
+			Root:       e.root.label,
+			Path:       e.rel,
+			Executable: e.exec,
+			Size:       e.size,
+			Hash:       hex.EncodeToString(e.sum[:sha256.Size]),
+		})
+	}
+	inputs = append(inputs, w.links...)
+	sortInputs(inputs)
+	return Result{Algorithm: V2, Sum: manifestSum(inputs), Inputs: inputs}, nil
+}
+
+// checkDir reports a definition directory that is missing or not a directory.
+func checkDir(d string) error {
+	fi, err := os.Stat(d)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usererr.WithHint(fmt.Errorf("reading definition directory %q: %w", d, err),
+			"check the directory path; a relative path is taken from the current directory")
+	case err != nil:
+		return fmt.Errorf("reading definition directory %q: %w", d, err)
+	case !fi.IsDir():
+		return usererr.WithHint(fmt.Errorf("definition directory %q is not a directory", d),
+			"name the directory that holds the files packer uses, not a file in it")
+	}
+	return nil
+}
+
+// hashArg hashes a file named on the command line (a template or a
+// -var-file), following symlinks as packer would. what names it in errors;
+// hint is for a path that does not exist.
+func hashArg(ctx context.Context, what, path, hint string) (Input, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		err = fmt.Errorf("reading %s: %w", what, err)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = usererr.WithHint(err, "%s", hint)
+		}
+		return Input{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return Input{}, specialFileError(what, fi.Mode())
+	}
+	e := &fileEntry{path: path, follow: true}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	if err := hashFile(ctx.Done(), e, sha256.New(), *bp); err != nil {
+		if errors.Is(err, errCanceled) {
+			return Input{}, ctx.Err()
+		}
+		return Input{}, fileError(what, true, err)
+	}
+	return Input{Size: e.size, Hash: hex.EncodeToString(e.sum[:sha256.Size])}, nil
+}
+
+// loadIgnore reads the root's ignore file, if it has one.
+func loadIgnore(r *root, name string) (*ignoreMatcher, error) {
+	p := r.prefix + name
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading ignore file %q: %w", r.display(name), err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, usererr.WithHint(fmt.Errorf("reading ignore file %q: it is %s", r.display(name), describeMode(fi.Mode())),
+			"make it a regular file")
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading ignore file %q: %w", r.display(name), err)
+	}
+	return parseIgnore(string(data)), nil
+}
+
+// parseVars turns -var values into inputs, one per name, the last value of
+// a name winning, sorted by name.
+func parseVars(vars []string) ([]Input, error) {
+	last := make(map[string]string, len(vars))
+	for _, v := range vars {
+		name, value, ok := strings.Cut(v, "=")
+		if !ok || name == "" {
+			return nil, usererr.WithHint(fmt.Errorf("reading -var %q: want name=value", v),
+				"write each variable as -var 'name=value'")
+		}
+		last[name] = value
+	}
+	out := make([]Input, 0, len(last))
+	for name, value := range last {
+		sum := sha256.Sum256([]byte(value))
+		out = append(out, Input{Kind: KindVar, Path: name, Size: int64(len(value)), Hash: hex.EncodeToString(sum[:])})
+	}
+	slices.SortFunc(out, func(a, b Input) int { return strings.Compare(a.Path, b.Path) })
+	return out, nil
+}
+
+// commonDir returns the deepest directory that holds all of paths
+// (absolute and clean).
+func commonDir(paths []string) string {
+	c := paths[0]
+	for _, p := range paths[1:] {
+		for !within(c, p) {
+			parent := filepath.Dir(c)
+			if parent == c {
+				break
+			}
+			c = parent
+		}
+	}
+	return c
+}
+
+func within(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// walkV2 walks definition roots for V2.
+type walkV2 struct {
+	ignoreName string
+	emit       func(*fileEntry) error
+	files      []*fileEntry // hashed by the workers
+	links      []Input
+}
+
+// walk walks the directory rel ("" for the root) of r. It reads each
+// directory once and takes file types from the directory entries, so it
+// stats nothing; the worker's fstat of the open file gives the size and
+// executable bit. ".git" and ignored entries are skipped, and an ignored
+// directory is not entered.
+func (w *walkV2) walk(ctx context.Context, r *root, rel string) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	dirPrefix := r.prefix
+	if rel != "" {
+		dirPrefix += rel + "/"
+	}
+	f, err := os.Open(dirPrefix)
+	if err != nil {
+		return dirError(r, rel, err)
+	}
+	ents, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return dirError(r, rel, err)
+	}
+	for _, de := range ents {
+		name := de.Name()
+		if name == ".git" {
+			continue // a repository, or a worktree's or submodule's pointer file
+		}
+		full := dirPrefix + name
+		p := full[len(r.prefix):]
+		t := de.Type()
+		ignoreFile := rel == "" && name == w.ignoreName
+		if !ignoreFile && r.ignore.match(p, t.IsDir()) {
+			continue
+		}
+		switch {
+		case t.IsDir():
+			if err := w.walk(ctx, r, p); err != nil {
+				return err
+			}
+		case t&fs.ModeSymlink != 0:
+			if err := w.link(r, p); err != nil {
+				return err
+			}
+		case t.IsRegular():
+			if !ignoreFile {
+				r.count++
+			}
+			e := &fileEntry{path: full, rel: p, root: r}
+			w.files = append(w.files, e)
+			if err := w.emit(e); err != nil {
+				return err
+			}
+		default:
+			return specialFileError(fmt.Sprintf("%q", r.display(p)), t)
+		}
+	}
+	return nil
+}
+
+// link records the symlink at p. The link's content is covered because its
+// target, inside the root, is hashed where it lies; a link to a directory is
+// recorded, not entered, so links cannot make the walk loop.
+func (w *walkV2) link(r *root, p string) error {
+	display := r.display(p)
+	target, isDir, text, err := resolveLink(r.prefix, p, display)
+	if err != nil {
+		return err
+	}
+	if target != "" && target != w.ignoreName && r.ignore.excluded(target, isDir) {
+		return usererr.WithHint(fmt.Errorf("symlink %q points to %q, which is left out of the fingerprint", display, text),
+			"packer would read it, so it shapes the AMI: stop ignoring the target, or ignore the link too")
+	}
+	sum := sha256.Sum256([]byte(text))
+	w.links = append(w.links, Input{Kind: KindSymlink, Root: r.label, Path: p, Size: int64(len(text)), Hash: hex.EncodeToString(sum[:])})
+	r.count++
+	return nil
+}
+
+func dirError(r *root, rel string, err error) error {
+	name := r.given
+	if rel != "" {
+		name = r.display(rel)
+	}
+	err = fmt.Errorf("reading directory %q: %w", name, err)
+	if errors.Is(err, fs.ErrPermission) {
+		return usererr.WithHint(err, "make it readable, or list it in the ignore file if it does not shape the AMI")
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return usererr.WithHint(err, "the directory vanished while the tree was being fingerprinted; run again when nothing is changing it")
+	}
+	return err
+}

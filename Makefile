@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+GO      ?= go
+FUZZTIME ?= 10s
+
+.PHONY: all build test check unit fuzz demo bench clean deps
+
+all: build
+
+build:
+	$(GO) build -o bin/ami-bakery ./cmd/ami-bakery
+	$(GO) build -o bin/ec2emu ./cmd/ec2emu
+
+deps:
+	scripts/ensure-deps.sh
+
+# Everything CI runs: formatting, vet, the race-enabled test suite (unit,
+# CLI scripts and end to end with the real packer), and a short fuzz run of
+# every fuzz target.
+test: deps check unit fuzz
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzFingerprintTree$$' -fuzztime $(FUZZTIME) ./internal/fingerprint
+	$(GO) test -run '^$$' -fuzz '^FuzzParseMachineReadable$$' -fuzztime $(FUZZTIME) ./internal/packer
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadTemplate$$' -fuzztime $(FUZZTIME) ./internal/packer
+
+demo: deps build
+	scripts/demo.sh
+
+bench: deps build
+	bench/run.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ami-bakery/ami-bakery/internal/bake"
+	"github.com/ami-bakery/ami-bakery/internal/config"
+	"github.com/ami-bakery/ami-bakery/internal/ec2client"
+	"github.com/ami-bakery/ami-bakery/internal/images"
+	"github.com/ami-bakery/ami-bakery/internal/logging"
+	"github.com/ami-bakery/ami-bakery/internal/packer"
+	"github.com/ami-bakery/ami-bakery/internal/report"
+)
+
+type bakeOptions struct {
+	def    config.Definition
+	lookup config.Lookup
+	build  config.Build
+	out    config.Output
+}
+
+func newBakeCommand(e *env) *cobra.Command {
+	var o bakeOptions
+	cmd := &cobra.Command{
+		Use:   "bake",
+		Short: "Print the AMI for the current definition, building it only if none exists",
+		Long: `bake fingerprints the definition, looks in every region for an AMI tagged
+with the fingerprint and owned by a trusted account, and prints its id. A
+region that lacks it gets a copy from one that has it; when no region has
+it, packer builds it once, in the primary region.
+
+stdout carries only the answer: the AMI id, one region=ami-id line per
+region when there are several, or one JSON object with --json. On success
+{"ami_id": ...} is also written to .ami_id.json beside the template.` + exitHelp,
+		Example: `  ami-bakery bake --template ami/packer/ami.json --dir ami/ --region us-east-1
+  terraform apply -var "ami_id=$(ami-bakery bake -t ami/packer/ami.json)"`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd, e); err != nil {
+				return err
+			}
+			return runBake(cmd.Context(), &o, e)
+		},
+	}
+	fs := cmd.Flags()
+	o.def.AddFlags(fs)
+	o.lookup.AddFlags(fs)
+	o.build.AddFlags(fs)
+	o.out.AddFlags(fs, true)
+	fs.SortFlags = false
+	return cmd
+}
+
+func (o *bakeOptions) validate() error {
+	if err := o.def.Validate(); err != nil {
+		return err
+	}
+	if err := o.lookup.Validate(); err != nil {
+		return err
+	}
+	if err := o.build.Validate(&o.def); err != nil {
+		return err
+	}
+	return o.out.Validate(o.def.Template)
+}
+
+// prepare validates the options and builds what a lookup needs: the
+// loaded template and the bake options with EC2 clients.
+func prepare(ctx context.Context, def *config.Definition, lookup *config.Lookup, e *env, logFormat string) (*bake.Options, error) {
+	sp, err := spec(def)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := packer.LoadTemplate(def.Template)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := ec2client.New(ctx, ec2client.Options{Endpoint: lookup.Endpoint})
+	if err != nil {
+		return nil, err
+	}
+	if err := clients.CheckCredentials(ctx); err != nil {
+		return nil, err
+	}
+	return &bake.Options{
+		Spec:     sp,
+		Template: tmpl,
+		Regions:  lookup.AllRegions(),
+		Owners:   lookup.TrustedOwners(),
+		TagKey:   lookup.TagKey,
+		Endpoint: lookup.Endpoint,
+		Clients:  clients.Client,
+		Log:      newLogger(e.stderr, logFormat),
+		Version:  version,
+	}, nil
+}
+
+func runBake(ctx context.Context, o *bakeOptions, e *env) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	bo, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat)
+	if err != nil {
+		return err
+	}
+	varFiles, err := absAll(o.def.VarFiles)
+	if err != nil {
+		return err
+	}
+	vars := make([]packer.Var, len(o.def.Vars))
+	for i, v := range o.def.Vars {
+		vars[i] = packer.Var{Name: config.VarName(v), Value: v[len(config.VarName(v))+1:]}
+	}
+	progress := e.stderr
+	if o.out.LogFormat == "json" {
+		progress = logging.Lines(bo.Log, "packer")
+	}
+	bo.FingerprintVar = o.build.FingerprintVar
+	bo.SubnetID = o.build.SubnetID
+	bo.GitCommit = gitCommit(ctx, filepath.Dir(o.def.Template))
+	bo.Wait = images.Waiter{Poll: o.build.PollInterval, Timeout: o.build.WaitTimeout, ReportEvery: 30 * time.Second}
+	bo.Packer = packer.BuildOptions{
+		Packer:   o.build.Packer,
+		Vars:     vars,
+		VarFiles: varFiles,
+		Only:     o.build.Only,
+		OnError:  o.build.OnError,
+		Debug:    o.build.Debug,
+		Progress: progress,
+		Grace:    o.build.Grace,
+		Kill:     e.kill,
+	}
+
+	out, err := bake.Run(ctx, bo)
+	if err != nil {
+		return err
+	}
+	res := result(out)
+	// Files first: if one cannot be written, nothing goes to stdout.
+	if o.out.OutputFile != "" {
+		if err := writeJSON(o.out.OutputFile, report.AMIFile, res); err != nil {
+			return err
+		}
+	}
+	if o.out.TFVarsFile != "" {
+		if err := writeJSON(o.out.TFVarsFile, report.TFVars, res); err != nil {
+			return err
+		}
+	}
+	bo.Log.Info(fmt.Sprintf("%s %s", out.Action, out.Primary()), "fingerprint", out.Fingerprint.Sum)
+	return report.Print(e.stdout, res, o.out.JSON)
+}
+
+func result(out *bake.Outcome) report.Result {
+	order := make([]string, len(out.Regions))
+	for i, d := range out.Regions {
+		order[i] = d.Region
+	}
+	return report.Result{
+		AMIID:       out.Primary(),
+		AMIs:        out.AMIs(),
+		Fingerprint: out.Fingerprint.Sum,
+		Algorithm:   string(out.Fingerprint.Algorithm),
+		Action:      out.Action,
+		Regions:     out.Regions,
+		Order:       order,
+	}
+}
+
+func writeJSON(path string, render func(report.Result) ([]byte, error), r report.Result) error {
+	b, err := render(r)
+	if err != nil {
+		return err
+	}
+	return report.WriteFile(path, b)
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ami-bakery/ami-bakery/internal/config"
+	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
+)
+
+type checksumOptions struct {
+	def     config.Definition
+	explain bool
+	json    bool
+}
+
+func newChecksumCommand(e *env) *cobra.Command {
+	var o checksumOptions
+	cmd := &cobra.Command{
+		Use:   "checksum",
+		Short: "Print the definition's fingerprint, with no AWS access",
+		Long: `checksum prints the fingerprint that bake would look for. It reads only
+local files: no AWS credentials or network are needed.
+
+With --explain it first lists every input that went into the fingerprint,
+one per line: kind, root, path, mode (x = executable), size and hash; the
+fingerprint is the last line. Compare two listings to see why it changed.` + exitHelp,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd, e); err != nil {
+				return err
+			}
+			return runChecksum(cmd.Context(), &o, e)
+		},
+	}
+	fs := cmd.Flags()
+	o.def.AddFlags(fs)
+	fs.BoolVar(&o.explain, "explain", false, "list every input that went into the fingerprint")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object with the fingerprint and its inputs")
+	fs.SortFlags = false
+	return cmd
+}
+
+func runChecksum(ctx context.Context, o *checksumOptions, e *env) error {
+	if err := o.def.Validate(); err != nil {
+		return err
+	}
+	sp, err := spec(&o.def)
+	if err != nil {
+		return err
+	}
+	res, err := fingerprint.Compute(ctx, sp)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		type input struct {
+			Kind       string `json:"kind"`
+			Root       string `json:"root"`
+			Path       string `json:"path"`
+			Executable bool   `json:"executable"`
+			Size       int64  `json:"size"`
+			Hash       string `json:"hash"`
+		}
+		ins := make([]input, len(res.Inputs))
+		for i, in := range res.Inputs {
+			ins[i] = input(in)
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Fingerprint string  `json:"fingerprint"`
+			Algorithm   string  `json:"algorithm"`
+			Inputs      []input `json:"inputs"`
+		}{res.Sum, string(res.Algorithm), ins})
+	}
+	if o.explain {
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		for _, in := range res.Inputs {
+			mode := "-"
+			if in.Executable {
+				mode = "x"
+			}
+			root := in.Root
+			if root == "" {
+				root = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", in.Kind, root, in.Path, mode, in.Size, in.Hash)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	_, err = fmt.Fprintln(e.stdout, res.Sum)
+	return err
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ami-bakery/ami-bakery/internal/config"
+	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
+	"github.com/ami-bakery/ami-bakery/internal/logging"
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
+)
+
+// Set at release time with -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
+
+func versionString() string {
+	c, d := commit, date
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			switch {
+			case s.Key == "vcs.revision" && c == "":
+				c = s.Value
+			case s.Key == "vcs.time" && d == "":
+				d = s.Value
+			}
+		}
+	}
+	out := version
+	if c != "" {
+		out += " (commit " + c
+		if d != "" {
+			out += ", built " + d
+		}
+		out += ")"
+	}
+	return out
+}
+
+// noArgs rejects positional arguments as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usererr.WithHint(usererr.Usagef("unexpected argument %q", args[0]),
+			"see %s --help", cmd.CommandPath())
+	}
+	return nil
+}
+
+// applyEnv fills unset flags from the environment.
+func applyEnv(cmd *cobra.Command, e *env) error {
+	return config.ApplyEnv(cmd.Flags(), e.lookup)
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger { return logging.New(w, format) }
+
+// spec turns the definition settings into a fingerprint spec.
+func spec(d *config.Definition) (fingerprint.Spec, error) {
+	alg, err := fingerprint.ParseAlgorithm(d.Algorithm)
+	if err != nil {
+		return fingerprint.Spec{}, usererr.Usage(err)
+	}
+	return fingerprint.Spec{
+		Algorithm:  alg,
+		Template:   d.Template,
+		Dirs:       d.Dirs,
+		VarFiles:   d.VarFiles,
+		Vars:       d.Vars,
+		IgnoreFile: d.IgnoreFile,
+	}, nil
+}
+
+// absAll makes paths absolute, since packer runs in the template's directory.
+func absAll(paths []string) ([]string, error) {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s: %w", p, err)
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+// gitCommit returns the commit checked out in dir's git work tree, or "".
+// It is provenance only: any failure just means there is none to record.
+func gitCommit(ctx context.Context, dir string) string {
+	cmd := exec.CommandContext(ctx, "git", "rev-parse", "HEAD")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}

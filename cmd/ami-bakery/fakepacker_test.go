@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// fakePacker is a scripted stand-in for packer, for CLI scripts where the
+// real packer is not the point (failure modes, counting runs, speed). It
+// does through the EC2 API what packer's amazon-ebs builder does, against
+// whatever endpoint AWS_ENDPOINT_URL_EC2 names, and prints packer's
+// machine-readable output. FAKE_PACKER_MODE chooses a behaviour:
+//
+//	ok (default)  build, tag as the template says, print the artifact
+//	notag         build but do not tag the AMI
+//	fail          print an error and exit 1 without building
+//	noartifact    exit 0 without an artifact line
+//	hang          wait for a signal; on SIGINT print cleanup and exit 1
+//	ignoreint     like hang, but ignore SIGINT
+//
+// Each run appends its arguments to FAKE_PACKER_LOG when set.
+func fakePacker() int {
+	args := os.Args[1:]
+	if f := os.Getenv("FAKE_PACKER_LOG"); f != "" {
+		lf, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintln(lf, strings.Join(args, " "))
+			lf.Close()
+		}
+	}
+	ui := func(typ, msg string) {
+		fmt.Printf("%d,,ui,%s,%s\n", time.Now().Unix(), typ, strings.ReplaceAll(msg, ",", "%!(PACKER_COMMA)"))
+	}
+	if len(args) == 0 || args[0] != "build" {
+		ui("error", "fake packer: only build is supported")
+		return 1
+	}
+	vars := map[string]string{}
+	for i := 1; i < len(args)-1; i++ {
+		if args[i] == "-var" {
+			k, v, _ := strings.Cut(args[i+1], "=")
+			vars[k] = v
+			i++
+		}
+	}
+	template := args[len(args)-1]
+	ui("say", "amazon-ebs: output will be in this color.")
+	switch os.Getenv("FAKE_PACKER_MODE") {
+	case "fail":
+		ui("error", "Build 'amazon-ebs' errored: fake failure")
+		fmt.Fprintln(os.Stderr, "fake packer: failing as asked")
+		return 1
+	case "noartifact":
+		ui("say", "Build 'amazon-ebs' finished.")
+		return 0
+	case "hang", "ignoreint":
+		sigs := make(chan os.Signal, 1)
+		if os.Getenv("FAKE_PACKER_MODE") == "ignoreint" {
+			signal.Ignore(syscall.SIGINT)
+			signal.Notify(sigs, syscall.SIGTERM)
+		} else {
+			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		}
+		ui("say", "==> amazon-ebs: Waiting for instance to become ready...")
+		<-sigs
+		ui("say", "==> amazon-ebs: Terminating the source AWS instance...")
+		ui("error", "Build 'amazon-ebs' errored: build was cancelled")
+		return 1
+	}
+	id, region, err := fakeBuild(template, vars, os.Getenv("FAKE_PACKER_MODE") != "notag")
+	if err != nil {
+		ui("error", "Build 'amazon-ebs' errored: "+err.Error())
+		return 1
+	}
+	now := time.Now().Unix()
+	fmt.Printf("%d,amazon-ebs,artifact-count,1\n", now)
+	fmt.Printf("%d,amazon-ebs,artifact,0,builder-id,mitchellh.amazonebs\n", now)
+	fmt.Printf("%d,amazon-ebs,artifact,0,id,%s:%s\n", now, region, id)
+	fmt.Printf("%d,amazon-ebs,artifact,0,end\n", now)
+	return 0
+}
+
+var userRef = regexp.MustCompile("\\{\\{\\s*user\\s+`([^`]+)`\\s*\\}\\}")
+
+func fakeBuild(template string, vars map[string]string, tag bool) (id, region string, err error) {
+	raw, err := os.ReadFile(template)
+	if err != nil {
+		return "", "", err
+	}
+	var t struct {
+		Variables map[string]string `json:"variables"`
+		Builders  []struct {
+			Region    string            `json:"region"`
+			AMIName   string            `json:"ami_name"`
+			SourceAMI string            `json:"source_ami"`
+			Tags      map[string]string `json:"tags"`
+		} `json:"builders"`
+	}
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return "", "", fmt.Errorf("fake packer reads JSON templates only: %w", err)
+	}
+	render := func(s string) string {
+		return userRef.ReplaceAllStringFunc(s, func(m string) string {
+			name := userRef.FindStringSubmatch(m)[1]
+			if v, ok := vars[name]; ok {
+				return v
+			}
+			return t.Variables[name]
+		})
+	}
+	b := t.Builders[0]
+	region = render(b.Region)
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+	if err != nil {
+		return "", "", err
+	}
+	c := ec2.NewFromConfig(cfg)
+	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
+		ImageId: aws.String(render(b.SourceAMI)), InstanceType: types.InstanceTypeT3Micro,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+	})
+	if err != nil {
+		return "", "", err
+	}
+	inst := run.Instances[0].InstanceId
+	defer c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{*inst}})
+	img, err := c.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: inst, Name: aws.String(render(b.AMIName))})
+	if err != nil {
+		return "", "", err
+	}
+	if tag && len(b.Tags) > 0 {
+		var tags []types.Tag
+		for k, v := range b.Tags {
+			tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(render(v))})
+		}
+		if _, err := c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{*img.ImageId}, Tags: tags}); err != nil {
+			return "", "", err
+		}
+	}
+	w := ec2.NewImageAvailableWaiter(c, func(o *ec2.ImageAvailableWaiterOptions) { o.MinDelay = 50 * time.Millisecond; o.MaxDelay = 200 * time.Millisecond })
+	if err := w.Wait(ctx, &ec2.DescribeImagesInput{ImageIds: []string{*img.ImageId}}, time.Minute); err != nil {
+		return "", "", err
+	}
+	return *img.ImageId, region, nil
+}

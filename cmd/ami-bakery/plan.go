@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ami-bakery/ami-bakery/internal/bake"
+	"github.com/ami-bakery/ami-bakery/internal/config"
+)
+
+type planOptions struct {
+	def      config.Definition
+	lookup   config.Lookup
+	out      config.Output
+	detailed bool
+}
+
+func newPlanCommand(e *env) *cobra.Command {
+	var o planOptions
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Say whether the AMI exists or a build is needed, without building",
+		Long: `plan makes bake's decision without acting on it. It prints the fingerprint,
+then one line per region: "REGION reuse AMI", "REGION wait AMI" (a pending
+AMI exists), "REGION copy from REGION" or "REGION build".
+
+With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
+(a build, copy or wait), 1 error.` + exitHelp,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd, e); err != nil {
+				return err
+			}
+			return runPlan(cmd.Context(), &o, e)
+		},
+	}
+	fs := cmd.Flags()
+	o.def.AddFlags(fs)
+	o.lookup.AddFlags(fs)
+	o.out.AddFlags(fs, false)
+	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 0 when up to date, 2 when there is something to do, 1 on error")
+	fs.SortFlags = false
+	return cmd
+}
+
+func runPlan(ctx context.Context, o *planOptions, e *env) error {
+	if err := o.def.Validate(); err != nil {
+		return err
+	}
+	if err := o.lookup.Validate(); err != nil {
+		return err
+	}
+	if err := o.out.Validate(""); err != nil {
+		return err
+	}
+	bo, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat)
+	if err != nil {
+		return err
+	}
+	plan, err := bake.MakePlan(ctx, bo)
+	if err != nil {
+		return err
+	}
+	if o.out.JSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(struct {
+			Fingerprint string          `json:"fingerprint"`
+			Algorithm   string          `json:"algorithm"`
+			UpToDate    bool            `json:"up_to_date"`
+			Regions     []bake.Decision `json:"regions"`
+		}{plan.Fingerprint.Sum, string(plan.Fingerprint.Algorithm), plan.UpToDate(), plan.Regions})
+	} else {
+		err = printPlan(e, plan)
+	}
+	if err != nil {
+		return err
+	}
+	if o.detailed && !plan.UpToDate() {
+		return exitError{exitBuildNeeded}
+	}
+	return nil
+}
+
+func printPlan(e *env, plan *bake.Plan) error {
+	if _, err := fmt.Fprintf(e.stdout, "fingerprint %s\n", plan.Fingerprint.Sum); err != nil {
+		return err
+	}
+	for _, d := range plan.Regions {
+		var line string
+		switch d.Action {
+		case "reuse", "wait":
+			line = fmt.Sprintf("%s %s %s", d.Region, d.Action, d.AMI)
+		case "copy":
+			line = fmt.Sprintf("%s copy from %s", d.Region, d.Source)
+		default:
+			line = fmt.Sprintf("%s %s", d.Region, d.Action)
+		}
+		if _, err := fmt.Fprintln(e.stdout, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}

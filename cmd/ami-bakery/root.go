@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ami-bakery/ami-bakery/internal/ec2client"
+	"github.com/ami-bakery/ami-bakery/internal/packer"
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
+)
+
+// Exit statuses, documented in --help.
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitBuildNeeded = 2 // plan --detailed-exitcode
+	exitInterrupted = 130
+)
+
+const exitHelp = `
+Exit status:
+  0    success (plan --detailed-exitcode: the AMI is up to date)
+  1    failure; nothing was written to stdout or to the output files
+  2    usage error (plan --detailed-exitcode: a build is needed)
+  130  interrupted by SIGINT or SIGTERM; packer was stopped and cleaned up
+`
+
+// env gives the commands access to the environment, so tests can set it.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	lookup         func(string) (string, bool)
+	// kill is closed on a second interrupt: stop packer at once.
+	kill <-chan struct{}
+}
+
+// exitError carries an exit status other than 1 without being a failure
+// message (plan --detailed-exitcode).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Main runs the command line and returns the exit status.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kill := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	interrupted := make(chan struct{})
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case s := <-sigs:
+			close(interrupted)
+			fmt.Fprintf(stderr, "ami-bakery: %s: stopping; packer is cleaning up (signal again to kill it now)\n", s)
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			fmt.Fprintln(stderr, "ami-bakery: second signal: killing packer")
+			close(kill)
+		case <-done:
+		}
+	}()
+
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, lookup: lookup, kill: kill}
+	root := newRootCommand(e)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	select {
+	case <-interrupted:
+		if err != nil {
+			fmt.Fprintf(stderr, "ami-bakery: interrupted: %v\n", err)
+		}
+		return exitInterrupted
+	default:
+	}
+	return exitStatus(stderr, err)
+}
+
+// exitStatus prints err for people and decides the exit status: the one place
+// that does.
+func exitStatus(stderr io.Writer, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	err = ec2client.Explain(err)
+	fmt.Fprintf(stderr, "ami-bakery: error: %v\n", err)
+	for _, h := range usererr.Hints(err) {
+		fmt.Fprintf(stderr, "ami-bakery: hint: %s\n", h)
+	}
+	switch {
+	case errors.Is(err, packer.ErrInterrupted):
+		return exitInterrupted
+	case usererr.IsUsage(err):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+func newRootCommand(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ami-bakery",
+		Short: "Idempotent Packer AMI builds: return the AMI for this definition, building it only when it changed",
+		Long: `ami-bakery fingerprints a Packer AMI definition (the template and the
+directories it uses), looks in EC2 for an AMI tagged with that fingerprint
+among trusted owners, and prints its id. Only when none exists does it run
+packer build, passing the fingerprint so the new AMI carries the tag.
+
+Run without a subcommand and with PACKER_JSON_PATH set, it bakes, as the
+original ami-bakery did.` + exitHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       versionString(),
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if v, ok := e.lookup("PACKER_JSON_PATH"); ok && v != "" {
+				bake := newBakeCommand(e)
+				bake.SetContext(cmd.Context())
+				return bake.RunE(bake, nil)
+			}
+			cmd.SetOut(e.stderr)
+			cmd.Help()
+			return usererr.WithHint(usererr.Usagef("no command given"), "run ami-bakery bake --help, or set PACKER_JSON_PATH as with the original tool")
+		},
+	}
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return usererr.WithHint(usererr.Usage(err), "see ami-bakery --help")
+	})
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.AddCommand(newBakeCommand(e), newPlanCommand(e), newChecksumCommand(e), newVersionCommand(e))
+	return root
+}

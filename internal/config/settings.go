@@ -1,0 +1,249 @@
+package config
+
+import (
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
+)
+
+// Defaults shared with the original tool.
+const (
+	DefaultTagKey         = "ami_config_checksum"
+	DefaultFingerprintVar = "config_checksum"
+	DefaultOutputFile     = ".ami_id.json"
+)
+
+// Definition is what the fingerprint covers.
+type Definition struct {
+	Template   string
+	Dirs       []string
+	VarFiles   []string
+	Vars       []string // name=value
+	Algorithm  string
+	IgnoreFile string
+}
+
+// AddFlags registers the definition flags.
+func (d *Definition) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&d.Template, "template", "t", "", "packer template (JSON or HCL2 .pkr.hcl)")
+	fs.StringSliceVarP(&d.Dirs, "dir", "d", nil, "definition directory; repeat or separate with commas (default: the template's directory)")
+	fs.StringArrayVar(&d.VarFiles, "var-file", nil, "packer -var-file, part of the fingerprint; repeatable")
+	fs.StringArrayVar(&d.Vars, "var", nil, "packer -var name=value, part of the fingerprint; repeatable")
+	fs.StringVar(&d.Algorithm, "algorithm", "v2", "fingerprint algorithm: v2, or v1 to find AMIs built by the original tool")
+	fs.StringVar(&d.IgnoreFile, "ignore-file", ".bakeryignore", "name of the gitignore-style file, at a directory's root, listing what to leave out")
+	BindEnv(fs, "template", "PACKER_JSON_PATH", "AMI_BAKERY_TEMPLATE")
+	BindEnv(fs, "dir", "AMI_DEFINITION_DIRS", "AMI_BAKERY_DIRS")
+	BindEnv(fs, "algorithm", "AMI_BAKERY_ALGORITHM")
+}
+
+var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// Validate checks the definition flags and fills in defaults.
+func (d *Definition) Validate() error {
+	if d.Template == "" {
+		return usererr.WithHint(usererr.Usagef("no packer template given"),
+			"pass --template PATH or set PACKER_JSON_PATH")
+	}
+	if len(d.Dirs) == 0 {
+		d.Dirs = []string{filepath.Dir(d.Template)}
+	}
+	for _, dir := range d.Dirs {
+		if strings.TrimSpace(dir) == "" {
+			return usererr.WithHint(usererr.Usagef("empty definition directory in %q", strings.Join(d.Dirs, ",")),
+				"separate directories with single commas, e.g. --dir ami,scripts")
+		}
+	}
+	for _, v := range d.Vars {
+		name, _, ok := strings.Cut(v, "=")
+		if !ok || !varName.MatchString(name) {
+			return usererr.WithHint(usererr.Usagef("invalid --var %q", v),
+				"write it as name=value, e.g. --var instance_type=t3.small")
+		}
+	}
+	return nil
+}
+
+// VarName returns the name in a name=value var.
+func VarName(v string) string { n, _, _ := strings.Cut(v, "="); return n }
+
+// Lookup is where and how the AMI is looked up.
+type Lookup struct {
+	Region   string
+	Regions  []string
+	Owners   []string
+	TagKey   string
+	Endpoint string
+}
+
+// AddFlags registers the lookup flags.
+func (l *Lookup) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&l.Region, "region", "", "primary AWS region, where a build happens")
+	fs.StringSliceVar(&l.Regions, "regions", nil, "every region the AMI must exist in (comma-separated; the primary region is added first)")
+	fs.StringSliceVar(&l.Owners, "owner", nil, "account id trusted to own the AMI, besides your own; repeatable")
+	fs.StringVar(&l.TagKey, "tag-key", DefaultTagKey, "AMI tag that carries the fingerprint")
+	fs.StringVar(&l.Endpoint, "endpoint", "", "EC2 endpoint URL, e.g. an emulator (passed to templates declaring aws_ec2_endpoint)")
+	BindEnv(fs, "region", "AWS_REGION", "AWS_DEFAULT_REGION")
+	BindEnv(fs, "regions", "AMI_BAKERY_REGIONS")
+	BindEnv(fs, "owner", "AMI_BAKERY_OWNERS")
+	BindEnv(fs, "tag-key", "AMI_BAKERY_TAG_KEY")
+	BindEnv(fs, "endpoint", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL")
+}
+
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)
+var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+var tagKeyRE = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+
+// Validate checks the lookup flags. Afterwards AllRegions is the primary
+// region followed by the others, without repeats.
+func (l *Lookup) Validate() error {
+	all := l.AllRegions()
+	if len(all) == 0 {
+		return usererr.WithHint(usererr.Usagef("no AWS region given"),
+			"pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)")
+	}
+	for _, r := range all {
+		if !regionRE.MatchString(r) {
+			return usererr.WithHint(usererr.Usagef("invalid region %q", r),
+				"regions look like us-east-1 or eu-west-2")
+		}
+	}
+	for _, o := range l.Owners {
+		if !accountRE.MatchString(o) && o != "self" && o != "amazon" {
+			return usererr.WithHint(usererr.Usagef("invalid --owner %q", o),
+				"an owner is a 12-digit AWS account id, e.g. --owner 123456789012")
+		}
+	}
+	if !tagKeyRE.MatchString(l.TagKey) || strings.HasPrefix(strings.ToLower(l.TagKey), "aws:") {
+		return usererr.WithHint(usererr.Usagef("invalid --tag-key %q", l.TagKey),
+			"a tag key is 1 to 128 letters, digits, spaces or _.:/=+-@, not starting with aws:")
+	}
+	if l.Endpoint != "" && !strings.HasPrefix(l.Endpoint, "http://") && !strings.HasPrefix(l.Endpoint, "https://") {
+		return usererr.WithHint(usererr.Usagef("invalid endpoint %q", l.Endpoint),
+			"an endpoint is a URL such as http://127.0.0.1:4599")
+	}
+	return nil
+}
+
+// AllRegions returns the primary region then the others, without repeats.
+func (l *Lookup) AllRegions() []string {
+	var out []string
+	for _, r := range append([]string{l.Region}, l.Regions...) {
+		r = strings.TrimSpace(r)
+		if r != "" && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TrustedOwners returns the owners to look in: the caller's own account,
+// then the --owner accounts.
+func (l *Lookup) TrustedOwners() []string {
+	out := []string{"self"}
+	for _, o := range l.Owners {
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Build is how packer runs.
+type Build struct {
+	Packer         string
+	SubnetID       string
+	FingerprintVar string
+	Only           []string
+	OnError        string
+	Debug          bool
+	Grace          time.Duration
+	WaitTimeout    time.Duration
+	PollInterval   time.Duration
+}
+
+// AddFlags registers the build flags.
+func (b *Build) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&b.Packer, "packer", "packer", "packer binary (a path, or a name looked up on PATH)")
+	fs.StringVar(&b.SubnetID, "subnet-id", "", "subnet passed to templates declaring aws_subnet_id")
+	fs.StringVar(&b.FingerprintVar, "fingerprint-var", DefaultFingerprintVar, "template variable that receives the fingerprint")
+	fs.StringSliceVar(&b.Only, "only", nil, "packer -only: build only these builds")
+	fs.StringVar(&b.OnError, "on-error", "", "packer -on-error: cleanup, abort or ask")
+	fs.BoolVar(&b.Debug, "debug", false, "run packer with -debug (it pauses between steps)")
+	fs.DurationVar(&b.Grace, "grace", 2*time.Minute, "after an interrupt, how long packer may take to clean up before it is killed")
+	fs.DurationVar(&b.WaitTimeout, "wait-timeout", 60*time.Minute, "how long to wait for a pending or copied AMI")
+	fs.DurationVar(&b.PollInterval, "poll-interval", 5*time.Second, "how often to ask EC2 while waiting")
+	BindEnv(fs, "poll-interval", "AMI_BAKERY_POLL_INTERVAL")
+	BindEnv(fs, "packer", "AMI_BAKERY_PACKER")
+	BindEnv(fs, "subnet-id", "AWS_SUBNET_ID")
+	BindEnv(fs, "fingerprint-var", "AMI_BAKERY_FINGERPRINT_VAR")
+	BindEnv(fs, "on-error", "AMI_BAKERY_ON_ERROR")
+}
+
+// Validate checks the build flags against the definition.
+func (b *Build) Validate(d *Definition) error {
+	if !varName.MatchString(b.FingerprintVar) {
+		return usererr.WithHint(usererr.Usagef("invalid --fingerprint-var %q", b.FingerprintVar),
+			"a packer variable name is letters, digits, _ and -, not starting with a digit")
+	}
+	switch b.OnError {
+	case "", "cleanup", "abort", "ask":
+	default:
+		return usererr.WithHint(usererr.Usagef("invalid --on-error %q", b.OnError), "use cleanup, abort or ask")
+	}
+	for _, v := range d.Vars {
+		if VarName(v) == b.FingerprintVar {
+			return usererr.WithHint(usererr.Usagef("--var %s would override the fingerprint", b.FingerprintVar),
+				"ami-bakery sets %s itself; remove that --var", b.FingerprintVar)
+		}
+	}
+	if b.Grace <= 0 || b.WaitTimeout <= 0 || b.PollInterval <= 0 {
+		return usererr.Usagef("--grace, --wait-timeout and --poll-interval must be positive")
+	}
+	if b.Packer == "" {
+		return usererr.WithHint(usererr.Usagef("empty --packer"), "name the packer binary, e.g. --packer /usr/bin/packer")
+	}
+	return nil
+}
+
+// Output is where the answer goes.
+type Output struct {
+	JSON       bool
+	OutputFile string
+	TFVarsFile string
+	LogFormat  string
+}
+
+// AddFlags registers the output flags. withFile adds the result files.
+func (o *Output) AddFlags(fs *pflag.FlagSet, withFiles bool) {
+	fs.BoolVar(&o.JSON, "json", false, "print one JSON object on stdout instead of the AMI id")
+	fs.StringVar(&o.LogFormat, "log-format", "text", "stderr log format: text or json")
+	BindEnv(fs, "log-format", "AMI_BAKERY_LOG_FORMAT")
+	if withFiles {
+		fs.StringVar(&o.OutputFile, "output-file", "", `where to write {"ami_id": ...} (default: .ami_id.json beside the template; "none" to skip)`)
+		fs.StringVar(&o.TFVarsFile, "tfvars-file", "", "also write Terraform variables (ami_id, ami_ids) to this .auto.tfvars.json file")
+		BindEnv(fs, "output-file", "AMI_BAKERY_OUTPUT_FILE")
+		BindEnv(fs, "tfvars-file", "AMI_BAKERY_TFVARS_FILE")
+	}
+}
+
+// Validate checks the output flags; template places the default output file.
+func (o *Output) Validate(template string) error {
+	if o.LogFormat != "text" && o.LogFormat != "json" {
+		return usererr.WithHint(usererr.Usagef("invalid --log-format %q", o.LogFormat), "use text or json")
+	}
+	switch o.OutputFile {
+	case "":
+		if template != "" {
+			o.OutputFile = filepath.Join(filepath.Dir(template), DefaultOutputFile)
+		}
+	case "none":
+		o.OutputFile = ""
+	}
+	return nil
+}

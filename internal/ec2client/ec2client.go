@@ -1,0 +1,123 @@
+// Package ec2client builds EC2 clients from the standard AWS configuration
+// (environment, shared config and credential files, SSO, web identity,
+// instance roles) and explains the errors a user can fix.
+//
+// Clients are made only when a command needs AWS, one per region, and all
+// share one configuration and one retryer policy: throttling and 5xx answers
+// are retried with exponential backoff and jitter by the SDK's standard
+// retryer; permanent errors (access denied, bad credentials) are not.
+package ec2client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+
+	"github.com/ami-bakery/ami-bakery/internal/images"
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
+)
+
+// Options tune the clients.
+type Options struct {
+	// Endpoint overrides the EC2 endpoint (AWS_ENDPOINT_URL_EC2 and
+	// AWS_ENDPOINT_URL are honoured by the SDK already).
+	Endpoint string
+	// MaxAttempts per call, retries included; 0 means 10.
+	MaxAttempts int
+	// MaxBackoff between attempts; 0 means 20s.
+	MaxBackoff time.Duration
+}
+
+// Factory hands out one client per region.
+type Factory struct {
+	cfg     aws.Config
+	opts    Options
+	mu      sync.Mutex
+	clients map[string]*ec2.Client
+}
+
+// New loads the AWS configuration.
+func New(ctx context.Context, o Options) (*Factory, error) {
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 10
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = 20 * time.Second
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = o.MaxAttempts
+			so.MaxBackoff = o.MaxBackoff
+			// Throttling is expected under CI fan-out; do not let the
+			// client-side token bucket turn it into hard failures.
+			so.RateLimiter = ratelimit.None
+		})
+	}))
+	if err != nil {
+		return nil, usererr.WithHint(fmt.Errorf("loading the AWS configuration: %w", err),
+			"check AWS_PROFILE and ~/.aws/config")
+	}
+	return &Factory{cfg: cfg, opts: o, clients: map[string]*ec2.Client{}}, nil
+}
+
+// Client returns the EC2 client for a region.
+func (f *Factory) Client(region string) images.EC2 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.clients[region]; ok {
+		return c
+	}
+	c := ec2.NewFromConfig(f.cfg, func(o *ec2.Options) {
+		o.Region = region
+		if f.opts.Endpoint != "" {
+			o.BaseEndpoint = aws.String(f.opts.Endpoint)
+		}
+	})
+	f.clients[region] = c
+	return c
+}
+
+// CheckCredentials fails fast, with a hint, when no credentials can be found.
+func (f *Factory) CheckCredentials(ctx context.Context) error {
+	if f.cfg.Credentials == nil {
+		return noCredentials(errors.New("no credential provider configured"))
+	}
+	if _, err := f.cfg.Credentials.Retrieve(ctx); err != nil {
+		return noCredentials(err)
+	}
+	return nil
+}
+
+func noCredentials(err error) error {
+	return usererr.WithHint(fmt.Errorf("finding AWS credentials: %w", err),
+		"set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance or OIDC role is available")
+}
+
+// Explain adds a hint to AWS errors that the user can fix. Other errors are
+// returned as they are.
+func Explain(err error) error {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return err
+	}
+	switch api.ErrorCode() {
+	case "AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException":
+		return usererr.WithHint(err, "the AWS credentials were refused; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, and the region")
+	case "ExpiredToken", "RequestExpired", "ExpiredTokenException":
+		return usererr.WithHint(err, "the AWS session has expired; refresh the credentials")
+	case "UnauthorizedOperation", "AccessDenied", "AccessDeniedException":
+		return usererr.WithHint(err, "the credentials lack an EC2 permission; README.md lists the IAM permissions ami-bakery needs")
+	case "OptInRequired":
+		return usererr.WithHint(err, "the region is not enabled for this account")
+	}
+	return err
+}

@@ -33,8 +33,8 @@ func TestComputeErrors(t *testing.T) {
 			return s
 		}
 	}
-	mkfifo := func(p string) func(*testing.T, string) {
-		return func(t *testing.T, root string) { mustDo(t, syscall.Mkfifo(filepath.Join(root, p), 0o644)) }
+	fifoAt := func(p string) func(*testing.T, string) {
+		return func(t *testing.T, root string) { mustDo(t, mkfifo(filepath.Join(root, p))) }
 	}
 	tests := []struct {
 		name string
@@ -57,14 +57,14 @@ func TestComputeErrors(t *testing.T) {
 		{name: "only .git", tree: map[string]string{"d/.git/HEAD": "x"}, spec: dirs("d"), want: []string{"has no files"}, hint: true},
 		{name: "missing template", tree: base, spec: withSpec(func(root string, s *Spec) { s.Template = filepath.Join(root, "nope.pkr.hcl") }),
 			want: []string{"reading packer template", "nope.pkr.hcl"}, hint: true},
-		{name: "template is a fifo", tree: base, prep: mkfifo("t.pkr.hcl"), spec: withSpec(func(root string, s *Spec) { s.Template = filepath.Join(root, "t.pkr.hcl") }),
+		{name: "template is a fifo", tree: base, prep: fifoAt("t.pkr.hcl"), spec: withSpec(func(root string, s *Spec) { s.Template = filepath.Join(root, "t.pkr.hcl") }),
 			want: []string{"t.pkr.hcl", "named pipe"}, hint: true},
 		{name: "missing var-file", tree: base, spec: withSpec(func(root string, s *Spec) { s.VarFiles = []string{filepath.Join(root, "nope.hcl")} }),
 			want: []string{`reading -var-file "`, "nope.hcl", "check the -var-file path"}, hint: true},
 		{name: "var without =", tree: base, spec: withSpec(func(_ string, s *Spec) { s.Vars = []string{"region"} }),
 			want: []string{`-var "region"`, "name=value"}, hint: true},
 		{name: "var without name", tree: base, spec: withSpec(func(_ string, s *Spec) { s.Vars = []string{"=x"} }), want: []string{"name=value"}, hint: true},
-		{name: "fifo", tree: base, prep: mkfifo("ami/files/pipe"), want: []string{"ami/files/pipe", "named pipe"}, hint: true},
+		{name: "fifo", tree: base, prep: fifoAt("ami/files/pipe"), want: []string{"ami/files/pipe", "named pipe"}, hint: true},
 		{name: "socket", tree: base, prep: func(t *testing.T, root string) {
 			// Socket paths are short; listen from inside the directory.
 			t.Chdir(filepath.Join(root, "ami"))
@@ -102,7 +102,7 @@ func TestComputeErrors(t *testing.T) {
 			s.beforeOpen = func(p string) {
 				if strings.HasSuffix(p, "motd") {
 					os.Remove(p)
-					syscall.Mkfifo(p, 0o644)
+					mkfifo(p)
 				}
 			}
 		}), want: []string{"ami/files/motd", "named pipe"}, hint: true},

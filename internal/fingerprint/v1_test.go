@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
@@ -172,10 +171,10 @@ func TestV1Errors(t *testing.T) {
 		{"dangling symlink", map[string]string{"d/a": "->nope"}, nil, []string{"d"}, `following symlink "d/a"`},
 		{"symlink loop", map[string]string{"d/a": "->b", "d/b": "->a"}, nil, []string{"d"}, "following symlink"},
 		{"fifo", map[string]string{"d/a": ""}, func(t *testing.T, root string) {
-			mustDo(t, syscall.Mkfifo(filepath.Join(root, "d/p"), 0o644))
+			mustDo(t, mkfifo(filepath.Join(root, "d/p")))
 		}, []string{"d"}, `"d/p": it is a named pipe`},
 		{"symlink to fifo", map[string]string{"d/a": "->../p"}, func(t *testing.T, root string) {
-			mustDo(t, syscall.Mkfifo(filepath.Join(root, "p"), 0o644))
+			mustDo(t, mkfifo(filepath.Join(root, "p")))
 		}, []string{"d"}, `"d/a": it is a named pipe`},
 	}
 	for _, tt := range tests {

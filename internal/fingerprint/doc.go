@@ -8,8 +8,9 @@
 // subprocesses). Files are streamed through a bounded pool of hashing
 // workers, so memory stays flat however large the tree is.
 //
-// Two algorithms exist. V2, the default, is described on Compute and in
-// manifest.go. V1 reproduces, bit for bit, the checksum of the original
-// Python ami-bakery (2019) so that AMIs it tagged can still be found; see
-// computeV1 for what it does and where it differs on error.
+// Two algorithms exist. V2, the default, is described on Compute; its
+// manifest format is documented in manifest.go. V1 reproduces, bit for bit,
+// the checksum of the original Python ami-bakery (2019) so that AMIs it
+// tagged can still be found; v1.go says what it did and where this differs
+// (only on inputs where the original hung, crashed or ignored an error).
 package fingerprint

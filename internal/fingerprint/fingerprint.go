@@ -16,8 +16,12 @@ import (
 type Algorithm string
 
 const (
-	// V1 is the checksum of the original Python ami-bakery: SHA-1 over the
-	// SHA-1s of the non-hidden files of the definition directories.
+	// V1 is the checksum of the original Python ami-bakery (2019,
+	// mechtron/ami-bakery, checksum.py): the SHA-1 of the concatenated hex
+	// SHA-1s of every file whose name does not start with "." under the
+	// definition directories (hidden directories included), in byte order
+	// of their paths as given. Template, VarFiles, Vars and IgnoreFile play
+	// no part in it.
 	V1 Algorithm = "v1"
 	// V2 is a SHA-256 over a canonical manifest of everything that shapes
 	// the AMI: template, files with their paths and executable bits,

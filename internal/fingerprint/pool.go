@@ -84,8 +84,10 @@ func hashFiles(ctx context.Context, workers int, newHash func() hash.Hash, befor
 			defer bufPool.Put(bp)
 			done := ctx.Done()
 			for e := range jobs {
-				if ctx.Err() != nil {
+				select {
+				case <-done:
 					continue // drain so the walk is never blocked
+				default:
 				}
 				if beforeOpen != nil {
 					beforeOpen(e.path)

@@ -71,8 +71,8 @@ func (o *bakeOptions) validate() error {
 
 // prepare validates the options and builds what a lookup needs: the
 // loaded template and the bake options with EC2 clients.
-func prepare(ctx context.Context, def *config.Definition, lookup *config.Lookup, e *env, logFormat string) (*bake.Options, error) {
-	sp, err := spec(def)
+func prepare(ctx context.Context, def *config.Definition, lookup *config.Lookup, e *env, logFormat string, written ...string) (*bake.Options, error) {
+	sp, err := spec(def, written...)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	bo, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat)
+	bo, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat, o.out.OutputFile, o.out.TFVarsFile)
 	if err != nil {
 		return err
 	}

@@ -64,8 +64,10 @@ func applyEnv(cmd *cobra.Command, e *env) error {
 
 func newLogger(w io.Writer, format string) *slog.Logger { return logging.New(w, format) }
 
-// spec turns the definition settings into a fingerprint spec.
-func spec(d *config.Definition) (fingerprint.Spec, error) {
+// spec turns the definition settings into a fingerprint spec. The files
+// ami-bakery writes are never part of the fingerprint: .ami_id.json beside
+// the template, and whatever else is named in written.
+func spec(d *config.Definition, written ...string) (fingerprint.Spec, error) {
 	alg, err := fingerprint.ParseAlgorithm(d.Algorithm)
 	if err != nil {
 		return fingerprint.Spec{}, usererr.Usage(err)
@@ -77,6 +79,7 @@ func spec(d *config.Definition) (fingerprint.Spec, error) {
 		VarFiles:   d.VarFiles,
 		Vars:       d.Vars,
 		IgnoreFile: d.IgnoreFile,
+		Exclude:    append([]string{filepath.Join(filepath.Dir(d.Template), config.DefaultOutputFile)}, written...),
 	}, nil
 }
 

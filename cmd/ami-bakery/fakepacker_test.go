@@ -92,7 +92,7 @@ func fakePacker() int {
 	return 0
 }
 
-var userRef = regexp.MustCompile("\\{\\{\\s*user\\s+`([^`]+)`\\s*\\}\\}")
+var templateRef = regexp.MustCompile("\\{\\{\\s*(user|env)\\s+`([^`]*)`\\s*\\}\\}")
 
 func fakeBuild(template string, vars map[string]string, tag bool) (id, region string, err error) {
 	raw, err := os.ReadFile(template)
@@ -111,13 +111,17 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 	if err := json.Unmarshal(raw, &t); err != nil {
 		return "", "", fmt.Errorf("fake packer reads JSON templates only: %w", err)
 	}
-	render := func(s string) string {
-		return userRef.ReplaceAllStringFunc(s, func(m string) string {
-			name := userRef.FindStringSubmatch(m)[1]
-			if v, ok := vars[name]; ok {
+	var render func(s string) string
+	render = func(s string) string {
+		return templateRef.ReplaceAllStringFunc(s, func(m string) string {
+			sub := templateRef.FindStringSubmatch(m)
+			if sub[1] == "env" {
+				return os.Getenv(sub[2])
+			}
+			if v, ok := vars[sub[2]]; ok {
 				return v
 			}
-			return t.Variables[name]
+			return render(t.Variables[sub[2]])
 		})
 	}
 	b := t.Builders[0]

@@ -129,7 +129,12 @@ original ami-bakery did.` + exitHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       versionString(),
-		Args:          cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usererr.WithHint(usererr.Usagef("unknown command %q", args[0]), "the commands are bake, plan, checksum and version; see ami-bakery --help")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if v, ok := e.lookup("PACKER_JSON_PATH"); ok && v != "" {
 				bake := newBakeCommand(e)

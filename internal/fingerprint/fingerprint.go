@@ -79,6 +79,11 @@ type Spec struct {
 	// Workers is the number of files hashed at once; 0 or less means
 	// GOMAXPROCS. The sum does not depend on it.
 	Workers int
+	// Exclude names files that are never part of the sum (V2): the files
+	// ami-bakery itself writes, such as .ami_id.json beside the template,
+	// which may lie inside a definition directory. Relative paths are
+	// taken from the current directory.
+	Exclude []string
 
 	// beforeOpen, if set, is called by a worker just before it opens a
 	// file: a test seam to change the tree between the walk and the hashing.

@@ -120,7 +120,12 @@ func computeV2(ctx context.Context, s Spec) (Result, error) {
 	}
 	inputs = append(inputs, vars...)
 
-	w := &walkV2{ignoreName: ignoreName}
+	w := &walkV2{ignoreName: ignoreName, exclude: map[string]bool{}}
+	for _, x := range s.Exclude {
+		if abs, err := filepath.Abs(x); err == nil {
+			w.exclude[abs] = true
+		}
+	}
 	err = hashFiles(ctx, s.Workers, sha256.New, s.beforeOpen, func(ctx context.Context, emit func(*fileEntry) error) error {
 		w.emit = emit
 		for _, r := range roots {
@@ -268,6 +273,7 @@ func within(dir, p string) bool {
 // walkV2 walks definition roots for V2.
 type walkV2 struct {
 	ignoreName string
+	exclude    map[string]bool // absolute paths of files left out
 	emit       func(*fileEntry) error
 	files      []*fileEntry // hashed by the workers
 	links      []Input
@@ -317,6 +323,9 @@ func (w *walkV2) walk(ctx context.Context, r *root, rel string) error {
 				return err
 			}
 		case t.IsRegular():
+			if w.exclude[full] {
+				continue
+			}
 			if !ignoreFile {
 				r.count++
 			}

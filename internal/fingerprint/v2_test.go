@@ -310,3 +310,22 @@ func TestV2Cancel(t *testing.T) {
 		t.Fatalf("Compute cancelled while hashing: err = %v", err)
 	}
 }
+
+// The files ami-bakery writes (.ami_id.json beside a template that lies in
+// a definition directory) must not change the fingerprint, or every bake
+// would see a new definition and build again.
+func TestV2Exclude(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"packer/ami.json": "{}", "scripts/a.sh": "echo"})
+	s := Spec{Template: filepath.Join(dir, "packer/ami.json"), Dirs: []string{dir},
+		Exclude: []string{filepath.Join(dir, "packer/.ami_id.json")}}
+	before := compute(t, s)
+	writeTree(t, dir, map[string]string{"packer/.ami_id.json": `{"ami_id": "ami-1"}`})
+	if after := compute(t, s); after.Sum != before.Sum {
+		t.Errorf("writing an excluded file changed the sum:\n%s", dumpInputs(after.Inputs))
+	}
+	s.Exclude = nil
+	if after := compute(t, s); after.Sum == before.Sum {
+		t.Errorf("without Exclude the same file must count")
+	}
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/ami-bakery/ami-bakery/internal/ec2emu"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"ami-bakery":  func() { os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)) },
+		"fake-packer": func() { os.Exit(fakePacker()) },
+	})
+}
+
+// TestScripts runs the CLI scripts in testdata/script. Each script gets a
+// fresh EC2 emulator on loopback, credentials for ec2emu.DefaultAccount and
+// the emu command to inspect and change it. Scripts that need the real
+// packer start with [!exec:packer] skip; under CI a missing packer fails
+// instead (see requirePacker).
+func TestScripts(t *testing.T) {
+	requirePacker(t)
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup:               setupScript,
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"emu":   cmdEmu,
+			"exits": cmdExits,
+		},
+	})
+}
+
+// requirePacker fails the run under CI when packer is missing, so that end
+// to end scripts can never be skipped there by accident.
+func requirePacker(t *testing.T) {
+	if _, err := exec.LookPath("packer"); err != nil && os.Getenv("CI") != "" {
+		t.Fatal("packer is not on PATH but CI is set: the end-to-end scripts need it (scripts/ensure-deps.sh installs it)")
+	}
+}
+
+// cmdExits runs a program and asserts its exit status:
+//
+//	exits N PROGRAM [ARGS...]
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits N PROGRAM [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			ts.Fatalf("running %s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+type emuKey struct{}
+
+func setupScript(env *testscript.Env) error {
+	emu := ec2emu.New(ec2emu.Options{})
+	srv := httptest.NewServer(emu)
+	env.Defer(srv.Close)
+	env.Values[emuKey{}] = emu
+	home := filepath.Join(env.WorkDir, ".home")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return err
+	}
+	for k, v := range map[string]string{
+		"HOME":                        home,
+		"EMU":                         srv.URL,
+		"AWS_ENDPOINT_URL_EC2":        srv.URL,
+		"AWS_ACCESS_KEY_ID":           ec2emu.AccessKeyFor(ec2emu.DefaultAccount),
+		"AWS_SECRET_ACCESS_KEY":       "emulator",
+		"AWS_REGION":                  "us-east-1",
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_CONFIG_FILE":             filepath.Join(home, "aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(home, "aws-credentials"),
+		"AMI_BAKERY_POLL_INTERVAL":    "50ms",
+		"SOURCE_AMI":                  ec2emu.SeedImageID("us-east-1", ec2emu.SeedImageNames()[0]),
+		"ACCOUNT":                     ec2emu.DefaultAccount,
+		"PACKER_CACHE_DIR":            filepath.Join(home, "packer-cache"),
+		"CHECKPOINT_DISABLE":          "1",
+	} {
+		env.Setenv(k, v)
+	}
+	return nil
+}
+
+// cmdEmu inspects or changes the script's emulator:
+//
+//	emu images [region]                 list own images: id name state tag=value...
+//	emu count ACTION N                  assert ACTION was called N times
+//	emu running N                       assert N instances are not terminated
+//	emu put-image [-account A] [-public] [-pending] NAME [key=value...]
+//	emu faults RATE                     fail RATE of calls with RequestLimitExceeded
+//	emu leftovers                       assert no key pair or security group of packer's is left
+func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
+	emu := ts.Value(emuKey{}).(*ec2emu.Emulator)
+	if len(args) == 0 {
+		ts.Fatalf("usage: emu images|count|running|put-image|faults|leftovers ...")
+	}
+	if neg && args[0] != "count" && args[0] != "running" {
+		ts.Fatalf("emu %s does not support negation", args[0])
+	}
+	check := func(what string, got, want int) {
+		if (got == want) == neg {
+			ts.Fatalf("%s: got %d, want %s%d", what, got, map[bool]string{true: "not ", false: ""}[neg], want)
+		}
+	}
+	switch args[0] {
+	case "images":
+		region := "us-east-1"
+		if len(args) > 1 {
+			region = args[1]
+		}
+		for _, im := range emu.Images(ec2emu.DefaultAccount, region) {
+			var tags []string
+			for k, v := range im.Tags {
+				tags = append(tags, k+"="+v)
+			}
+			sort.Strings(tags)
+			fmt.Fprintf(ts.Stdout(), "%s %s %s %s\n", im.ID, im.Name, im.State, strings.Join(tags, " "))
+		}
+	case "count":
+		if len(args) != 3 {
+			ts.Fatalf("usage: emu count ACTION N")
+		}
+		n, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		check("calls of "+args[1], emu.CallCount(args[1]), n)
+	case "running":
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		check("instances not terminated", len(emu.NonTerminatedInstances()), n)
+	case "put-image":
+		account, spec := ec2emu.DefaultAccount, ec2emu.ImageSpec{Tags: map[string]string{}}
+		rest := args[1:]
+		for len(rest) > 0 && strings.HasPrefix(rest[0], "-") {
+			switch rest[0] {
+			case "-account":
+				account, rest = rest[1], rest[1:]
+			case "-public":
+				spec.Public = true
+			case "-pending":
+				spec.State = "pending"
+			default:
+				ts.Fatalf("emu put-image: unknown option %s", rest[0])
+			}
+			rest = rest[1:]
+		}
+		spec.Name = rest[0]
+		for _, kv := range rest[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			spec.Tags[k] = ts.Getenv(strings.TrimPrefix(v, "$"))
+			if !strings.HasPrefix(v, "$") {
+				spec.Tags[k] = v
+			}
+		}
+		id, err := emu.PutImage(account, "us-east-1", spec)
+		ts.Check(err)
+		ts.Setenv("PUT_IMAGE", id)
+	case "faults":
+		rate, err := strconv.ParseFloat(args[1], 64)
+		ts.Check(err)
+		emu.SetFaults(ec2emu.Faults{Rate: rate, Seed: 1})
+	case "leftovers":
+		for _, region := range []string{"us-east-1", "us-west-2", "eu-west-1"} {
+			if kp := emu.KeyPairs(ec2emu.DefaultAccount, region); len(kp) > 0 {
+				ts.Fatalf("key pairs left in %s: %v", region, kp)
+			}
+		}
+	default:
+		ts.Fatalf("emu: unknown subcommand %s", args[0])
+	}
+}

@@ -140,7 +140,7 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	res := result(out)
+	res := report.FromOutcome(out)
 	// Files first: if one cannot be written, nothing goes to stdout.
 	if o.out.OutputFile != "" {
 		if err := writeJSON(o.out.OutputFile, report.AMIFile, res); err != nil {
@@ -152,24 +152,18 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 			return err
 		}
 	}
+	if p, ok := e.lookup("GITHUB_OUTPUT"); ok && p != "" {
+		if err := report.GitHubOutputs(p, res); err != nil {
+			return err
+		}
+	}
+	if p, ok := e.lookup("GITHUB_STEP_SUMMARY"); ok && p != "" {
+		if err := report.GitHubSummary(p, res); err != nil {
+			return err
+		}
+	}
 	bo.Log.Info(fmt.Sprintf("%s %s", out.Action, out.Primary()), "fingerprint", out.Fingerprint.Sum)
 	return report.Print(e.stdout, res, o.out.JSON)
-}
-
-func result(out *bake.Outcome) report.Result {
-	order := make([]string, len(out.Regions))
-	for i, d := range out.Regions {
-		order[i] = d.Region
-	}
-	return report.Result{
-		AMIID:       out.Primary(),
-		AMIs:        out.AMIs(),
-		Fingerprint: out.Fingerprint.Sum,
-		Algorithm:   string(out.Fingerprint.Algorithm),
-		Action:      out.Action,
-		Regions:     out.Regions,
-		Order:       order,
-	}
 }
 
 func writeJSON(path string, render func(report.Result) ([]byte, error), r report.Result) error {

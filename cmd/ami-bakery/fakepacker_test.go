@@ -154,7 +154,10 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 			return "", "", err
 		}
 	}
-	w := ec2.NewImageAvailableWaiter(c, func(o *ec2.ImageAvailableWaiterOptions) { o.MinDelay = 50 * time.Millisecond; o.MaxDelay = 200 * time.Millisecond })
+	w := ec2.NewImageAvailableWaiter(c, func(o *ec2.ImageAvailableWaiterOptions) {
+		o.MinDelay = 50 * time.Millisecond
+		o.MaxDelay = 200 * time.Millisecond
+	})
 	if err := w.Wait(ctx, &ec2.DescribeImagesInput{ImageIds: []string{*img.ImageId}}, time.Minute); err != nil {
 		return "", "", err
 	}

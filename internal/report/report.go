@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/ami-bakery/ami-bakery/internal/bake"
 )
 
 // Result is the answer of a bake, as printed with --json.
@@ -21,9 +23,19 @@ type Result struct {
 	Fingerprint string            `json:"fingerprint"`
 	Algorithm   string            `json:"algorithm"`
 	Action      string            `json:"action"`
-	Regions     any               `json:"regions,omitempty"`
-	// Order is the order the regions were asked in; primary first.
-	Order []string `json:"-"`
+	Regions     []bake.Decision   `json:"regions"`
+}
+
+// FromOutcome makes the answer of a bake.
+func FromOutcome(out *bake.Outcome) Result {
+	return Result{
+		AMIID:       out.Primary(),
+		AMIs:        out.AMIs(),
+		Fingerprint: out.Fingerprint.Sum,
+		Algorithm:   string(out.Fingerprint.Algorithm),
+		Action:      out.Action,
+		Regions:     out.Regions,
+	}
 }
 
 // Print writes the answer to stdout: the AMI id on one line for a single
@@ -34,12 +46,12 @@ func Print(w io.Writer, r Result, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	if len(r.Order) == 1 {
+	if len(r.Regions) == 1 {
 		_, err := fmt.Fprintln(w, r.AMIID)
 		return err
 	}
-	for _, region := range r.Order {
-		if _, err := fmt.Fprintf(w, "%s=%s\n", region, r.AMIs[region]); err != nil {
+	for _, d := range r.Regions {
+		if _, err := fmt.Fprintf(w, "%s=%s\n", d.Region, d.AMI); err != nil {
 			return err
 		}
 	}

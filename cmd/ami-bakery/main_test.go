@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/ami-bakery/ami-bakery/internal/ec2emu"
@@ -47,6 +52,19 @@ func requirePacker(t *testing.T) {
 	if _, err := exec.LookPath("packer"); err != nil && os.Getenv("CI") != "" {
 		t.Fatal("packer is not on PATH but CI is set: the end-to-end scripts need it (scripts/ensure-deps.sh installs it)")
 	}
+}
+
+// tagArgs parses key=value arguments; a value @FILE is FILE's content.
+func tagArgs(ts *testscript.TestScript, args []string) map[string]string {
+	tags := map[string]string{}
+	for _, kv := range args {
+		k, v, _ := strings.Cut(kv, "=")
+		if f, ok := strings.CutPrefix(v, "@"); ok {
+			v = strings.TrimSpace(ts.ReadFile(f))
+		}
+		tags[k] = v
+	}
+	return tags
 }
 
 // cmdExits runs a program and asserts its exit status:
@@ -109,6 +127,7 @@ func setupScript(env *testscript.Env) error {
 //	emu count ACTION N                  assert ACTION was called N times
 //	emu running N                       assert N instances are not terminated
 //	emu put-image [-account A] [-public] [-pending] NAME [key=value...]
+//	emu tag ID [key=value...]            tag an image as the script's account
 //	emu faults RATE                     fail RATE of calls with RequestLimitExceeded
 //	emu leftovers                       assert no key pair or security group of packer's is left
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
@@ -166,16 +185,24 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			rest = rest[1:]
 		}
 		spec.Name = rest[0]
-		for _, kv := range rest[1:] {
-			k, v, _ := strings.Cut(kv, "=")
-			spec.Tags[k] = ts.Getenv(strings.TrimPrefix(v, "$"))
-			if !strings.HasPrefix(v, "$") {
-				spec.Tags[k] = v
-			}
-		}
+		spec.Tags = tagArgs(ts, rest[1:])
 		id, err := emu.PutImage(account, "us-east-1", spec)
 		ts.Check(err)
 		ts.Setenv("PUT_IMAGE", id)
+	case "tag":
+		// emu tag ID key=value...: CreateTags as the script's own account,
+		// through the API, as a user would.
+		c := ec2.New(ec2.Options{
+			Region:       "us-east-1",
+			BaseEndpoint: aws.String(ts.Getenv("EMU")),
+			Credentials:  credentials.NewStaticCredentialsProvider(ts.Getenv("AWS_ACCESS_KEY_ID"), "x", ""),
+		})
+		var tags []types.Tag
+		for k, v := range tagArgs(ts, args[2:]) {
+			tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+		_, err := c.CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{args[1]}, Tags: tags})
+		ts.Check(err)
 	case "faults":
 		rate, err := strconv.ParseFloat(args[1], 64)
 		ts.Check(err)

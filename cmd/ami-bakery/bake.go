@@ -12,6 +12,7 @@ import (
 	"github.com/ami-bakery/ami-bakery/internal/config"
 	"github.com/ami-bakery/ami-bakery/internal/ec2client"
 	"github.com/ami-bakery/ami-bakery/internal/images"
+	"github.com/ami-bakery/ami-bakery/internal/lock"
 	"github.com/ami-bakery/ami-bakery/internal/logging"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
 	"github.com/ami-bakery/ami-bakery/internal/report"
@@ -71,42 +72,52 @@ func (o *bakeOptions) validate() error {
 
 // prepare validates the options and builds what a lookup needs: the
 // loaded template and the bake options with EC2 clients.
-func prepare(ctx context.Context, def *config.Definition, lookup *config.Lookup, e *env, logFormat string, written ...string) (*bake.Options, error) {
+func prepare(ctx context.Context, def *config.Definition, lookup *config.Lookup, e *env, logFormat string, written ...string) (*bake.Options, *ec2client.Factory, error) {
 	sp, err := spec(def, written...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tmpl, err := packer.LoadTemplate(def.Template)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	clients, err := ec2client.New(ctx, ec2client.Options{Endpoint: lookup.Endpoint})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := clients.CheckCredentials(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &bake.Options{
+	o := &bake.Options{
 		Spec:     sp,
 		Template: tmpl,
 		Regions:  lookup.AllRegions(),
 		Owners:   lookup.TrustedOwners(),
 		TagKey:   lookup.TagKey,
+		ByName:   lookup.By == "name",
 		Endpoint: lookup.Endpoint,
-		Clients:  clients.Client,
+		Clients:  func(r string) images.EC2 { return clients.Client(r) },
 		Log:      newLogger(e.stderr, logFormat),
 		Version:  version,
-	}, nil
+	}
+	return o, clients, nil
 }
 
 func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	bo, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat, o.out.OutputFile, o.out.TFVarsFile)
+	bo, clients, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat, o.out.OutputFile, o.out.TFVarsFile)
 	if err != nil {
 		return err
+	}
+	if o.build.Lock {
+		bo.Lock = &lock.Locker{
+			Clients: func(r string) lock.EC2 { return clients.Client(r) },
+			Lease:   o.build.LockLease,
+			Poll:    o.build.PollInterval,
+			Log:     bo.Log,
+		}
 	}
 	varFiles, err := absAll(o.def.VarFiles)
 	if err != nil {

@@ -30,6 +30,10 @@ import (
 //	hang          wait for a signal; on SIGINT print cleanup and exit 1
 //	ignoreint     like hang, but ignore SIGINT
 //
+// FAKE_PACKER_DELAY (a duration) makes a build take that long. A hanging
+// fake exits by itself when its parent dies, so a killed ami-bakery leaves
+// nothing behind.
+//
 // Each run appends its arguments to FAKE_PACKER_LOG when set.
 func fakePacker() int {
 	args := os.Args[1:]
@@ -74,10 +78,23 @@ func fakePacker() int {
 			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 		}
 		ui("say", "==> amazon-ebs: Waiting for instance to become ready...")
-		<-sigs
+		parent := os.Getppid()
+		for waiting := true; waiting; {
+			select {
+			case <-sigs:
+				waiting = false
+			case <-time.After(50 * time.Millisecond):
+				if os.Getppid() != parent {
+					return 2
+				}
+			}
+		}
 		ui("say", "==> amazon-ebs: Terminating the source AWS instance...")
 		ui("error", "Build 'amazon-ebs' errored: build was cancelled")
 		return 1
+	}
+	if d, err := time.ParseDuration(os.Getenv("FAKE_PACKER_DELAY")); err == nil {
+		time.Sleep(d)
 	}
 	id, region, err := fakeBuild(template, vars, os.Getenv("FAKE_PACKER_MODE") != "notag")
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -40,8 +41,10 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup:               setupScript,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"emu":   cmdEmu,
-			"exits": cmdExits,
+			"emu":      cmdEmu,
+			"exits":    cmdExits,
+			"distinct": cmdDistinct,
+			"waitfile": cmdWaitFile,
 		},
 	})
 }
@@ -87,6 +90,42 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
 	}
+}
+
+// cmdDistinct asserts how many distinct non-empty lines a file has:
+//
+//	distinct FILE N
+func cmdDistinct(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: distinct FILE N")
+	}
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	seen := map[string]bool{}
+	for _, l := range strings.Split(ts.ReadFile(args[0]), "\n") {
+		if l != "" {
+			seen[l] = true
+		}
+	}
+	if len(seen) != want {
+		ts.Fatalf("%s has %d distinct lines, want %d: %v", args[0], len(seen), want, seen)
+	}
+}
+
+// cmdWaitFile waits up to ten seconds for a file to exist:
+//
+//	waitfile FILE
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	for range 400 {
+		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	ts.Fatalf("%s did not appear", args[0])
 }
 
 type emuKey struct{}

@@ -56,7 +56,7 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err := o.out.Validate(""); err != nil {
 		return err
 	}
-	bo, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat)
+	bo, _, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +52,10 @@ type Options struct {
 	Regions  []string
 	Owners   []string // trusted owners; never empty
 	TagKey   string   // tag that carries the fingerprint
+	// ByName looks AMIs up by a name containing the fingerprint instead of
+	// by tag: for AMIs shared from another account, whose tags are
+	// invisible to this one.
+	ByName bool
 	// FingerprintVar is the template variable that receives the fingerprint.
 	FingerprintVar string
 	SubnetID       string
@@ -158,10 +164,6 @@ func MakePlan(ctx context.Context, o *Options) (*Plan, error) {
 	return &Plan{Fingerprint: fp, Regions: decide(o.Regions, matches)}, nil
 }
 
-func (o *Options) query(fp string) images.Query {
-	return images.Query{Owners: o.Owners, TagKey: o.TagKey, Fingerprint: fp}
-}
-
 // lookupAll looks up fp in every region at once.
 func (o *Options) lookupAll(ctx context.Context, fp string) ([]images.Match, error) {
 	matches := make([]images.Match, len(o.Regions))
@@ -169,7 +171,7 @@ func (o *Options) lookupAll(ctx context.Context, fp string) ([]images.Match, err
 	var wg sync.WaitGroup
 	for i, r := range o.Regions {
 		wg.Go(func() {
-			m, err := images.Find(ctx, o.Clients(r), o.query(fp))
+			m, err := o.lookup(ctx, r, fp)
 			if err != nil {
 				err = fmt.Errorf("in %s: %w", r, err)
 			}
@@ -181,6 +183,35 @@ func (o *Options) lookupAll(ctx context.Context, fp string) ([]images.Match, err
 		return nil, err
 	}
 	return matches, nil
+}
+
+// lookup finds fp's AMI in one region: by its tag, or else by a name that
+// contains the fingerprint. The name is the second guard: it finds an AMI
+// whose tag EC2 does not show yet (tags are eventually consistent), one
+// built by a template that forgot the tag, and one shared from another
+// account, whose tags are invisible here.
+func (o *Options) lookup(ctx context.Context, region, fp string) (images.Match, error) {
+	client := o.Clients(region)
+	if !o.ByName {
+		m, err := images.Find(ctx, client, images.Query{Owners: o.Owners, TagKey: o.TagKey, Fingerprint: fp})
+		if err != nil || m.Available != nil || m.Pending != nil {
+			return m, err
+		}
+	}
+	m, err := images.Find(ctx, client, images.Query{Owners: o.Owners, Name: "*" + fp + "*"})
+	if err != nil {
+		return m, err
+	}
+	if im := m.Available; im != nil && !o.ByName {
+		if slices.Contains(o.Owners, im.OwnerID) {
+			o.log().Warn("found the AMI by its name, not its tag: it may be shared from another account, whose tags are invisible here",
+				"region", region, "ami", im.ID, "owner", im.OwnerID,
+				"hint", "use --lookup name when AMIs are built in another account and shared with this one")
+		} else {
+			o.log().Info("found the AMI by its name; its fingerprint tag is not visible (yet)", "region", region, "ami", im.ID)
+		}
+	}
+	return m, nil
 }
 
 // decide turns lookups into decisions. A region with an available AMI
@@ -290,13 +321,26 @@ func (o *Options) buildLocked(ctx context.Context, fp string, res fingerprint.Re
 	return d, nil
 }
 
-// checkTemplate refuses a build whose AMI could never be found again.
+// checkTemplate refuses a build whose AMI could never be found again, and
+// warns when the AMI name does not carry the fingerprint (the second guard
+// against double builds).
 func (o *Options) checkTemplate() error {
 	if !o.Template.Declares(o.FingerprintVar) {
 		return usererr.WithHint(
 			fmt.Errorf("template %s does not declare the variable %q, so the AMI could not carry its fingerprint", o.Template.Path, o.FingerprintVar),
 			"declare the variable and tag the AMI with it, e.g. in JSON: \"variables\": {%q: \"\"} and \"tags\": {%q: \"{{user `%s`}}\"}",
 			o.FingerprintVar, o.TagKey, o.FingerprintVar)
+	}
+	for _, src := range o.Template.AmazonSources() {
+		if slices.Contains(src.AMINameVars, o.FingerprintVar) {
+			continue
+		}
+		err := fmt.Errorf("the ami_name of %s (%s) does not contain the fingerprint variable %q", src.Name, src.Pos, o.FingerprintVar)
+		hint := fmt.Sprintf("name AMIs after the fingerprint, e.g. \"ami_name\": \"app-{{user `%s`}}\" (HCL2: \"app-${var.%s}\")", o.FingerprintVar, o.FingerprintVar)
+		if o.ByName {
+			return usererr.WithHint(fmt.Errorf("looking up by name: %w", err), "%s", hint)
+		}
+		o.log().Warn(err.Error()+"; concurrent or retried builds cannot be told apart by name", "hint", hint)
 	}
 	return nil
 }
@@ -316,6 +360,22 @@ func (o *Options) build(ctx context.Context, fp string, res fingerprint.Result) 
 	}
 	start := time.Now()
 	result, err := run(ctx, bo)
+	if err != nil && duplicateName(err) {
+		// Another job, not serialised by our lock (another tool, a lock
+		// lost to EC2 errors), made the AMI with this fingerprint's name.
+		if m, lerr := o.lookup(ctx, primary, fp); lerr == nil && (m.Available != nil || m.Pending != nil) {
+			im := m.Available
+			if im == nil {
+				w, err := o.Wait.WaitAvailable(ctx, o.Clients(primary), m.Pending.ID)
+				if err != nil {
+					return nil, err
+				}
+				im = &w
+			}
+			o.log().Warn("packer found an AMI with this fingerprint's name already; using it", "region", primary, "ami", im.ID)
+			return map[string]string{primary: im.ID}, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("building the AMI: %w", err)
 	}
@@ -338,6 +398,13 @@ func (o *Options) build(ctx context.Context, fp string, res fingerprint.Result) 
 		}
 	}
 	return amis, nil
+}
+
+// duplicateName reports whether packer failed because the AMI name is
+// taken: EC2's InvalidAMIName.Duplicate, or packer 1.6's own pre-check.
+func duplicateName(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "InvalidAMIName.Duplicate") || strings.Contains(msg, "is used by an existing AMI")
 }
 
 // templateVars are the variables ami-bakery supplies to templates that

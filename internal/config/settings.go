@@ -79,6 +79,7 @@ type Lookup struct {
 	Owners   []string
 	TagKey   string
 	Endpoint string
+	By       string // tag or name
 }
 
 // AddFlags registers the lookup flags.
@@ -87,6 +88,8 @@ func (l *Lookup) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&l.Regions, "regions", nil, "every region the AMI must exist in (comma-separated; the primary region is added first)")
 	fs.StringSliceVar(&l.Owners, "owner", nil, "account id trusted to own the AMI, besides your own; repeatable")
 	fs.StringVar(&l.TagKey, "tag-key", DefaultTagKey, "AMI tag that carries the fingerprint")
+	fs.StringVar(&l.By, "lookup", "tag", "find AMIs by their fingerprint tag, or by a name containing the fingerprint (for AMIs shared from another account)")
+	BindEnv(fs, "lookup", "AMI_BAKERY_LOOKUP")
 	fs.StringVar(&l.Endpoint, "endpoint", "", "EC2 endpoint URL, e.g. an emulator (passed to templates declaring aws_ec2_endpoint)")
 	BindEnv(fs, "region", "AWS_REGION", "AWS_DEFAULT_REGION")
 	BindEnv(fs, "regions", "AMI_BAKERY_REGIONS")
@@ -122,6 +125,9 @@ func (l *Lookup) Validate() error {
 	if !tagKeyRE.MatchString(l.TagKey) || strings.HasPrefix(strings.ToLower(l.TagKey), "aws:") {
 		return usererr.WithHint(usererr.Usagef("invalid --tag-key %q", l.TagKey),
 			"a tag key is 1 to 128 letters, digits, spaces or _.:/=+-@, not starting with aws:")
+	}
+	if l.By != "tag" && l.By != "name" {
+		return usererr.WithHint(usererr.Usagef("invalid --lookup %q", l.By), "use tag (the default) or name")
 	}
 	if l.Endpoint != "" && !strings.HasPrefix(l.Endpoint, "http://") && !strings.HasPrefix(l.Endpoint, "https://") {
 		return usererr.WithHint(usererr.Usagef("invalid endpoint %q", l.Endpoint),
@@ -165,6 +171,8 @@ type Build struct {
 	Grace          time.Duration
 	WaitTimeout    time.Duration
 	PollInterval   time.Duration
+	Lock           bool
+	LockLease      time.Duration
 }
 
 // AddFlags registers the build flags.
@@ -179,6 +187,10 @@ func (b *Build) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&b.WaitTimeout, "wait-timeout", 60*time.Minute, "how long to wait for a pending or copied AMI")
 	fs.DurationVar(&b.PollInterval, "poll-interval", 5*time.Second, "how often to ask EC2 while waiting")
 	BindEnv(fs, "poll-interval", "AMI_BAKERY_POLL_INTERVAL")
+	fs.BoolVar(&b.Lock, "lock", true, "take a build lock in EC2 so that concurrent jobs build once (--lock=false to skip)")
+	fs.DurationVar(&b.LockLease, "lock-lease", 5*time.Minute, "how long a build lock outlives a job that stopped renewing it (was killed)")
+	BindEnv(fs, "lock", "AMI_BAKERY_LOCK")
+	BindEnv(fs, "lock-lease", "AMI_BAKERY_LOCK_LEASE")
 	BindEnv(fs, "packer", "AMI_BAKERY_PACKER")
 	BindEnv(fs, "subnet-id", "AWS_SUBNET_ID")
 	BindEnv(fs, "fingerprint-var", "AMI_BAKERY_FINGERPRINT_VAR")
@@ -202,8 +214,8 @@ func (b *Build) Validate(d *Definition) error {
 				"ami-bakery sets %s itself; remove that --var", b.FingerprintVar)
 		}
 	}
-	if b.Grace <= 0 || b.WaitTimeout <= 0 || b.PollInterval <= 0 {
-		return usererr.Usagef("--grace, --wait-timeout and --poll-interval must be positive")
+	if b.Grace <= 0 || b.WaitTimeout <= 0 || b.PollInterval <= 0 || b.LockLease <= 0 {
+		return usererr.Usagef("--grace, --wait-timeout, --poll-interval and --lock-lease must be positive")
 	}
 	if b.Packer == "" {
 		return usererr.WithHint(usererr.Usagef("empty --packer"), "name the packer binary, e.g. --packer /usr/bin/packer")

@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 
-	"github.com/ami-bakery/ami-bakery/internal/images"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
@@ -70,7 +69,7 @@ func New(ctx context.Context, o Options) (*Factory, error) {
 }
 
 // Client returns the EC2 client for a region.
-func (f *Factory) Client(region string) images.EC2 {
+func (f *Factory) Client(region string) *ec2.Client {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c, ok := f.clients[region]; ok {

@@ -50,6 +50,10 @@ func apiCode(err error) string {
 	if errors.As(err, &ae) {
 		return ae.ErrorCode()
 	}
+	var own *apiError
+	if errors.As(err, &own) {
+		return own.Code
+	}
 	return ""
 }
 

@@ -164,6 +164,7 @@ func setupScript(env *testscript.Env) error {
 //
 //	emu images [region]                 list own images: id name state tag=value...
 //	emu count ACTION N                  assert ACTION was called N times
+//	emu mark; emu since ACTION N        the same, counting from the mark
 //	emu running N                       assert N instances are not terminated
 //	emu put-image [-account A] [-public] [-pending] NAME [key=value...]
 //	emu tag ID [key=value...]            tag an image as the script's account
@@ -246,6 +247,23 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		rate, err := strconv.ParseFloat(args[1], 64)
 		ts.Check(err)
 		emu.SetFaults(ec2emu.Faults{Rate: rate, Seed: 1})
+	case "mark":
+		// emu mark: later "emu since ACTION N" counts calls after this point.
+		ts.Setenv("EMU_MARK", strconv.Itoa(len(emu.Calls())))
+	case "since":
+		if len(args) != 3 {
+			ts.Fatalf("usage: emu since ACTION N")
+		}
+		mark, _ := strconv.Atoi(ts.Getenv("EMU_MARK"))
+		n, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		got := 0
+		for _, c := range emu.Calls()[mark:] {
+			if c.Action == args[1] {
+				got++
+			}
+		}
+		check("calls of "+args[1]+" since the mark", got, n)
 	case "leftovers":
 		for _, region := range []string{"us-east-1", "us-west-2", "eu-west-1"} {
 			if kp := emu.KeyPairs(ec2emu.DefaultAccount, region); len(kp) > 0 {

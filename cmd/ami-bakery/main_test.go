@@ -6,10 +6,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +28,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"ami-bakery":  func() { os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)) },
 		"fake-packer": func() { os.Exit(fakePacker()) },
+		"exit-status": func() { os.Exit(exitStatusOf()) },
 	})
 }
 
@@ -45,6 +48,7 @@ func TestScripts(t *testing.T) {
 			"exits":    cmdExits,
 			"distinct": cmdDistinct,
 			"waitfile": cmdWaitFile,
+			"term":     cmdTerm,
 		},
 	})
 }
@@ -68,6 +72,33 @@ func tagArgs(ts *testscript.TestScript, args []string) map[string]string {
 		tags[k] = v
 	}
 	return tags
+}
+
+// exitStatusOf is a program for scripts that need the exit status of a
+// background command: "exit-status FILE PROG ARGS..." runs PROG, passes it
+// SIGINT and SIGTERM, and writes its exit status to FILE.
+func exitStatusOf() int {
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: exit-status FILE PROG [ARGS...]")
+		return 2
+	}
+	cmd := exec.Command(os.Args[2], os.Args[3:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	go func() {
+		for s := range sigs {
+			cmd.Process.Signal(s)
+		}
+	}()
+	cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	os.WriteFile(os.Args[1], []byte(strconv.Itoa(code)+"\n"), 0o644)
+	return code
 }
 
 // cmdExits runs a program and asserts its exit status:
@@ -126,6 +157,16 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(25 * time.Millisecond)
 	}
 	ts.Fatalf("%s did not appear", args[0])
+}
+
+// cmdTerm sends SIGTERM to every background command (testscript's kill
+// knows only INT and KILL):
+//
+//	term
+func cmdTerm(ts *testscript.TestScript, neg bool, args []string) {
+	for _, c := range ts.BackgroundCmds() {
+		ts.Check(c.Process.Signal(syscall.SIGTERM))
+	}
 }
 
 type emuKey struct{}

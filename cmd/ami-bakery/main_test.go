@@ -49,6 +49,11 @@ func TestScripts(t *testing.T) {
 			"distinct": cmdDistinct,
 			"waitfile": cmdWaitFile,
 			"term":     cmdTerm,
+			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				d, err := time.ParseDuration(args[0])
+				ts.Check(err)
+				time.Sleep(d)
+			},
 		},
 	})
 }

@@ -211,7 +211,13 @@ func (r *request) instanceXML(in *instance) instanceXML {
 			x.DNSName = "ec2-" + strings.ReplaceAll(in.publicIP, ".", "-") + ".compute-1.amazonaws.com"
 		}
 	}
-	if in.stateReasonCode != "" {
+	// EC2 explains pending instances too (code and message "pending");
+	// packer 1.6.6 dereferences StateReason.Message when interrupted while
+	// waiting for a pending instance.
+	switch {
+	case in.state == "pending":
+		x.StateReason = &stateReasonXML{"pending", "pending"}
+	case in.stateReasonCode != "":
 		x.StateReason = &stateReasonXML{in.stateReasonCode, in.stateReasonCode + ": User initiated shutdown"}
 	}
 	if in.iamProfile != "" {

@@ -1,0 +1,146 @@
+package packer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
+)
+
+// Var is one -var name=value for packer.
+type Var struct{ Name, Value string }
+
+// BuildOptions says how to run `packer build`.
+type BuildOptions struct {
+	// Packer is the packer binary: a path, or a name looked up on the PATH
+	// of Env. "" means "packer".
+	Packer string
+	// Template is the template path given to packer, relative to Dir or
+	// absolute.
+	Template string
+	// Dir is packer's working directory; "" means the current one.
+	// ami-bakery uses the template's directory, since packer resolves the
+	// paths inside a template from its working directory.
+	Dir string
+	// Env is packer's whole environment; nil means os.Environ().
+	Env []string
+	// Vars are passed as -var name=value, in order.
+	Vars []Var
+	// VarFiles are passed as -var-file=path, in order, before Vars.
+	VarFiles []string
+	// Only and Except are build names for -only and -except; at most one of
+	// them may be set.
+	Only, Except []string
+	// OnError is -on-error: "cleanup", "abort", "ask" or
+	// "run-cleanup-provisioner" (all in packer 1.6.6); "" leaves packer's
+	// default, cleanup.
+	OnError string
+	// Debug adds -debug. Packer's standard input stays /dev/null even so:
+	// its machine-readable UI cannot ask, so in 1.6.6 the "press enter"
+	// pauses of -debug return at once, and a read from the terminal would
+	// stop packer (SIGTTIN) since it runs in a background process group.
+	Debug bool
+	// Progress receives packer's output for people, one line at a time,
+	// each prefixed with "packer: " (standard error with "packer stderr: ").
+	// nil discards it.
+	Progress io.Writer
+	// Grace is how long packer may take to clean up after the interrupt
+	// that cancelling the context sends, before its process group is killed.
+	// 0 means DefaultGrace.
+	Grace time.Duration
+	// Kill, when closed, kills packer's process group at once: for a second
+	// interrupt from an impatient user. nil never fires.
+	Kill <-chan struct{}
+}
+
+// DefaultGrace is the grace period of BuildOptions.Grace: time for packer to
+// terminate its builder instance and delete temporary key pairs and
+// security groups.
+const DefaultGrace = 2 * time.Minute
+
+var onErrorValues = []string{"cleanup", "abort", "ask", "run-cleanup-provisioner"}
+
+// validate reports options that packer would reject, or misread, before
+// packer is started.
+func (o BuildOptions) validate() error {
+	var errs []error
+	if o.Template == "" {
+		errs = append(errs, errors.New("no template given"))
+	}
+	for _, v := range o.Vars {
+		if v.Name == "" || strings.ContainsAny(v.Name, "=\n") {
+			errs = append(errs, fmt.Errorf("invalid packer variable name %q", v.Name))
+		}
+	}
+	for _, f := range o.VarFiles {
+		if f == "" {
+			errs = append(errs, errors.New("empty -var-file path"))
+		}
+	}
+	if len(o.Only) > 0 && len(o.Except) > 0 {
+		errs = append(errs, usererr.WithHint(errors.New("only and except are both set"), "give the builds to run, or the builds to skip, not both"))
+	}
+	for _, list := range [][]string{o.Only, o.Except} {
+		for _, b := range list {
+			if b == "" || strings.Contains(b, ",") {
+				errs = append(errs, fmt.Errorf("invalid build name %q for -only/-except", b))
+			}
+		}
+	}
+	if o.OnError != "" && !contains(onErrorValues, o.OnError) {
+		errs = append(errs, usererr.WithHint(fmt.Errorf("invalid on-error value %q", o.OnError), "use one of %s", strings.Join(onErrorValues, ", ")))
+	}
+	if o.Grace < 0 {
+		errs = append(errs, fmt.Errorf("negative grace period %v", o.Grace))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("checking packer build options: %w", err)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Args returns packer's arguments for o, without the program name:
+//
+//	build -machine-readable -color=false [-debug] [-on-error=X] [-only=a,b]
+//	      [-except=a,b] [-var-file=f]... [-var name=value]... template
+//
+// A template path that starts with "-" is given as "./-..." so that packer
+// does not take it for a flag. Args does not validate o; Build does.
+func Args(o BuildOptions) []string {
+	args := []string{"build", "-machine-readable", "-color=false"}
+	if o.Debug {
+		args = append(args, "-debug")
+	}
+	if o.OnError != "" {
+		args = append(args, "-on-error="+o.OnError)
+	}
+	if len(o.Only) > 0 {
+		args = append(args, "-only="+strings.Join(o.Only, ","))
+	}
+	if len(o.Except) > 0 {
+		args = append(args, "-except="+strings.Join(o.Except, ","))
+	}
+	for _, f := range o.VarFiles {
+		args = append(args, "-var-file="+f)
+	}
+	for _, v := range o.Vars {
+		args = append(args, "-var", v.Name+"="+v.Value)
+	}
+	tmpl := o.Template
+	if strings.HasPrefix(tmpl, "-") {
+		tmpl = "./" + tmpl
+	}
+	return append(args, tmpl)
+}

@@ -1,0 +1,227 @@
+package packer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
+)
+
+var (
+	// ErrInterrupted is in the chain of Build's error when the context was
+	// cancelled (or Kill closed) and packer was interrupted or killed.
+	ErrInterrupted = errors.New("packer build interrupted")
+	// ErrNoArtifacts is in the chain of Build's error when packer succeeded
+	// without building anything, as it does when -only matches no build.
+	ErrNoArtifacts = errors.New("packer build produced no artifacts")
+	// ErrNoAMI is in the chain of Build's error when packer succeeded but
+	// none of its artifacts is an AMI. Build then returns the Result too.
+	ErrNoAMI = errors.New("packer build produced no AMI")
+)
+
+// Result is what a successful packer build made.
+type Result struct {
+	Artifacts []Artifact
+}
+
+// AMIArtifacts returns the artifacts that are AMIs.
+func (r *Result) AMIArtifacts() []Artifact {
+	var out []Artifact
+	for _, a := range r.Artifacts {
+		if a.AMIs != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+const (
+	prefixOut = "packer: "
+	prefixErr = "packer stderr: "
+	// tailLines is how many lines of packer's output an error carries.
+	tailLines = 20
+	// errorLines is how many of packer's ui error lines an error keeps.
+	errorLines = 10
+)
+
+// BuildError is the error of a packer build that ran: it carries what
+// packer said, so that the user sees why it failed without a second run.
+type BuildError struct {
+	// Err says what went wrong; its chain holds ErrInterrupted,
+	// ErrNoArtifacts, ErrNoAMI or *exec.ExitError where they apply.
+	Err error
+	// Errors are the last error lines packer showed (its ui errors), at most
+	// 10, as shown in Progress.
+	Errors []string
+	// Tail is the last 20 lines of packer's output, standard output and
+	// standard error, as shown in Progress.
+	Tail []string
+}
+
+func (e *BuildError) Unwrap() error { return e.Err }
+
+// Error is Err's message, then packer's earlier error lines that are not in
+// the tail, then the tail.
+func (e *BuildError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Err.Error())
+	inTail := map[string]bool{}
+	for _, l := range e.Tail {
+		inTail[l] = true
+	}
+	var earlier []string
+	for _, l := range e.Errors {
+		if !inTail[l] {
+			earlier = append(earlier, l)
+		}
+	}
+	if len(earlier) > 0 {
+		b.WriteString("\npacker reported these errors earlier:")
+		for _, l := range earlier {
+			b.WriteString("\n  " + l)
+		}
+	}
+	if len(e.Tail) > 0 {
+		fmt.Fprintf(&b, "\nlast %d lines of packer output:", len(e.Tail))
+		for _, l := range e.Tail {
+			b.WriteString("\n  " + l)
+		}
+	}
+	return b.String()
+}
+
+// output forwards packer's lines to Progress, prefixed, and remembers the
+// tail and the error lines for the error. Safe for concurrent use.
+type output struct {
+	mu   sync.Mutex
+	w    io.Writer
+	tail []string
+	errs []string
+}
+
+func (o *output) add(prefix string, kind Kind, text string) {
+	line := strings.TrimRight(prefix+text, " \t")
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.w != nil {
+		// Progress is best effort: a failing writer must not fail the build.
+		_, _ = io.WriteString(o.w, line+"\n")
+	}
+	o.tail = appendLast(o.tail, line, tailLines)
+	if kind == KindError {
+		o.errs = appendLast(o.errs, line, errorLines)
+	}
+}
+
+func (o *output) ui(l Line) { o.add(prefixOut, l.Kind, l.Text) }
+
+// stderr forwards packer's standard error, line by line, until EOF.
+func (o *output) stderr(r io.Reader) {
+	br := newLineReader(r)
+	for {
+		line, complete, _, err := readLine(br)
+		if line != "" || complete {
+			o.add(prefixErr, KindRaw, strings.TrimSuffix(line, "\r"))
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (o *output) buildError(err error) *BuildError {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return &BuildError{
+		Err:    err,
+		Errors: append([]string(nil), o.errs...),
+		Tail:   append([]string(nil), o.tail...),
+	}
+}
+
+func appendLast(list []string, s string, n int) []string {
+	if len(list) == n {
+		copy(list, list[1:])
+		list = list[:n-1]
+	}
+	return append(list, s)
+}
+
+// finish judges a build whose packer has exited and whose output was read.
+func finish(o BuildOptions, out *output, artifacts []Artifact) (*Result, error) {
+	if len(artifacts) == 0 {
+		err := error(ErrNoArtifacts)
+		if len(o.Only) > 0 || len(o.Except) > 0 {
+			err = usererr.WithHint(err, "check that the -only/-except build names match the template's builds (JSON: the builder's name or type; HCL2: type.name)")
+		}
+		return nil, out.buildError(err)
+	}
+	res := &Result{Artifacts: artifacts}
+	if len(res.AMIArtifacts()) == 0 {
+		var made []string
+		for _, a := range artifacts {
+			made = append(made, fmt.Sprintf("%s: %s %q", a.Build, a.BuilderID, a.ID))
+		}
+		err := fmt.Errorf("%w (artifacts: %s)", ErrNoAMI, strings.Join(made, "; "))
+		return res, out.buildError(usererr.WithHint(err, "ami-bakery needs a template whose build makes an AMI, with an amazon-ebs (or other amazon-*) builder"))
+	}
+	return res, nil
+}
+
+// lookPath finds the packer binary: a name with a slash is a path (relative
+// to the current directory, not to Dir), any other name is looked up on the
+// PATH of env.
+func lookPath(name string, env []string) (string, error) {
+	if name == "" {
+		name = "packer"
+	}
+	hint := func(err error) error {
+		return usererr.WithHint(err, "install packer (1.6.6 or later), or give its path with --packer, or put it on PATH")
+	}
+	if strings.ContainsRune(name, filepath.Separator) {
+		p, err := filepath.Abs(name)
+		if err != nil {
+			return "", fmt.Errorf("finding packer: %w", err)
+		}
+		if err := checkExecutable(p); err != nil {
+			return "", hint(fmt.Errorf("finding packer: %w", err))
+		}
+		return p, nil
+	}
+	pathEnv := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v // the last one wins, as for the child
+		}
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		// A relative entry would be relative to packer's directory, not
+		// ours: skip it, like os/exec refuses "." entries.
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if checkExecutable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", hint(fmt.Errorf("finding packer: %q is not on PATH (%s)", name, pathEnv))
+}
+
+func checkExecutable(p string) error {
+	info, err := os.Stat(p)
+	switch {
+	case err != nil:
+		return err
+	case !info.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file", p)
+	case info.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("%s is not executable", p)
+	}
+	return nil
+}

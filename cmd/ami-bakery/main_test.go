@@ -185,6 +185,10 @@ func setupScript(env *testscript.Env) error {
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		return err
 	}
+	// Every script can use the example definition: $WORK/examples/app.
+	if err := os.CopyFS(filepath.Join(env.WorkDir, "examples"), os.DirFS("../../examples")); err != nil {
+		return err
+	}
 	for k, v := range map[string]string{
 		"HOME":                        home,
 		"EMU":                         srv.URL,

@@ -816,11 +816,15 @@ func modifyImageAttribute(r *request) (any, error) {
 		}
 	}
 	attr := r.p.str("Attribute")
-	if users, groups := r.p.list("UserId"), r.p.list("UserGroup"); len(users) > 0 || len(groups) > 0 {
+	// The flat form: OperationType with UserId.N / UserGroup.N. Without
+	// OperationType the flat lists only repeat the LaunchPermission form
+	// (aws-sdk-go v1 clients such as packer 1.6.6 send both), as EC2 allows.
+	users, groups := r.p.list("UserId"), r.p.list("UserGroup")
+	opType := r.p.str("OperationType")
+	if (len(users) > 0 || len(groups) > 0) && (opType != "" || len(changes) == 0) {
 		if attr != "" && attr != "launchPermission" {
 			return nil, errorf("InvalidParameterCombination", "UserId and UserGroup need Attribute launchPermission")
 		}
-		opType := r.p.str("OperationType")
 		if opType != "add" && opType != "remove" {
 			return nil, invalidParameter("OperationType must be add or remove, not %q", opType)
 		}

@@ -276,7 +276,19 @@ func TestCrossAccountVisibility(t *testing.T) {
 	if visible(b, private) || visible(cc, private) {
 		t.Fatal("after removing permissions only A sees it")
 	}
-	_, err := b.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(SeedImageID(region, SeedDebian)),
+	// aws-sdk-go v1 clients (packer 1.6.6 with ami_users) send both forms
+	// and no OperationType.
+	must(a.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{
+		ImageId:          aws.String(private),
+		LaunchPermission: &types.LaunchPermissionModifications{Add: []types.LaunchPermission{{UserId: aws.String(accountC)}}},
+		UserIds:          []string{accountC},
+	}))(t)
+	if !visible(cc, private) || visible(b, private) {
+		t.Fatal("shared with C alone: C sees it, B does not")
+	}
+	_, err := a.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(private), UserIds: []string{accountB}})
+	wantCode(t, err, "InvalidParameterValue") // flat form without OperationType
+	_, err = b.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(SeedImageID(region, SeedDebian)),
 		Description: &types.AttributeValue{Value: aws.String("mine now")}})
 	wantCode(t, err, "AuthFailure")
 	_, err = a.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(private), OperationType: types.OperationTypeAdd, UserIds: []string{"bob"}})

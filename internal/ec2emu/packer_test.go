@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -107,12 +108,15 @@ func startPacker(t *testing.T, emu *Emulator, url, name string, template []byte)
 	return r
 }
 
+// wait waits for packer to exit; its output is logged if the test fails.
 func (r *packerRun) wait(t *testing.T) error {
 	t.Helper()
 	err := r.cmd.Wait()
-	if err != nil || t.Failed() {
-		t.Logf("packer stdout:\n%s\npacker stderr:\n%s", r.stdout.String(), r.stderr.String())
-	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("packer stdout:\n%s\npacker stderr:\n%s", r.stdout.String(), r.stderr.String())
+		}
+	})
 	return err
 }
 
@@ -139,7 +143,7 @@ func (r *packerRun) artifacts(t *testing.T) map[string]string {
 
 // checkClean asserts that packer left nothing behind: no instance other than
 // terminated ones, no key pair, no security group.
-func checkClean(t *testing.T, emu *Emulator) {
+func checkClean(t *testing.T, emu *Emulator, builds int) {
 	t.Helper()
 	if left := emu.NonTerminatedInstances(); len(left) != 0 {
 		t.Errorf("instances left: %+v", left)
@@ -150,11 +154,11 @@ func checkClean(t *testing.T, emu *Emulator) {
 	if left := emu.SecurityGroups(DefaultAccount, region); len(left) != 0 {
 		t.Errorf("security groups left: %+v", left)
 	}
-	if n := emu.CallCount("RunInstances"); n != 1 {
-		t.Errorf("RunInstances called %d times", n)
+	if n := emu.CallCount("RunInstances"); n != builds {
+		t.Errorf("RunInstances called %d times in %d builds", n, builds)
 	}
-	if n := emu.CallCount("TerminateInstances"); n != 1 {
-		t.Errorf("TerminateInstances called %d times", n)
+	if n := emu.CallCount("TerminateInstances"); n != builds {
+		t.Errorf("TerminateInstances called %d times in %d builds", n, builds)
 	}
 }
 
@@ -187,24 +191,47 @@ func jsonTemplate(t *testing.T, builder map[string]any) []byte {
 	return out
 }
 
+// TestPackerBuildJSON builds twice with force_deregister: the second build
+// replaces the first image and its snapshot, as on EC2.
 func TestPackerBuildJSON(t *testing.T) {
 	t.Parallel()
 	emu, url := packerServer(t, Options{})
-	start := time.Now()
-	r := startPacker(t, emu, url, "template.json", jsonTemplate(t, amazonEBS(url, "bakery-json")))
-	if err := r.wait(t); err != nil {
-		t.Fatalf("packer build: %v", err)
+	b := amazonEBS(url, "bakery-json")
+	b["ami_users"] = []string{accountB}
+	b["snapshot_tags"] = map[string]string{"Fingerprint": "fp-bakery-json"}
+	b["force_deregister"] = true
+	b["force_delete_snapshot"] = true
+	var ids []string
+	for i := range 2 {
+		start := time.Now()
+		r := startPacker(t, emu, url, "template.json", jsonTemplate(t, b))
+		if err := r.wait(t); err != nil {
+			t.Fatalf("packer build %d: %v", i+1, err)
+		}
+		t.Logf("packer build %d took %s", i+1, time.Since(start).Round(time.Millisecond))
+		arts := r.artifacts(t)
+		if len(arts) != 1 || arts[region] == "" {
+			t.Fatalf("artifacts %v", arts)
+		}
+		ids = append(ids, arts[region])
+		checkImage(t, emu, arts[region], region, "bakery-json")
+		checkClean(t, emu, i+1)
 	}
-	t.Logf("packer build took %s", time.Since(start).Round(time.Millisecond))
-	arts := r.artifacts(t)
-	if len(arts) != 1 || arts[region] == "" {
-		t.Fatalf("artifacts %v", arts)
+	if ids[0] == ids[1] {
+		t.Fatal("the second build reused the first image id")
 	}
-	checkImage(t, emu, arts[region], region, "bakery-json")
-	checkClean(t, emu)
-	// The source instance was tagged at launch and stopped before imaging.
-	if n := emu.CallCount("StopInstances"); n != 1 {
-		t.Errorf("StopInstances called %d times", n)
+	ims := emu.Images(DefaultAccount, region)
+	if len(ims) != 1 || ims[0].ID != ids[1] || !slices.Equal(ims[0].SharedWith, []string{accountB}) {
+		t.Fatalf("images after two builds: %+v", ims)
+	}
+	snaps := emu.Snapshots(DefaultAccount, region)
+	if len(snaps) != 1 || snaps[0].ID != ims[0].SnapshotIDs[0] || snaps[0].Tags["Fingerprint"] != "fp-bakery-json" {
+		t.Fatalf("snapshots after two builds: %+v", snaps)
+	}
+	for _, a := range []string{"StopInstances", "DeregisterImage", "DeleteSnapshot", "ModifyImageAttribute"} {
+		if emu.CallCount(a) == 0 {
+			t.Errorf("packer never called %s", a)
+		}
 	}
 }
 
@@ -233,7 +260,7 @@ func TestPackerBuildAMIRegions(t *testing.T) {
 	if n := emu.CallCount("CopyImage", otherRegion); n != 1 {
 		t.Errorf("CopyImage in %s called %d times", otherRegion, n)
 	}
-	checkClean(t, emu)
+	checkClean(t, emu, 1)
 }
 
 func TestPackerBuildHCL2(t *testing.T) {
@@ -265,7 +292,7 @@ build {
 	}
 	arts := r.artifacts(t)
 	checkImage(t, emu, arts[region], region, "bakery-hcl")
-	checkClean(t, emu)
+	checkClean(t, emu, 1)
 }
 
 // TestPackerInterrupted sends SIGINT to packer's process group once the
@@ -305,7 +332,7 @@ func TestPackerInterrupted(t *testing.T) {
 	if ims := emu.Images(DefaultAccount, region); len(ims) != 0 {
 		t.Errorf("images after an interrupted build: %+v", ims)
 	}
-	checkClean(t, emu)
+	checkClean(t, emu, 1)
 	insts := emu.Instances(DefaultAccount, region)
 	if len(insts) != 1 || insts[0].State != "terminated" {
 		t.Errorf("instances: %+v", insts)

@@ -297,6 +297,18 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		rate, err := strconv.ParseFloat(args[1], 64)
 		ts.Check(err)
 		emu.SetFaults(ec2emu.Faults{Rate: rate, Seed: 1})
+	case "faulted-at-least":
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		got := 0
+		for _, c := range emu.Calls() {
+			if c.ErrorCode == "RequestLimitExceeded" {
+				got++
+			}
+		}
+		if got < n {
+			ts.Fatalf("%d calls faulted, want at least %d", got, n)
+		}
 	case "mark":
 		// emu mark: later "emu since ACTION N" counts calls after this point.
 		ts.Setenv("EMU_MARK", strconv.Itoa(len(emu.Calls())))

@@ -181,8 +181,8 @@ func (b *Build) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&b.SubnetID, "subnet-id", "", "subnet passed to templates declaring aws_subnet_id")
 	fs.StringVar(&b.FingerprintVar, "fingerprint-var", DefaultFingerprintVar, "template variable that receives the fingerprint")
 	fs.StringSliceVar(&b.Only, "only", nil, "packer -only: build only these builds")
-	fs.StringVar(&b.OnError, "on-error", "", "packer -on-error: cleanup, abort or ask")
-	fs.BoolVar(&b.Debug, "debug", false, "run packer with -debug (it pauses between steps)")
+	fs.StringVar(&b.OnError, "on-error", "", "packer -on-error: cleanup, abort, ask or run-cleanup-provisioner")
+	fs.BoolVar(&b.Debug, "debug", false, "run packer with -debug (verbose steps; with machine-readable output it does not pause)")
 	fs.DurationVar(&b.Grace, "grace", 2*time.Minute, "after an interrupt, how long packer may take to clean up before it is killed")
 	fs.DurationVar(&b.WaitTimeout, "wait-timeout", 60*time.Minute, "how long to wait for a pending or copied AMI")
 	fs.DurationVar(&b.PollInterval, "poll-interval", 5*time.Second, "how often to ask EC2 while waiting")
@@ -204,9 +204,9 @@ func (b *Build) Validate(d *Definition) error {
 			"a packer variable name is letters, digits, _ and -, not starting with a digit")
 	}
 	switch b.OnError {
-	case "", "cleanup", "abort", "ask":
+	case "", "cleanup", "abort", "ask", "run-cleanup-provisioner":
 	default:
-		return usererr.WithHint(usererr.Usagef("invalid --on-error %q", b.OnError), "use cleanup, abort or ask")
+		return usererr.WithHint(usererr.Usagef("invalid --on-error %q", b.OnError), "use cleanup, abort, ask or run-cleanup-provisioner")
 	}
 	for _, v := range d.Vars {
 		if VarName(v) == b.FingerprintVar {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -81,7 +82,7 @@ func prepare(ctx context.Context, def *config.Definition, lookup *config.Lookup,
 	if err != nil {
 		return nil, nil, err
 	}
-	clients, err := ec2client.New(ctx, ec2client.Options{Endpoint: lookup.Endpoint})
+	clients, err := ec2client.New(ctx, ec2client.Options{Endpoint: lookup.Endpoint, RoleARN: lookup.RoleARN})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -135,7 +136,12 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	bo.SubnetID = o.build.SubnetID
 	bo.GitCommit = gitCommit(ctx, filepath.Dir(o.def.Template))
 	bo.Wait = images.Waiter{Poll: o.build.PollInterval, Timeout: o.build.WaitTimeout, ReportEvery: 30 * time.Second}
+	packerEnv, err := clients.PackerEnv(ctx, os.Environ())
+	if err != nil {
+		return err
+	}
 	bo.Packer = packer.BuildOptions{
+		Env:      packerEnv,
 		Packer:   o.build.Packer,
 		Vars:     vars,
 		VarFiles: varFiles,

@@ -80,6 +80,7 @@ type Lookup struct {
 	TagKey   string
 	Endpoint string
 	By       string // tag or name
+	RoleARN  string
 }
 
 // AddFlags registers the lookup flags.
@@ -90,6 +91,8 @@ func (l *Lookup) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&l.TagKey, "tag-key", DefaultTagKey, "AMI tag that carries the fingerprint")
 	fs.StringVar(&l.By, "lookup", "tag", "find AMIs by their fingerprint tag, or by a name containing the fingerprint (for AMIs shared from another account)")
 	BindEnv(fs, "lookup", "AMI_BAKERY_LOOKUP")
+	fs.StringVar(&l.RoleARN, "role-arn", "", "assume this IAM role (e.g. in a central build account) for the lookup and the build")
+	BindEnv(fs, "role-arn", "AMI_BAKERY_ROLE_ARN")
 	fs.StringVar(&l.Endpoint, "endpoint", "", "EC2 endpoint URL, e.g. an emulator (passed to templates declaring aws_ec2_endpoint)")
 	BindEnv(fs, "region", "AWS_REGION", "AWS_DEFAULT_REGION")
 	BindEnv(fs, "regions", "AMI_BAKERY_REGIONS")
@@ -100,6 +103,7 @@ func (l *Lookup) AddFlags(fs *pflag.FlagSet) {
 
 var regionRE = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)
 var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+var roleRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 var tagKeyRE = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
 
 // Validate checks the lookup flags. Afterwards AllRegions is the primary
@@ -125,6 +129,10 @@ func (l *Lookup) Validate() error {
 	if !tagKeyRE.MatchString(l.TagKey) || strings.HasPrefix(strings.ToLower(l.TagKey), "aws:") {
 		return usererr.WithHint(usererr.Usagef("invalid --tag-key %q", l.TagKey),
 			"a tag key is 1 to 128 letters, digits, spaces or _.:/=+-@, not starting with aws:")
+	}
+	if l.RoleARN != "" && !roleRE.MatchString(l.RoleARN) {
+		return usererr.WithHint(usererr.Usagef("invalid --role-arn %q", l.RoleARN),
+			"a role ARN looks like arn:aws:iam::123456789012:role/ami-builder")
 	}
 	if l.By != "tag" && l.By != "name" {
 		return usererr.WithHint(usererr.Usagef("invalid --lookup %q", l.By), "use tag (the default) or name")

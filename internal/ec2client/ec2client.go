@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
@@ -34,6 +37,14 @@ type Options struct {
 	MaxAttempts int
 	// MaxBackoff between attempts; 0 means 20s.
 	MaxBackoff time.Duration
+	// RoleARN, when set, is assumed (through STS, with the default
+	// credentials) for every call, and its credentials are given to packer,
+	// so that lookups, builds, copies and tags all happen in the account
+	// that owns the AMIs.
+	RoleARN string
+	// RoleDuration is how long the assumed role's credentials last; 0
+	// means one hour. A build that outlasts it fails in packer.
+	RoleDuration time.Duration
 }
 
 // Factory hands out one client per region.
@@ -65,7 +76,45 @@ func New(ctx context.Context, o Options) (*Factory, error) {
 		return nil, usererr.WithHint(fmt.Errorf("loading the AWS configuration: %w", err),
 			"check AWS_PROFILE and ~/.aws/config")
 	}
+	if o.RoleARN != "" {
+		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), o.RoleARN,
+			func(ao *stscreds.AssumeRoleOptions) {
+				ao.RoleSessionName = "ami-bakery"
+				if o.RoleDuration > 0 {
+					ao.Duration = o.RoleDuration
+				}
+			}))
+	}
 	return &Factory{cfg: cfg, opts: o, clients: map[string]*ec2.Client{}}, nil
+}
+
+// PackerEnv returns the environment for packer: env as it is, or, when a
+// role is assumed, env with the role's credentials in place of any other.
+func (f *Factory) PackerEnv(ctx context.Context, env []string) ([]string, error) {
+	if f.opts.RoleARN == "" {
+		return env, nil
+	}
+	creds, err := f.cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return nil, f.roleError(err)
+	}
+	out := make([]string, 0, len(env)+3)
+	for _, kv := range env {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out,
+		"AWS_ACCESS_KEY_ID="+creds.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey,
+		"AWS_SESSION_TOKEN="+creds.SessionToken), nil
+}
+
+func (f *Factory) roleError(err error) error {
+	return usererr.WithHint(fmt.Errorf("assuming role %s: %w", f.opts.RoleARN, err),
+		"check the role ARN, that its trust policy allows these credentials, and that they may call sts:AssumeRole")
 }
 
 // Client returns the EC2 client for a region.
@@ -91,6 +140,9 @@ func (f *Factory) CheckCredentials(ctx context.Context) error {
 		return noCredentials(errors.New("no credential provider configured"))
 	}
 	if _, err := f.cfg.Credentials.Retrieve(ctx); err != nil {
+		if f.opts.RoleARN != "" {
+			return f.roleError(err)
+		}
 		return noCredentials(err)
 	}
 	return nil

@@ -41,6 +41,7 @@ func client(url, account, region string) *ec2.Client {
 		BaseEndpoint: aws.String(url),
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyFor(account), "secret", ""),
 		Retryer:      aws.NopRetryer{},
+		HTTPClient:   HTTPClient(),
 	})
 }
 

@@ -65,8 +65,9 @@ type Options struct {
 	// TerminatedRetention is how long terminated instances stay visible;
 	// zero means one hour, as in EC2.
 	TerminatedRetention time.Duration
-	// OnCall, if set, is called after every request (outside the
-	// emulator's lock), e.g. to log it.
+	// OnCall, if set, is called after every request, outside the
+	// emulator's lock and concurrently for concurrent requests, e.g. to
+	// log it.
 	OnCall func(Call)
 }
 

@@ -82,7 +82,7 @@ func TestSDKParsesErrors(t *testing.T) {
 	ctx := context.Background()
 	_, url := serve(t, Options{})
 	denied := ec2.New(ec2.Options{
-		Region: region, BaseEndpoint: aws.String(url), Retryer: aws.NopRetryer{},
+		Region: region, BaseEndpoint: aws.String(url), Retryer: aws.NopRetryer{}, HTTPClient: HTTPClient(),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDDENIED0000000001", "s", ""),
 	})
 	_, err := denied.DescribeImages(ctx, &ec2.DescribeImagesInput{})
@@ -201,7 +201,7 @@ func TestFaultInjection(t *testing.T) {
 	// The SDK's default retryer recovers from a throttle.
 	// With seed 8 the first two draws fail and the third succeeds.
 	emu.SetFaults(Faults{Rate: 0.5, Seed: 8, Actions: []string{"DescribeImages"}})
-	retrying := ec2.New(ec2.Options{Region: region, BaseEndpoint: aws.String(url),
+	retrying := ec2.New(ec2.Options{Region: region, BaseEndpoint: aws.String(url), HTTPClient: HTTPClient(),
 		Credentials: credentials.NewStaticCredentialsProvider(AccessKeyFor(accountA), "s", ""),
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
 			o.Backoff = retry.NewExponentialJitterBackoff(10 * time.Millisecond)

@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -68,6 +69,8 @@ func main() {
 }
 
 func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
+	// Calls are logged from the server's goroutines, concurrently.
+	stderr = &syncWriter{w: stderr}
 	emuOpts := ec2emu.Options{PendingDelay: opts.pendingDelay, TagVisibilityDelay: opts.tagDelay}
 	if !opts.quiet {
 		emuOpts.OnCall = func(c ec2emu.Call) {
@@ -108,6 +111,18 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stderr, "ec2emu: stopped")
 	return nil
+}
+
+// syncWriter serializes writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 // writeAtomic writes data to a temporary file beside path and renames it, so

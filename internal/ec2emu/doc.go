@@ -51,5 +51,15 @@
 // eventual consistency of tags (Options.TagVisibilityDelay), state inspection
 // (Images, Instances, NonTerminatedInstances, KeyPairs, SecurityGroups,
 // Snapshots, Volumes) and direct set-up (PutImage, SetImageState), and Reset
-// to go back to the seeded state.
+// to go back to the seeded state. SDK clients in tests should use HTTPClient
+// (see there for the race it avoids).
+//
+// # Packer
+//
+// Packer 1.6.6's amazon-ebs builder runs against the emulator with
+// custom_endpoint_ec2 set to its URL, skip_credential_validation,
+// skip_region_validation and skip_metadata_api_check, communicator "none",
+// and AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_POLL_DELAY_SECONDS=1
+// and CHECKPOINT_DISABLE=1 in its environment; packer_test.go has the
+// templates (JSON and HCL2) and the exact environment.
 package ec2emu

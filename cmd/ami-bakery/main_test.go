@@ -193,6 +193,7 @@ func setupScript(env *testscript.Env) error {
 		"HOME":                        home,
 		"EMU":                         srv.URL,
 		"AWS_ENDPOINT_URL_EC2":        srv.URL,
+		"AWS_ENDPOINT_URL_STS":        srv.URL,
 		"AWS_ACCESS_KEY_ID":           ec2emu.AccessKeyFor(ec2emu.DefaultAccount),
 		"AWS_SECRET_ACCESS_KEY":       "emulator",
 		"AWS_REGION":                  "us-east-1",
@@ -212,7 +213,7 @@ func setupScript(env *testscript.Env) error {
 
 // cmdEmu inspects or changes the script's emulator:
 //
-//	emu images [region]                 list own images: id name state tag=value...
+//	emu images [REGION [ACCOUNT]]       list images: id name state tag=value...
 //	emu count ACTION N                  assert ACTION was called N times
 //	emu mark; emu since ACTION N        the same, counting from the mark
 //	emu running N                       assert N instances are not terminated
@@ -235,17 +236,21 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	switch args[0] {
 	case "images":
-		region := "us-east-1"
+		region, account := "us-east-1", ec2emu.DefaultAccount
 		if len(args) > 1 {
 			region = args[1]
 		}
-		for _, im := range emu.Images(ec2emu.DefaultAccount, region) {
+		if len(args) > 2 {
+			account = args[2]
+		}
+		out := ts.Stdout() // replaces the previous stdout even when there is nothing to list
+		for _, im := range emu.Images(account, region) {
 			var tags []string
 			for k, v := range im.Tags {
 				tags = append(tags, k+"="+v)
 			}
 			sort.Strings(tags)
-			fmt.Fprintf(ts.Stdout(), "%s %s %s %s\n", im.ID, im.Name, im.State, strings.Join(tags, " "))
+			fmt.Fprintf(out, "%s %s %s %s\n", im.ID, im.Name, im.State, strings.Join(tags, " "))
 		}
 	case "count":
 		if len(args) != 3 {
@@ -286,6 +291,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			Region:       "us-east-1",
 			BaseEndpoint: aws.String(ts.Getenv("EMU")),
 			Credentials:  credentials.NewStaticCredentialsProvider(ts.Getenv("AWS_ACCESS_KEY_ID"), "x", ""),
+			HTTPClient:   ec2emu.HTTPClient(),
 		})
 		var tags []types.Tag
 		for k, v := range tagArgs(ts, args[2:]) {

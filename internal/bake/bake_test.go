@@ -80,6 +80,7 @@ func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 		clients[r] = ec2.New(ec2.Options{
 			Region: r, BaseEndpoint: aws.String(srv.URL),
 			Credentials: credentials.NewStaticCredentialsProvider(ec2emu.AccessKeyFor(ec2emu.DefaultAccount), "x", ""),
+			HTTPClient:  ec2emu.HTTPClient(),
 		})
 	}
 	w.opts = &Options{
@@ -168,7 +169,7 @@ func TestRunEventualConsistency(t *testing.T) {
 	srv := httptest.NewServer(w.emu)
 	t.Cleanup(srv.Close)
 	c := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider(ec2emu.AccessKeyFor(ec2emu.DefaultAccount), "x", "")})
+		Credentials: credentials.NewStaticCredentialsProvider(ec2emu.AccessKeyFor(ec2emu.DefaultAccount), "x", ""), HTTPClient: ec2emu.HTTPClient()})
 	w.opts.Clients = func(string) images.EC2 { return c }
 	w.opts.RunPacker = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
 		w.builds.Add(1)

@@ -19,6 +19,11 @@
 // KnownRegions with AuthFailure, and an access key starting with AKIDDENIED
 // with UnauthorizedOperation.
 //
+// Requests signed for the service "sts" get a minimal STS (sts.go):
+// GetCallerIdentity, and AssumeRole of any arn:aws:iam::ACCOUNT:role/NAME,
+// whose temporary credentials act as ACCOUNT (a role named denied* is
+// refused with AccessDenied).
+//
 // # What is modelled
 //
 // State is kept per region and scoped per owning account, as in EC2: images,

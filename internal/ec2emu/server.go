@@ -219,18 +219,12 @@ func Actions() []string {
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	call := Call{RequestID: newRequestID(), Time: start}
-	body, err := e.serve(w, r, &call)
-	call.Duration = time.Since(start)
-	if err != nil {
-		ae, ok := err.(*apiError)
-		if !ok {
-			ae = errorf("InternalError", "An internal error has occurred")
-		}
-		call.ErrorCode = ae.Code
-		writeError(w, ae, call.RequestID)
+	if serviceOf(r) == "sts" {
+		e.serveSTS(w, r, &call)
 	} else {
-		writeResponse(w, call.Action, body, call.RequestID)
+		e.serveEC2(w, r, &call)
 	}
+	call.Duration = time.Since(start)
 	e.mu.Lock()
 	e.calls = append(e.calls, call)
 	onCall := e.opts.OnCall
@@ -238,6 +232,21 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if onCall != nil {
 		onCall(call)
 	}
+}
+
+// serveEC2 answers one EC2 request.
+func (e *Emulator) serveEC2(w http.ResponseWriter, r *http.Request, call *Call) {
+	body, err := e.serve(w, r, call)
+	if err == nil {
+		writeResponse(w, call.Action, body, call.RequestID)
+		return
+	}
+	ae, ok := err.(*apiError)
+	if !ok {
+		ae = errorf("InternalError", "An internal error has occurred")
+	}
+	call.ErrorCode = ae.Code
+	writeError(w, ae, call.RequestID)
 }
 
 func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, call *Call) (any, error) {

@@ -30,6 +30,7 @@ func newEmu(t *testing.T) (*ec2emu.Emulator, func(string) EC2) {
 			Region:       region,
 			BaseEndpoint: aws.String(srv.URL),
 			Credentials:  credentials.NewStaticCredentialsProvider(ec2emu.AccessKeyFor(ec2emu.DefaultAccount), "x", ""),
+			HTTPClient:   ec2emu.HTTPClient(),
 		})
 	}
 }

@@ -66,7 +66,7 @@ func New(ctx context.Context, o Options) (*Factory, error) {
 	if o.MaxBackoff == 0 {
 		o.MaxBackoff = 20 * time.Second
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithHTTPClient(httpClient()), config.WithRetryer(func() aws.Retryer {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
 		return retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = o.MaxAttempts
 			so.MaxBackoff = o.MaxBackoff
@@ -79,6 +79,10 @@ func New(ctx context.Context, o Options) (*Factory, error) {
 		return nil, usererr.WithHint(fmt.Errorf("loading the AWS configuration: %w", err),
 			"check AWS_PROFILE and ~/.aws/config")
 	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = awshttp.NewBuildableClient()
+	}
+	cfg.HTTPClient = hideWriterTo{cfg.HTTPClient}
 	if o.RoleARN != "" {
 		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), o.RoleARN,
 			func(ao *stscreds.AssumeRoleOptions) {
@@ -176,26 +180,23 @@ func Explain(err error) error {
 	return err
 }
 
-// httpClient is the SDK's default HTTP client with one fix. net/http may
+// hideWriterTo wraps the SDK's HTTP client (after the configuration is
+// loaded, so that AWS_CA_BUNDLE still applies) with one fix. net/http may
 // send a small request body straight to the socket, get the response, and
 // only then check the body for excess bytes; by then smithy-go has closed
 // the body, whose WriteTo answers io.EOF, and net/http takes that as a
 // write failure and closes the connection under the response being read
 // ("failed to decode response body ... use of closed network connection").
-// Hiding WriteTo makes that check a Read, which ends cleanly. Low-latency
-// endpoints (the emulator on loopback: about one call in a hundred under
-// the race detector) show it; real EC2 rarely would.
-func httpClient() *http.Client {
-	return &http.Client{Transport: hideWriterTo{awshttp.NewBuildableClient().GetTransport()}}
-}
+// Hiding WriteTo makes that check a Read, which ends cleanly. The
+// emulator's own tests saw it on loopback under the race detector, at
+// times about one call in a hundred; real EC2's latency makes it rarer.
+type hideWriterTo struct{ next aws.HTTPClient }
 
-type hideWriterTo struct{ next http.RoundTripper }
-
-func (h hideWriterTo) RoundTrip(r *http.Request) (*http.Response, error) {
+func (h hideWriterTo) Do(r *http.Request) (*http.Response, error) {
 	if _, ok := r.Body.(io.WriterTo); ok {
 		r2 := r.Clone(r.Context())
 		r2.Body = struct{ io.ReadCloser }{r.Body}
 		r = r2
 	}
-	return h.next.RoundTrip(r)
+	return h.next.Do(r)
 }

@@ -217,7 +217,8 @@ func setupScript(env *testscript.Env) error {
 //	emu count ACTION N                  assert ACTION was called N times
 //	emu mark; emu since ACTION N        the same, counting from the mark
 //	emu running N                       assert N instances are not terminated
-//	emu put-image [-account A] [-public] [-pending] NAME [key=value...]
+//	emu put-image [-account A] [-public] [-shared ACCOUNT] [-pending] NAME [key=value...]
+//	                                    (NAME prefix@FILE appends FILE's content)
 //	emu tag ID [key=value...]            tag an image as the script's account
 //	emu faults RATE                     fail RATE of calls with RequestLimitExceeded
 //	emu leftovers                       assert no key pair or security group of packer's is left
@@ -274,12 +275,18 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 				spec.Public = true
 			case "-pending":
 				spec.State = "pending"
+			case "-shared":
+				spec.SharedWith = append(spec.SharedWith, rest[1])
+				rest = rest[1:]
 			default:
 				ts.Fatalf("emu put-image: unknown option %s", rest[0])
 			}
 			rest = rest[1:]
 		}
 		spec.Name = rest[0]
+		if prefix, file, ok := strings.Cut(spec.Name, "@"); ok {
+			spec.Name = prefix + strings.TrimSpace(ts.ReadFile(file))
+		}
 		spec.Tags = tagArgs(ts, rest[1:])
 		id, err := emu.PutImage(account, "us-east-1", spec)
 		ts.Check(err)

@@ -47,17 +47,25 @@ func kindRank(kind string) int {
 // sortInputs puts inputs in canonical order: by kind rank, then by root
 // label and path compared as bytes. Var files keep their command-line order
 // (a later one overrides an earlier one), which the stable sort preserves.
+//
+// The walk emits each root's files in this order already (walkOrder), so
+// usually the inputs are sorted and checking costs one comparison each; a
+// stable sort of sorted inputs would leave them as they are anyway.
 func sortInputs(inputs []Input) {
-	slices.SortStableFunc(inputs, func(a, b Input) int {
-		ra, rb := kindRank(a.Kind), kindRank(b.Kind)
-		if ra != rb || ra == 1 {
-			return cmp.Compare(ra, rb)
-		}
-		if c := strings.Compare(a.Root, b.Root); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Path, b.Path)
-	})
+	if !slices.IsSortedFunc(inputs, compareInputs) {
+		slices.SortStableFunc(inputs, compareInputs)
+	}
+}
+
+func compareInputs(a, b Input) int {
+	ra, rb := kindRank(a.Kind), kindRank(b.Kind)
+	if ra != rb || ra == 1 {
+		return cmp.Compare(ra, rb)
+	}
+	if c := strings.Compare(a.Root, b.Root); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Path, b.Path)
 }
 
 // writeManifest writes the V2 manifest of inputs, which must be sorted.

@@ -1,6 +1,7 @@
 package fingerprint
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -301,6 +302,7 @@ func (w *walkV2) walk(ctx context.Context, r *root, rel string) error {
 	if err != nil {
 		return dirError(r, rel, err)
 	}
+	slices.SortFunc(ents, walkOrder)
 	for _, de := range ents {
 		name := de.Name()
 		if name == ".git" {
@@ -339,6 +341,33 @@ func (w *walkV2) walk(ctx context.Context, r *root, rel string) error {
 		}
 	}
 	return nil
+}
+
+// walkOrder orders the entries of a directory so that the walk meets files
+// in the byte order of their paths, which is the manifest's order: a
+// directory sorts as its name followed by "/", the first byte of every path
+// inside it. ("a.txt" < "a/b" < "a0", since '.' < '/' < '0'.) Names cannot
+// contain "/", so two entries' keys differ within the shorter one, or the
+// shorter is a file whose name is a prefix of the other.
+func walkOrder(a, b fs.DirEntry) int {
+	an, bn := a.Name(), b.Name()
+	n := min(len(an), len(bn))
+	if c := strings.Compare(an[:n], bn[:n]); c != 0 {
+		return c
+	}
+	return cmp.Compare(keyByte(an, n, a.IsDir()), keyByte(bn, n, b.IsDir()))
+}
+
+// keyByte is byte i of an entry's walk key (its name, followed by "/" for a
+// directory), or -1 past its end.
+func keyByte(name string, i int, dir bool) int {
+	switch {
+	case i < len(name):
+		return int(name[i])
+	case i == len(name) && dir:
+		return '/'
+	}
+	return -1
 }
 
 // link records the symlink at p. The link's content is covered because its

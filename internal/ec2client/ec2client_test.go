@@ -22,7 +22,7 @@ func setEnv(t *testing.T, url string) {
 		"AWS_ACCESS_KEY_ID": ec2emu.AccessKeyFor(ec2emu.DefaultAccount), "AWS_SECRET_ACCESS_KEY": "x",
 		"AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL_EC2": url,
 		"AWS_ENDPOINT_URL_STS": url,
-		"AWS_CONFIG_FILE": filepath.Join(dir, "c"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "c"),
+		"AWS_CONFIG_FILE":      filepath.Join(dir, "c"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "c"),
 	} {
 		t.Setenv(k, v)
 	}

@@ -252,6 +252,17 @@ func Run(ctx context.Context, o *Options) (*Outcome, error) {
 		return nil, err
 	}
 	fp := plan.Fingerprint.Sum
+	// Pending AMIs are waited for first. One that fails is ignored from
+	// then on (lookups skip failed images), so planning again builds or
+	// copies instead.
+	if err := o.settle(ctx, fp, plan.Regions, "wait"); errors.Is(err, images.ErrNotAvailable) {
+		o.log().Warn("a pending AMI with this fingerprint did not become available; planning again", "error", err)
+		if plan, err = MakePlan(ctx, o); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
 	out := &Outcome{Fingerprint: plan.Fingerprint, Action: "reused"}
 	decisions := plan.Regions
 
@@ -263,7 +274,7 @@ func Run(ctx context.Context, o *Options) (*Outcome, error) {
 			out.Action = "built"
 		}
 	}
-	if err := o.settle(ctx, fp, decisions); err != nil {
+	if err := o.settle(ctx, fp, decisions, "wait", "copy"); err != nil {
 		return nil, err
 	}
 	for _, d := range decisions {
@@ -454,10 +465,11 @@ func (o *Options) verifyTags(ctx context.Context, region, id string, want map[st
 	return nil
 }
 
-// settle waits for pending AMIs, then makes the copies (a copy needs an
-// available source), each phase across all regions at once.
-func (o *Options) settle(ctx context.Context, fp string, ds []Decision) error {
-	for _, phase := range []string{"wait", "copy"} {
+// settle carries out the decisions of the given actions, one action after
+// the other ("wait" before "copy": a copy needs an available source), each
+// across all regions at once.
+func (o *Options) settle(ctx context.Context, fp string, ds []Decision, phases ...string) error {
+	for _, phase := range phases {
 		have := map[string]string{}
 		for _, d := range ds {
 			if d.AMI != "" {

@@ -213,3 +213,28 @@ func TestRunPackerFailure(t *testing.T) {
 		t.Errorf("err = %v, want wrapped packer error", err)
 	}
 }
+
+// A pending AMI that fails is not returned: the bake plans again and builds.
+func TestRunPendingThatFails(t *testing.T) {
+	w := newWorld(t, tagged, "us-east-1")
+	fp, err := fingerprint.Compute(context.Background(), w.opts.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := w.emu.PutImage(ec2emu.DefaultAccount, "us-east-1", ec2emu.ImageSpec{Name: "doomed", State: "pending", Tags: map[string]string{"ami_config_checksum": fp.Sum}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.opts.Wait.Progress = nil
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		w.emu.SetImageState(id, "failed")
+	}()
+	out, err := Run(context.Background(), w.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Primary() == id || out.Action != "built" || w.builds.Load() != 1 {
+		t.Errorf("got %s (%s, %d builds), want a new build instead of the failed %s", out.Primary(), out.Action, w.builds.Load(), id)
+	}
+}

@@ -187,6 +187,10 @@ func Describe(ctx context.Context, client EC2, id string) (Image, error) {
 	return fromSDK(out.Images[0]), nil
 }
 
+// ErrNotAvailable is wrapped by WaitAvailable's error when the image ended in
+// a state other than available (failed, deregistered, ...).
+var ErrNotAvailable = errors.New("the image will not become available")
+
 // Progress receives a line for people while something is waited on.
 type Progress func(format string, args ...any)
 
@@ -222,7 +226,7 @@ func (w Waiter) WaitAvailable(ctx context.Context, client EC2, id string) (Image
 			return im, nil
 		case string(types.ImageStatePending):
 		default:
-			return Image{}, fmt.Errorf("waiting for %s: image is %s", id, im.State)
+			return Image{}, fmt.Errorf("waiting for %s: image is %s: %w", id, im.State, ErrNotAvailable)
 		}
 		if w.Progress != nil && w.ReportEvery > 0 && time.Since(lastReport) >= w.ReportEvery {
 			w.Progress("waiting for %s: %s after %s", id, im.State, time.Since(start).Round(time.Second))

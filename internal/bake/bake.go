@@ -157,6 +157,11 @@ func MakePlan(ctx context.Context, o *Options) (*Plan, error) {
 		return nil, err
 	}
 	o.log().Info("fingerprint computed", "fingerprint", fp.Sum, "algorithm", string(fp.Algorithm), "inputs", len(fp.Inputs))
+	return o.plan(ctx, fp)
+}
+
+// plan looks up a computed fingerprint in every region and decides.
+func (o *Options) plan(ctx context.Context, fp fingerprint.Result) (*Plan, error) {
 	matches, err := o.lookupAll(ctx, fp.Sum)
 	if err != nil {
 		return nil, err
@@ -257,7 +262,7 @@ func Run(ctx context.Context, o *Options) (*Outcome, error) {
 	// copies instead.
 	if err := o.settle(ctx, fp, plan.Regions, "wait"); errors.Is(err, images.ErrNotAvailable) {
 		o.log().Warn("a pending AMI with this fingerprint did not become available; planning again", "error", err)
-		if plan, err = MakePlan(ctx, o); err != nil {
+		if plan, err = o.plan(ctx, plan.Fingerprint); err != nil {
 			return nil, err
 		}
 	} else if err != nil {

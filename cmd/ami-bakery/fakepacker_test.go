@@ -32,6 +32,9 @@ import (
 //	hang          wait for a signal; on SIGINT print cleanup and exit 1
 //	ignoreint     like hang, but ignore SIGINT
 //
+// "version" prints FAKE_PACKER_VERSION (default 1.6.6); "init" pretends to
+// install plugins.
+//
 // FAKE_PACKER_DELAY (a duration) makes a build take that long. A hanging
 // fake exits by itself when its parent dies, so a killed ami-bakery leaves
 // nothing behind.
@@ -48,6 +51,18 @@ func fakePacker() int {
 	}
 	ui := func(typ, msg string) {
 		fmt.Printf("%d,,ui,%s,%s\n", time.Now().Unix(), typ, strings.ReplaceAll(msg, ",", "%!(PACKER_COMMA)"))
+	}
+	if len(args) > 0 && args[0] == "version" {
+		v := os.Getenv("FAKE_PACKER_VERSION")
+		if v == "" {
+			v = "1.6.6"
+		}
+		fmt.Println("Packer v" + v)
+		return 0
+	}
+	if len(args) > 0 && args[0] == "init" {
+		fmt.Println("Installed plugin github.com/hashicorp/amazon v1.2.0")
+		return 0
 	}
 	if len(args) == 0 || args[0] != "build" {
 		ui("error", "fake packer: only build is supported")
@@ -117,6 +132,11 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 	raw, err := os.ReadFile(template)
 	if err != nil {
 		return "", "", err
+	}
+	if strings.HasSuffix(template, ".pkr.hcl") {
+		// HCL2 is not read: build what a standard template would.
+		raw = []byte(`{"builders": [{"region": "{{user ` + "`aws_region`" + `}}", "source_ami": "{{env ` + "`SOURCE_AMI`" + `}}",
+			"ami_name": "app-{{user ` + "`config_checksum`" + `}}", "tags": {"ami_config_checksum": "{{user ` + "`config_checksum`" + `}}"}}]}`)
 	}
 	var t struct {
 		Variables map[string]string `json:"variables"`

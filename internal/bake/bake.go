@@ -373,6 +373,9 @@ func (o *Options) build(ctx context.Context, fp string, res fingerprint.Result) 
 	run := o.RunPacker
 	if run == nil {
 		run = packer.Build
+		if err := o.initPlugins(ctx, bo); err != nil {
+			return nil, err
+		}
 	}
 	start := time.Now()
 	result, err := run(ctx, bo)
@@ -414,6 +417,27 @@ func (o *Options) build(ctx context.Context, fp string, res fingerprint.Result) 
 		}
 	}
 	return amis, nil
+}
+
+// initPlugins runs `packer init` for an HCL2 template that lists
+// required_plugins, when the packer has init (1.7 and later).
+func (o *Options) initPlugins(ctx context.Context, bo packer.BuildOptions) error {
+	if !o.Template.RequiredPlugins {
+		return nil
+	}
+	ok, version, err := packer.InitSupported(ctx, bo)
+	if err != nil {
+		return fmt.Errorf("preparing the build: %w", err)
+	}
+	if !ok {
+		o.log().Warn("the template lists required_plugins, but this packer has no init command; building without it", "packer", version)
+		return nil
+	}
+	o.log().Info("installing the template's plugins with packer init", "packer", version)
+	if err := packer.Init(ctx, bo); err != nil {
+		return fmt.Errorf("preparing the build: %w", err)
+	}
+	return nil
 }
 
 // duplicateName reports whether packer failed because the AMI name is

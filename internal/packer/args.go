@@ -138,9 +138,14 @@ func Args(o BuildOptions) []string {
 	for _, v := range o.Vars {
 		args = append(args, "-var", v.Name+"="+v.Value)
 	}
-	tmpl := o.Template
+	return append(args, templateArg(o.Template))
+}
+
+// templateArg makes a template path that starts with "-" "./-..." so that
+// packer does not take it for a flag.
+func templateArg(tmpl string) string {
 	if strings.HasPrefix(tmpl, "-") {
-		tmpl = "./" + tmpl
+		return "./" + tmpl
 	}
-	return append(args, tmpl)
+	return tmpl
 }

@@ -49,6 +49,9 @@ type Template struct {
 	// Sources are the builders (JSON) or top-level source blocks (HCL2), in
 	// file order.
 	Sources []Source
+	// RequiredPlugins is set when an HCL2 packer block lists
+	// required_plugins, which `packer init` must install before a build.
+	RequiredPlugins bool
 }
 
 // Source is one builder of a template.
@@ -434,7 +437,12 @@ var hclSchema = &hcl.BodySchema{
 		{Type: "variable", LabelNames: []string{"name"}},
 		{Type: "variables"},
 		{Type: "source", LabelNames: []string{"type", "name"}},
+		{Type: "packer"},
 	},
+}
+
+var packerBlockSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{{Type: "required_plugins"}},
 }
 
 var sourceSchema = &hcl.BodySchema{
@@ -528,6 +536,12 @@ func (t *Template) loadHCLFiles(files map[string][]byte) error {
 				diags = append(diags, d...)
 				for _, a := range sortedAttrs(attrs) {
 					declare(a.Name, a.NameRange)
+				}
+			case "packer":
+				pc, _, d := b.Body.PartialContent(packerBlockSchema)
+				diags = append(diags, d...)
+				if pc != nil && len(pc.Blocks) > 0 {
+					t.RequiredPlugins = true
 				}
 			case "source":
 				s, d := readSource(b, f.Bytes)

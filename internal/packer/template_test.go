@@ -281,3 +281,40 @@ func TestTemplateDeclaresAndAmazon(t *testing.T) {
 		t.Errorf("AmazonSources() = %+v", got)
 	}
 }
+
+func TestRequiredPlugins(t *testing.T) {
+	dir := t.TempDir()
+	for name, want := range map[string]bool{
+		"with.pkr.hcl":    true,
+		"without.pkr.hcl": false,
+	} {
+		body := `source "amazon-ebs" "a" {}` + "\n"
+		if want {
+			body = "packer {\n  required_plugins {\n    amazon = {\n      version = \">= 1.2.0\"\n      source = \"github.com/hashicorp/amazon\"\n    }\n  }\n}\n" + body
+		} else {
+			body = "packer {\n  required_version = \">= 1.6.0\"\n}\n" + body
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tmpl, err := LoadTemplate(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tmpl.RequiredPlugins != want {
+			t.Errorf("%s: RequiredPlugins = %v, want %v", name, tmpl.RequiredPlugins, want)
+		}
+	}
+}
+
+func TestVersionAtLeast(t *testing.T) {
+	for line, want := range map[string]bool{
+		"Packer v1.6.6": false, "Packer v1.7.0": true, "Packer v1.11.2": true, "Packer v2.0.0": true,
+		"1.8.3": true, "garbage": false,
+	} {
+		if got := versionAtLeast(line, 1, 7); got != want {
+			t.Errorf("versionAtLeast(%q) = %v, want %v", line, got, want)
+		}
+	}
+}

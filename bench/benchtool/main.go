@@ -1,0 +1,264 @@
+// Command benchtool is the part of bench/run.sh that is easier to get right
+// in Go than in shell: it generates the trees to fingerprint, and it times
+// commands, and the machine's SHA-256 limit, against each other.
+//
+// Usage:
+//
+//	benchtool gen-large DIR MIB FILES   FILES files of pseudo-random bytes, MIB MiB in all
+//	benchtool gen-small DIR FILES       FILES files of 0 to 4 KiB, 100 to a directory
+//	benchtool race [-n N] [-w N] -- NAME ARGS... [::: NAME ARGS...]...
+//
+// The generators are deterministic (fixed seeds), so every run hashes the
+// same trees.
+//
+// race times commands against each other. The machine is shared, so load
+// comes and goes: race runs the commands round-robin (after -w warm-up
+// rounds, -n measured rounds), so that every command sees the same load, and
+// prints for each "NAME MEDIAN_S MIN_S MAX_S MEDIAN_MAXRSS_KIB". Peak RSS is
+// ru_maxrss from wait4(2), the figure GNU time's %M prints. A command that
+// fails stops the race. "{n}" in an argument becomes a number unique to the
+// run (say, to give each build a new fingerprint).
+//
+// The command "@sha256 FILE..." is the machine's hashing limit, measured in
+// race's own process: the files are read into memory once, and each round
+// hashes them on GOMAXPROCS goroutines, each its own equal share, with
+// crypto/sha256 (SHA-NI where the CPU has it). No I/O, no allocation and no
+// coordination: as fast as this machine computes SHA-256 on all its cores.
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "benchtool: error: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return errors.New("want a command: gen-large, gen-small or race")
+	}
+	cmd, args := args[0], args[1:]
+	switch {
+	case cmd == "gen-large" && len(args) == 3:
+		mib, err1 := strconv.Atoi(args[1])
+		files, err2 := strconv.Atoi(args[2])
+		if err := errors.Join(err1, err2); err != nil || mib < 1 || files < 1 || mib%files != 0 {
+			return fmt.Errorf("gen-large: want DIR MIB FILES, with MIB a multiple of FILES")
+		}
+		return genLarge(args[0], mib, files)
+	case cmd == "gen-small" && len(args) == 2:
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 1 {
+			return fmt.Errorf("gen-small: want DIR FILES")
+		}
+		return genSmall(args[0], n)
+	case cmd == "race":
+		return race(args)
+	case cmd == "spawn":
+		return spawn(args)
+	}
+	return fmt.Errorf("unknown command or wrong arguments: %q", append([]string{cmd}, args...))
+}
+
+// fill writes pseudo-random bytes into b.
+func fill(rng *rand.ChaCha8, b []byte) {
+	_, _ = rng.Read(b) // never fails
+}
+
+func genLarge(dir string, mib, files int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	rng := rand.NewChaCha8([32]byte{1})
+	block := make([]byte, 4<<20)
+	for i := range files {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("disk%d.img", i)))
+		if err != nil {
+			return err
+		}
+		for left := (mib / files) << 20; left > 0; left -= len(block) {
+			fill(rng, block)
+			if _, err := f.Write(block[:min(left, len(block))]); err != nil {
+				f.Close()
+				return err
+			}
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// genSmall writes n files of 0 to 4 KiB: 100 to a directory, 20
+// directories to a parent, like the Go benchmark BenchmarkComputeSmallFiles.
+func genSmall(dir string, n int) error {
+	rng := rand.NewChaCha8([32]byte{2})
+	sizes := rand.New(rand.NewPCG(3, 4))
+	buf := make([]byte, 4096)
+	fill(rng, buf)
+	for i := range n {
+		d := filepath.Join(dir, fmt.Sprintf("d%03d", i/2000), fmt.Sprintf("e%04d", i/100))
+		if i%100 == 0 {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+		}
+		buf[0], buf[1] = byte(i), byte(i>>8) // no two files alike
+		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("f%03d.sh", i%100)), buf[:sizes.IntN(len(buf)+1)], 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// A contender is one command of a race.
+type contender struct {
+	name  string
+	args  []string
+	data  []byte // @sha256: the bytes to hash
+	times []float64
+	rss   []int64 // KiB
+}
+
+func race(args []string) error {
+	fs := flag.NewFlagSet("race", flag.ContinueOnError)
+	rounds := fs.Int("n", 9, "measured rounds")
+	warmup := fs.Int("w", 2, "warm-up rounds, not measured")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var cs []*contender
+	for group := range strings.SplitSeq(strings.Join(fs.Args(), "\x00"), "\x00:::\x00") {
+		f := strings.Split(strings.Trim(group, "\x00"), "\x00")
+		if len(f) < 2 {
+			return fmt.Errorf("race: want NAME ARGS... for each command, got %q", f)
+		}
+		c := &contender{name: f[0], args: f[1:]}
+		if c.args[0] == "@sha256" {
+			for _, p := range c.args[1:] {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				c.data = append(c.data, b...)
+			}
+		}
+		cs = append(cs, c)
+	}
+	if *rounds < 1 || len(cs) == 0 {
+		return errors.New("race: want at least one round and one command")
+	}
+	n := 0
+	for r := range *warmup + *rounds {
+		for _, c := range cs {
+			n++
+			secs, rss, err := c.run(n)
+			if err != nil {
+				return fmt.Errorf("race: %s: %w", c.name, err)
+			}
+			if r >= *warmup {
+				c.times = append(c.times, secs)
+				c.rss = append(c.rss, rss)
+			}
+		}
+	}
+	for _, c := range cs {
+		slices.Sort(c.times)
+		slices.Sort(c.rss)
+		fmt.Printf("%s %.6f %.6f %.6f %d\n", c.name, c.times[len(c.times)/2], c.times[0], c.times[len(c.times)-1], c.rss[len(c.rss)/2])
+	}
+	return nil
+}
+
+// run runs the contender once and returns its wall time and peak RSS.
+func (c *contender) run(n int) (float64, int64, error) {
+	if c.data != nil {
+		workers := runtime.GOMAXPROCS(0)
+		share := len(c.data) / workers
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := range workers {
+			part := c.data[w*share : (w+1)*share]
+			wg.Go(func() {
+				h := sha256.New()
+				h.Write(part)
+				h.Sum(nil)
+			})
+		}
+		wg.Wait()
+		// Scaled to the whole: the remainder (under one byte per worker)
+		// was not hashed.
+		return time.Since(start).Seconds() * float64(len(c.data)) / float64(share*workers), 0, nil
+	}
+	args := make([]string, len(c.args))
+	for i, a := range c.args {
+		args[i] = strings.ReplaceAll(a, "{n}", strconv.Itoa(n))
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return 0, 0, err
+	}
+	cmd := exec.Command(self, append([]string{"spawn"}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		tail := stderr.Bytes()
+		tail = tail[max(0, len(tail)-2000):]
+		return 0, 0, fmt.Errorf("%q: %w\n%s", args, err, tail)
+	}
+	var (
+		secs float64
+		rss  int64
+	)
+	if _, err := fmt.Sscan(stdout.String(), &secs, &rss); err != nil {
+		return 0, 0, fmt.Errorf("%q: reading what spawn measured: %w", args, err)
+	}
+	return secs, rss, nil
+}
+
+// spawn runs a command, its output discarded, and prints its wall time in
+// seconds and its peak RSS in KiB.
+//
+// It is a process of its own because of how Linux counts ru_maxrss: a child
+// starts out with the peak RSS of the process it was forked from (execve
+// records the old address space's peak), and race holds the @sha256 data.
+// spawn is small, so the figure is the command's own.
+func spawn(args []string) error {
+	if len(args) == 0 {
+		return errors.New("spawn: want a command")
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	err := cmd.Run()
+	secs := time.Since(start).Seconds()
+	if err != nil {
+		return err
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return errors.New("spawn: no resource usage on this system")
+	}
+	fmt.Printf("%.6f %d\n", secs, ru.Maxrss) // KiB on Linux
+	return nil
+}

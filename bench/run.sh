@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# run.sh (make bench): measure ami-bakery against baselines run on the same
+# machine in the same run, and print a table of each figure, its baseline,
+# the ratio and PASS or FAIL against the target. BENCHMARKS.md has a run's
+# table and says how each figure is measured.
+#
+# Everything happens in a temporary directory that is removed at the end,
+# with the in-repo EC2 emulator on loopback (stopped at the end), the real
+# packer for one build, and /usr/bin/aws as the baseline client. The machine
+# is shared, so commands are timed round-robin by `benchtool race` (medians
+# of BENCH_ROUNDS rounds after warm-up rounds): every command sees the same
+# load, and only ratios measured together are compared. Takes about a
+# minute once the Go build cache is warm; needs go, packer, /usr/bin/aws
+# (scripts/ensure-deps.sh installs both), git, sha1sum, find and xargs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=${BENCH_ROUNDS:-9}
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+say() { echo "bench: $*" >&2; }
+die() {
+	say "error: $*"
+	exit 1
+}
+
+for c in go packer git sha1sum find xargs; do
+	command -v "$c" >/dev/null || die "$c is missing (scripts/ensure-deps.sh installs packer and awscli)"
+done
+[ -x /usr/bin/aws ] || die "/usr/bin/aws is missing: run scripts/ensure-deps.sh"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ami-bakery-bench.XXXXXX")
+emu_pid=""
+cleanup() {
+	if [ -n "$emu_pid" ]; then
+		kill "$emu_pid" 2>/dev/null || true
+		wait "$emu_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The same build as `make build`, then installed by copying, as a release
+# download or a container image would be. Peak RSS counts the executable's
+# resident pages, and run straight from the file the Go linker wrote, the
+# same process was seen to count up to 4 MB more of its text as resident
+# (smaps: 10.3 MB of text against 7.0 MB; the same anonymous memory).
+say "building"
+bin=$work/bin
+mkdir -p "$bin" "$work/build"
+go build -o "$work/build/ami-bakery" ./cmd/ami-bakery
+go build -o "$bin/ec2emu" ./cmd/ec2emu
+go build -o "$bin/benchtool" ./bench/benchtool
+install -m 755 "$work/build/ami-bakery" "$bin/ami-bakery"
+install -m 755 bench/fakepacker.sh "$bin/fakepacker"
+bt=$bin/benchtool
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- cmd internal 2>/dev/null || commit="$commit+changes"
+
+# Large files first, so that their writeback is over before they are hashed.
+say "generating the trees to fingerprint"
+"$bt" gen-large "$work/large" 1024 4
+"$bt" gen-large "$work/large64" 64 4
+"$bt" gen-small "$work/small1k" 1000
+"$bt" gen-small "$work/small20k" 20000
+"$bt" gen-small "$work/small100k" 100000
+for t in large large64 small1k small20k small100k; do
+	echo '{"builders": []}' >"$work/$t/ami.json"
+done
+
+# Measure the defaults, not this shell's settings: nothing from the caller's
+# AWS_* (a sandbox's AWS_CA_BUNDLE alone makes the SDK parse a CA bundle on
+# every run), no ~/.aws, no Go runtime tuning.
+while read -r v; do
+	case $v in AWS_* | GOGC | GODEBUG | GOMAXPROCS | GOMEMLIMIT) unset "$v" ;; esac
+done < <(compgen -e)
+export HOME=$work/home
+mkdir -p "$HOME"
+
+# Without --quiet the emulator logs one line per call: "ec2emu: REGION
+# ACCOUNT ACTION STATUS DURATION".
+"$bin/ec2emu" --addr 127.0.0.1:0 --addr-file "$work/addr" >/dev/null 2>"$work/calls.log" &
+emu_pid=$!
+for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.05; done
+[ -s "$work/addr" ] || die "the emulator did not start"
+url=$(cat "$work/addr")
+export AWS_ENDPOINT_URL_EC2=$url AWS_ACCESS_KEY_ID=AKID123456789012 AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=""
+export AWS_POLL_DELAY_SECONDS=1 CHECKPOINT_DISABLE=1
+# awscli 2.9 does not read AWS_ENDPOINT_URL_EC2.
+aws() { /usr/bin/aws --endpoint-url "$url" "$@"; }
+
+# calls_since MARK ACTION REGION: calls of ACTION (or of any action, for
+# "*") in REGION logged after line MARK. A call is logged just before its
+# answer is sent; the pause lets the last line land.
+calls_since() {
+	sleep 0.2
+	tail -n +"$(($1 + 1))" "$work/calls.log" | awk -v a="$2" -v r="$3" '$1 == "ec2emu:" && $2 == r && (a == "*" || $4 == a) { n++ } END { print n + 0 }'
+}
+mark() { wc -l <"$work/calls.log"; }
+
+# The example app, as a git checkout (ami-bakery records the commit).
+cp -r examples/app "$work/app"
+git -C "$work/app" -c init.defaultBranch=main init -q
+git -C "$work/app" add -A
+git -C "$work/app" -c user.name=bench -c user.email=bench@localhost commit -qm bench
+tmpl=$work/app/packer/app.json
+def=(-t "$tmpl" -d "$work/app")
+fp=$("$bin/ami-bakery" checksum "${def[@]}")
+
+# The emulator makes one RSA key per process, on the first CreateKeyPair
+# (~0.1 s); make it now so that no timed run pays for it.
+aws ec2 create-key-pair --key-name bench-warm-up --query KeyName --output text >/dev/null
+aws ec2 delete-key-pair --key-name bench-warm-up
+
+say "building the example AMI with the real packer"
+start=$(date +%s%N)
+ami=$("$bin/ami-bakery" bake "${def[@]}" 2>"$work/build.log") || {
+	cat "$work/build.log" >&2
+	die "the build failed"
+}
+real_wall_ms=$((($(date +%s%N) - start) / 1000000))
+case $ami in ami-*) ;; *) die "the build printed $ami, not an AMI id" ;; esac
+# "packer built the AMI ... took=4.219s", timed by ami-bakery around packer.
+real_packer_ms=$(sed -n 's/.*packer built the AMI.* took=\([0-9.]*\)\(m*s\).*/\1 \2/p' "$work/build.log" |
+	awk '{ print ($2 == "ms") ? $1 : $1 * 1000 }')
+[ -n "$real_packer_ms" ] || die "no packer time in the build log"
+
+say "counting API calls of a no-op bake"
+m=$(mark)
+out=$("$bin/ami-bakery" bake "${def[@]}" 2>/dev/null)
+[ "$out" = "$ami" ] || die "the no-op bake printed $out, want $ami"
+calls1_di=$(calls_since "$m" DescribeImages us-east-1)
+calls1_all=$(calls_since "$m" '*' us-east-1)
+# A second region: copy the AMI there once, then count a no-op in both.
+"$bin/ami-bakery" bake "${def[@]}" --regions eu-west-1 --poll-interval 100ms >/dev/null 2>"$work/copy.log" || {
+	cat "$work/copy.log" >&2
+	die "copying to eu-west-1 failed"
+}
+m=$(mark)
+"$bin/ami-bakery" bake "${def[@]}" --regions eu-west-1 >/dev/null 2>&1
+calls2_di_use1=$(calls_since "$m" DescribeImages us-east-1)
+calls2_di_euw1=$(calls_since "$m" DescribeImages eu-west-1)
+calls2_all=$(($(calls_since "$m" '*' us-east-1) + $(calls_since "$m" '*' eu-west-1)))
+
+say "timing the no-op decision against aws ec2 describe-images"
+lookup=(ec2 describe-images --owners self --filters "Name=tag:ami_config_checksum,Values=$fp" "Name=state,Values=available,pending"
+	--query 'Images[0].ImageId' --output text)
+[ "$(aws "${lookup[@]}")" = "$ami" ] || die "aws ec2 describe-images does not find $ami"
+"$bt" race -n "$rounds" -w 2 -- \
+	noop "$bin/ami-bakery" bake "${def[@]}" ::: \
+	aws /usr/bin/aws --endpoint-url "$url" "${lookup[@]}" >"$work/noop.txt"
+
+say "timing a build with a packer that takes no time"
+# Each run gets a new fingerprint ({n}), so each one builds: look up, lock,
+# look up again, run packer, check and tag the AMI, unlock, write outputs.
+# fakepacker prints $BENCH_AMI as the artifact; the no-op figures are taken
+# already, since these builds re-tag that AMI.
+export BENCH_AMI=$ami BENCH_REGION=us-east-1
+"$bin/ami-bakery" bake "${def[@]}" --packer "$bin/fakepacker" --var bench_run=check 2>"$work/fake.log" >/dev/null
+grep -q "ami-bakery: built $ami" "$work/fake.log" || {
+	cat "$work/fake.log" >&2
+	die "a build with fakepacker did not build"
+}
+m=$(mark)
+"$bt" race -n "$rounds" -w 2 -- \
+	bake "$bin/ami-bakery" bake "${def[@]}" --packer "$bin/fakepacker" --var "bench_run={n}" ::: \
+	packer "$bin/fakepacker" build -machine-readable -color=false -var "config_checksum=$fp" -var aws_region=us-east-1 \
+	-var "aws_ec2_endpoint=$url" -var "bench_run=0" "$tmpl" >"$work/build.txt"
+# Each build takes the build lock once: a run that found an AMI would not.
+locks=$(calls_since "$m" CreateKeyPair us-east-1)
+[ "$locks" = $((rounds + 2)) ] || die "$((rounds + 2)) builds took the lock $locks times"
+
+say "timing fingerprints of 1 GiB in 4 files, against the SHA-256 limit and sha1sum"
+sync # the generated files are on disk: no writeback competes with the hashing
+large=("$work"/large/disk*.img)
+"$bt" race -n 5 -w 1 -- \
+	limit @sha256 "${large[@]}" ::: \
+	bakery "$bin/ami-bakery" checksum -t "$work/large/ami.json" -d "$work/large" ::: \
+	sha1sum sha1sum "${large[@]}" >"$work/large.txt"
+
+say "timing fingerprints of 20,000 small files against find | xargs sha1sum"
+"$bt" race -n "$rounds" -w 1 -- \
+	bakery "$bin/ami-bakery" checksum -t "$work/small20k/ami.json" -d "$work/small20k" ::: \
+	xargs sh -c 'find "$0" -type f | xargs sha1sum' "$work/small20k" >"$work/small.txt"
+
+say "measuring memory against tree size"
+"$bt" race -n 3 -w 1 -- \
+	small1k "$bin/ami-bakery" checksum -t "$work/small1k/ami.json" -d "$work/small1k" ::: \
+	small100k "$bin/ami-bakery" checksum -t "$work/small100k/ami.json" -d "$work/small100k" ::: \
+	large64 "$bin/ami-bakery" checksum -t "$work/large64/ami.json" -d "$work/large64" >"$work/mem.txt"
+
+# field FILE NAME N: field N of NAME's line (2 median s, 3 min s, 4 max s, 5 median peak RSS KiB).
+field() { awk -v n="$2" -v f="$3" '$1 == n { print $f }' "$1"; }
+noop_s=$(field "$work/noop.txt" noop 2)
+noop_kib=$(field "$work/noop.txt" noop 5)
+aws_s=$(field "$work/noop.txt" aws 2)
+bake_s=$(field "$work/build.txt" bake 2)
+packer_s=$(field "$work/build.txt" packer 2)
+limit_s=$(field "$work/large.txt" limit 2)
+large_s=$(field "$work/large.txt" bakery 2)
+large_kib=$(field "$work/large.txt" bakery 5)
+sha1_s=$(field "$work/large.txt" sha1sum 2)
+small_s=$(field "$work/small.txt" bakery 2)
+small_kib=$(field "$work/small.txt" bakery 5)
+xargs_s=$(field "$work/small.txt" xargs 2)
+k1_kib=$(field "$work/mem.txt" small1k 5)
+k100_kib=$(field "$work/mem.txt" small100k 5)
+m64_kib=$(field "$work/mem.txt" large64 5)
+
+pf() { if [ "$1" = 1 ]; then echo PASS; else echo FAIL; fi; }
+calc() { awk "BEGIN { $1 }"; }
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+echo
+echo "ami-bakery $commit, $(date -u +%Y-%m-%d), $(nproc) CPUs ($cpu), Linux $(uname -r), $(go version | cut -d' ' -f3),"
+echo "packer $(packer version | head -1 | cut -d' ' -f2), $(/usr/bin/aws --version | cut -d' ' -f1); medians of $rounds rounds (5 for 1 GiB, 3 for memory);"
+echo "load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after (other work on the machine costs the parallel ami-bakery more than the serial baselines)"
+echo
+echo "| Figure | ami-bakery | Baseline, same run | Ratio | Target | Result |"
+echo "|---|---|---|---|---|---|"
+calc "r = $aws_s / $noop_s; printf \"| No-op decision: start to AMI id printed, fingerprint included | %.1f ms | aws ec2 describe-images, the lookup alone: %.0f ms | %.0fx | >= 10x | %s |\n\", $noop_s * 1000, $aws_s * 1000, r, (r >= 10) ? \"PASS\" : \"FAIL\""
+calc "mb = $noop_kib * 1024 / 1e6; printf \"| No-op decision: peak RSS (ru_maxrss) | %.1f MB | | | <= 25 MB | %s |\n\", mb, (mb <= 25) ? \"PASS\" : \"FAIL\""
+echo "| No-op decision: EC2 calls, one region | $calls1_di DescribeImages, $calls1_all calls in all | | | 1 DescribeImages per region | $(pf $([ "$calls1_di" = 1 ] && [ "$calls1_all" = 1 ] && echo 1)) |"
+echo "| No-op decision: EC2 calls, two regions | $calls2_di_use1 + $calls2_di_euw1 DescribeImages, $calls2_all calls in all | | | 1 DescribeImages per region | $(pf $([ "$calls2_di_use1" = 1 ] && [ "$calls2_di_euw1" = 1 ] && [ "$calls2_all" = 2 ] && echo 1)) |"
+calc "g = 1073741824 / 1e9; r = $limit_s / $large_s; printf \"| Fingerprint, 1 GiB in 4 files, warm cache | %.2f GB/s | SHA-256 on all cores, from memory: %.2f GB/s | %.2fx | >= 0.8x | %s |\n\", g / $large_s, g / $limit_s, r, (r >= 0.8) ? \"PASS\" : \"FAIL\""
+calc "g = 1073741824 / 1e9; r = $sha1_s / $large_s; printf \"| Fingerprint, 1 GiB in 4 files, warm cache | %.2f GB/s | sha1sum: %.2f GB/s | %.1fx | >= 5x | %s |\n\", g / $large_s, g / $sha1_s, r, (r >= 5) ? \"PASS\" : \"FAIL\""
+calc "r = $xargs_s / $small_s; printf \"| Fingerprint, 20,000 files of 0-4 KiB, warm cache | %.0f files/s | find \\\\| xargs sha1sum: %.0f files/s | %.1fx | >= 3x | %s |\n\", 20000 / $small_s, 20000 / $xargs_s, r, (r >= 3) ? \"PASS\" : \"FAIL\""
+calc "d = ($large_kib - $m64_kib) * 1024 / 1e6; printf \"| Peak RSS, 64 MiB -> 1 GiB (4 files) | %.1f -> %.1f MB | | %+.1f MB | flat (+2 MB at most) | %s |\n\", $m64_kib * 1024 / 1e6, $large_kib * 1024 / 1e6, d, (d <= 2) ? \"PASS\" : \"FAIL\""
+calc "b = ($k100_kib - $k1_kib) * 1024 / 99000; printf \"| Peak RSS, 1k -> 20k -> 100k small files | %.1f -> %.1f -> %.1f MB | | %.0f bytes/file | none: contents are streamed, a path and hash per file kept | INFO |\n\", $k1_kib * 1024 / 1e6, $small_kib * 1024 / 1e6, $k100_kib * 1024 / 1e6, b"
+calc "o = ($bake_s - $packer_s) * 1000; printf \"| Build overhead: bake minus the packer it runs (packer that takes no time) | %.1f ms | that packer run alone: %.1f ms | %.1f ms | < 100 ms | %s |\n\", $bake_s * 1000, $packer_s * 1000, o, (o < 100) ? \"PASS\" : \"FAIL\""
+calc "o = $real_wall_ms - $real_packer_ms; printf \"| Build overhead, real packer (one build) | %.2f s | packer, as timed by ami-bakery: %.2f s | %.0f ms | < 100 ms | %s |\n\", $real_wall_ms / 1000, $real_packer_ms / 1000, o, (o < 100) ? \"PASS\" : \"FAIL\""

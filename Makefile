@@ -38,3 +38,10 @@ bench: deps build
 
 clean:
 	rm -rf bin
+
+# The Docker image, built without Docker (buildah and podman, as root, no
+# registry) and baking in a container against the EC2 emulator; see
+# scripts/image-test.sh.
+.PHONY: image-test
+image-test:
+	scripts/image-test.sh

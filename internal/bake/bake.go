@@ -420,7 +420,8 @@ func (o *Options) build(ctx context.Context, fp string, res fingerprint.Result) 
 }
 
 // initPlugins runs `packer init` for an HCL2 template that lists
-// required_plugins, when the packer has init (1.7 and later).
+// required_plugins. Packers before 1.7 have no init and reject the block,
+// so the build is refused before it starts.
 func (o *Options) initPlugins(ctx context.Context, bo packer.BuildOptions) error {
 	if !o.Template.RequiredPlugins {
 		return nil
@@ -430,8 +431,8 @@ func (o *Options) initPlugins(ctx context.Context, bo packer.BuildOptions) error
 		return fmt.Errorf("preparing the build: %w", err)
 	}
 	if !ok {
-		o.log().Warn("the template lists required_plugins, but this packer has no init command; building without it", "packer", version)
-		return nil
+		return usererr.WithHint(fmt.Errorf("the template lists required_plugins, which %s cannot read", version),
+			"use packer 1.7 or later (--packer), or drop the packer { required_plugins } block for packer 1.6, whose builders are built in")
 	}
 	o.log().Info("installing the template's plugins with packer init", "packer", version)
 	if err := packer.Init(ctx, bo); err != nil {

@@ -299,6 +299,10 @@ func (o *Options) buildLocked(ctx context.Context, fp string, res fingerprint.Re
 	if err := o.checkTemplate(); err != nil {
 		return nil, err
 	}
+	initFirst, err := o.needsInit(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if o.Lock != nil {
 		release, err := o.Lock.Acquire(ctx, primary, fp)
 		if err != nil {
@@ -322,7 +326,7 @@ func (o *Options) buildLocked(ctx context.Context, fp string, res fingerprint.Re
 			return d, nil
 		}
 	}
-	amis, err := o.build(ctx, fp, res)
+	amis, err := o.build(ctx, fp, res, initFirst)
 	if err != nil {
 		return nil, err
 	}
@@ -363,19 +367,22 @@ func (o *Options) checkTemplate() error {
 
 // build runs packer in the primary region and returns region -> AMI for
 // every AMI it made, each verified to carry the fingerprint tag.
-func (o *Options) build(ctx context.Context, fp string, res fingerprint.Result) (map[string]string, error) {
+func (o *Options) build(ctx context.Context, fp string, res fingerprint.Result, initFirst bool) (map[string]string, error) {
 	primary := o.Regions[0]
 	bo := o.Packer
 	bo.Dir, bo.Template = workDir(o.Template.Path)
 	bo.Vars = append([]packer.Var{{Name: o.FingerprintVar, Value: fp}}, o.templateVars(primary)...)
 	bo.Vars = append(bo.Vars, o.Packer.Vars...)
 	o.log().Info("no AMI has this fingerprint; running packer", "region", primary, "template", o.Template.Path)
+	if initFirst {
+		o.log().Info("installing the template's plugins with packer init")
+		if err := packer.Init(ctx, bo); err != nil {
+			return nil, fmt.Errorf("preparing the build: %w", err)
+		}
+	}
 	run := o.RunPacker
 	if run == nil {
 		run = packer.Build
-		if err := o.initPlugins(ctx, bo); err != nil {
-			return nil, err
-		}
 	}
 	start := time.Now()
 	result, err := run(ctx, bo)
@@ -419,26 +426,23 @@ func (o *Options) build(ctx context.Context, fp string, res fingerprint.Result) 
 	return amis, nil
 }
 
-// initPlugins runs `packer init` for an HCL2 template that lists
-// required_plugins. Packers before 1.7 have no init and reject the block,
-// so the build is refused before it starts.
-func (o *Options) initPlugins(ctx context.Context, bo packer.BuildOptions) error {
-	if !o.Template.RequiredPlugins {
-		return nil
+// needsInit says whether `packer init` must run before the build: for an
+// HCL2 template that lists required_plugins. Packers before 1.7 have no
+// init and reject the block, so such a build is refused before it starts.
+// With a stand-in for packer (tests), there is nothing to ask.
+func (o *Options) needsInit(ctx context.Context) (bool, error) {
+	if !o.Template.RequiredPlugins || o.RunPacker != nil {
+		return false, nil
 	}
-	ok, version, err := packer.InitSupported(ctx, bo)
+	ok, version, err := packer.InitSupported(ctx, o.Packer)
 	if err != nil {
-		return fmt.Errorf("preparing the build: %w", err)
+		return false, fmt.Errorf("preparing the build: %w", err)
 	}
 	if !ok {
-		return usererr.WithHint(fmt.Errorf("the template lists required_plugins, which %s cannot read", version),
+		return false, usererr.WithHint(fmt.Errorf("the template lists required_plugins, which %s cannot read", version),
 			"use packer 1.7 or later (--packer), or drop the packer { required_plugins } block for packer 1.6, whose builders are built in")
 	}
-	o.log().Info("installing the template's plugins with packer init", "packer", version)
-	if err := packer.Init(ctx, bo); err != nil {
-		return fmt.Errorf("preparing the build: %w", err)
-	}
-	return nil
+	return true, nil
 }
 
 // duplicateName reports whether packer failed because the AMI name is

@@ -14,9 +14,10 @@ deps:
 	scripts/ensure-deps.sh
 
 # Everything CI runs: formatting, vet, the race-enabled test suite (unit,
-# CLI scripts and end to end with the real packer), and a short fuzz run of
-# every fuzz target.
-test: deps check unit fuzz
+# CLI scripts, end to end with the real packer, the examples), a short fuzz
+# run of every fuzz target, and the container image built and baking
+# offline.
+test: deps check unit fuzz image-test
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -14,9 +14,11 @@
 // race times commands against each other. The machine is shared, so load
 // comes and goes: race runs the commands round-robin (after -w warm-up
 // rounds, -n measured rounds), so that every command sees the same load, and
-// prints for each "NAME MEDIAN_S MIN_S MAX_S MEDIAN_MAXRSS_KIB". Peak RSS is
-// ru_maxrss from wait4(2), the figure GNU time's %M prints. A command that
-// fails stops the race. "{n}" in an argument becomes a number unique to the
+// prints for each "NAME MEDIAN_S MIN_S MAX_S MEDIAN_MAXRSS_KIB PAIRED".
+// PAIRED is the median, over the rounds, of the command's time divided by
+// the first command's time in the same round: a ratio that drifting load
+// moves less than a ratio of medians. Peak RSS is ru_maxrss from wait4(2),
+// the figure GNU time's %M prints. A command that fails stops the race. "{n}" in an argument becomes a number unique to the
 // run (say, to give each build a new fingerprint).
 //
 // The command "@sha256 FILE..." is the machine's hashing limit, measured in
@@ -111,20 +113,56 @@ func genLarge(dir string, mib, files int) error {
 
 // genSmall writes n files of 0 to 4 KiB: 100 to a directory, 20
 // directories to a parent, like the Go benchmark BenchmarkComputeSmallFiles.
+// File i has the same size and bytes in every run; directories are written
+// on all cores, since creating files is most of the time bench/run.sh takes.
 func genSmall(dir string, n int) error {
 	rng := rand.NewChaCha8([32]byte{2})
-	sizes := rand.New(rand.NewPCG(3, 4))
-	buf := make([]byte, 4096)
-	fill(rng, buf)
-	for i := range n {
-		d := filepath.Join(dir, fmt.Sprintf("d%03d", i/2000), fmt.Sprintf("e%04d", i/100))
-		if i%100 == 0 {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				return err
+	content := make([]byte, 4096)
+	fill(rng, content)
+	dirs := make(chan int)
+	errs := make(chan error, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for range cap(errs) {
+		wg.Go(func() {
+			buf := slices.Clone(content)
+			for d := range dirs {
+				if err := genSmallDir(dir, d, min(100, n-d*100), buf); err != nil {
+					errs <- err
+					return
+				}
 			}
+		})
+	}
+	for d := 0; d*100 < n; d++ {
+		select {
+		case dirs <- d:
+		case err := <-errs:
+			close(dirs)
+			wg.Wait()
+			return err
 		}
+	}
+	close(dirs)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+// genSmallDir writes the files of directory d, files d*100 on.
+func genSmallDir(root string, d, files int, buf []byte) error {
+	dir := filepath.Join(root, fmt.Sprintf("d%03d", d/20), fmt.Sprintf("e%04d", d))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for j := range files {
+		i := d*100 + j
+		size := rand.New(rand.NewPCG(3, uint64(i))).IntN(len(buf) + 1)
 		buf[0], buf[1] = byte(i), byte(i>>8) // no two files alike
-		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("f%03d.sh", i%100)), buf[:sizes.IntN(len(buf)+1)], 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%03d.sh", j)), buf[:size], 0o644); err != nil {
 			return err
 		}
 	}
@@ -183,9 +221,14 @@ func race(args []string) error {
 		}
 	}
 	for _, c := range cs {
-		slices.Sort(c.times)
+		paired := make([]float64, len(c.times))
+		for r, t := range c.times {
+			paired[r] = t / cs[0].times[r]
+		}
+		slices.Sort(paired)
+		times := slices.Sorted(slices.Values(c.times))
 		slices.Sort(c.rss)
-		fmt.Printf("%s %.6f %.6f %.6f %d\n", c.name, c.times[len(c.times)/2], c.times[0], c.times[len(c.times)-1], c.rss[len(c.rss)/2])
+		fmt.Printf("%s %.6f %.6f %.6f %d %.4f\n", c.name, times[len(times)/2], times[0], times[len(times)-1], c.rss[len(c.rss)/2], paired[len(paired)/2])
 	}
 	return nil
 }

@@ -6,10 +6,18 @@
 //
 //	benchtool gen-large DIR MIB FILES   FILES files of pseudo-random bytes, MIB MiB in all
 //	benchtool gen-small DIR FILES       FILES files of 0 to 4 KiB, 100 to a directory
+//	benchtool floor DIR                 the least work a fingerprint of DIR can be
 //	benchtool race [-n N] [-w N] -- NAME ARGS... [::: NAME ARGS...]...
 //
 // The generators are deterministic (fixed seeds), so every run hashes the
 // same trees.
+//
+// floor lists DIR, then on all cores opens, fstats, reads, SHA-256s and
+// closes every regular file in it: the system calls and hashing that any
+// fingerprint of the tree needs, and nothing else (no ignore rules, no
+// symlink checks, no sorting, no manifest, and the listing is not even
+// overlapped with the hashing). It shows how fast a fingerprint of many small
+// files can practically be on this machine.
 //
 // race times commands against each other. The machine is shared, so load
 // comes and goes: race runs the commands round-robin (after -w warm-up
@@ -34,6 +42,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -43,6 +53,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -73,6 +84,8 @@ func run(args []string) error {
 			return fmt.Errorf("gen-small: want DIR FILES")
 		}
 		return genSmall(args[0], n)
+	case cmd == "floor" && len(args) == 1:
+		return floor(args[0])
 	case cmd == "race":
 		return race(args)
 	case cmd == "spawn":
@@ -169,6 +182,61 @@ func genSmallDir(root string, d, files int, buf []byte) error {
 	return nil
 }
 
+func floor(dir string) error {
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	for w := range errs {
+		wg.Go(func() {
+			buf := make([]byte, 256<<10)
+			h := sha256.New()
+			for i := next.Add(1) - 1; i < int64(len(files)); i = next.Add(1) - 1 {
+				if err := hashOne(files[i], h, buf); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func hashOne(path string, h hash.Hash, buf []byte) error {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return err
+	}
+	h.Reset()
+	for n := int64(0); n < st.Size; {
+		m, err := syscall.Read(fd, buf)
+		if err != nil || m == 0 {
+			return err
+		}
+		h.Write(buf[:m])
+		n += int64(m)
+	}
+	h.Sum(buf[:0])
+	return nil
+}
+
 // A contender is one command of a race.
 type contender struct {
 	name  string
@@ -193,12 +261,9 @@ func race(args []string) error {
 		}
 		c := &contender{name: f[0], args: f[1:]}
 		if c.args[0] == "@sha256" {
-			for _, p := range c.args[1:] {
-				b, err := os.ReadFile(p)
-				if err != nil {
-					return err
-				}
-				c.data = append(c.data, b...)
+			var err error
+			if c.data, err = readAll(c.args[1:]); err != nil {
+				return err
 			}
 		}
 		cs = append(cs, c)
@@ -231,6 +296,36 @@ func race(args []string) error {
 		fmt.Printf("%s %.6f %.6f %.6f %d %.4f\n", c.name, times[len(times)/2], times[0], times[len(times)-1], c.rss[len(c.rss)/2], paired[len(paired)/2])
 	}
 	return nil
+}
+
+// readAll returns the contents of the files, one after the other, read
+// into one allocation of the right size.
+func readAll(paths []string) ([]byte, error) {
+	sizes := make([]int, len(paths))
+	total := 0
+	for i, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		sizes[i] = int(fi.Size())
+		total += sizes[i]
+	}
+	data := make([]byte, total)
+	off := 0
+	for i, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		_, err = io.ReadFull(f, data[off:off+sizes[i]])
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p, err)
+		}
+		off += sizes[i]
+	}
+	return data, nil
 }
 
 // run runs the contender once and returns its wall time and peak RSS.

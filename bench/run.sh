@@ -4,13 +4,14 @@
 # the ratio and PASS or FAIL against the target. BENCHMARKS.md has a run's
 # table and says how each figure is measured.
 #
-# Everything happens in a temporary directory that is removed at the end,
-# with the in-repo EC2 emulator on loopback (stopped at the end), the real
-# packer for one build, and /usr/bin/aws as the baseline client. The machine
-# is shared, so commands are timed round-robin by `benchtool race` (medians
-# of BENCH_ROUNDS rounds after warm-up rounds): every command sees the same
-# load, and only ratios measured together are compared. Takes about a
-# minute once the Go build cache is warm; needs go, packer, /usr/bin/aws
+# Everything happens in temporary directories that are removed at the end
+# (the generated trees in BENCH_TREES_DIR, default TMPDIR), with the in-repo
+# EC2 emulator on loopback (stopped at the end), the real packer for one
+# build, and /usr/bin/aws as the baseline client. The machine is shared, so
+# commands are timed round-robin by `benchtool race` (medians of BENCH_ROUNDS
+# rounds, default 9, after warm-up rounds): every command sees the same load,
+# and only ratios measured together are compared. Takes about a minute once
+# the Go build cache is warm; needs go, packer, /usr/bin/aws
 # (scripts/ensure-deps.sh installs both), git, sha1sum, find and xargs.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,8 +6,9 @@ FUZZTIME ?= 10s
 
 all: build
 
+# Built as releases are (.goreleaser.yaml): static, no debug info.
 build:
-	$(GO) build -o bin/ami-bakery ./cmd/ami-bakery
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/ami-bakery ./cmd/ami-bakery
 	$(GO) build -o bin/ec2emu ./cmd/ec2emu
 
 deps:

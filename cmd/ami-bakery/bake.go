@@ -134,7 +134,7 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	}
 	bo.FingerprintVar = o.build.FingerprintVar
 	bo.SubnetID = o.build.SubnetID
-	bo.GitCommit = gitCommit(ctx, filepath.Dir(o.def.Template))
+	bo.GitCommit = func() string { return gitCommit(ctx, filepath.Dir(o.def.Template)) }
 	bo.Wait = images.Waiter{Poll: o.build.PollInterval, Timeout: o.build.WaitTimeout, ReportEvery: 30 * time.Second}
 	packerEnv, err := clients.PackerEnv(ctx, os.Environ())
 	if err != nil {

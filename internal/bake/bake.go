@@ -71,7 +71,9 @@ type Options struct {
 	Wait      images.Waiter
 	Log       *slog.Logger
 	Version   string // recorded in the provenance tags
-	GitCommit string // recorded when the definition is in a git work tree
+	// GitCommit returns the commit of the definition's git work tree, or
+	// "", for the provenance tags; called only when an AMI is built.
+	GitCommit func() string
 	// Lock, when set, serialises builds of the same fingerprint across
 	// processes.
 	Lock Locker
@@ -472,8 +474,10 @@ func (o *Options) provenance(fp string, res fingerprint.Result) map[string]strin
 	if o.Version != "" {
 		tags[TagVersion] = o.Version
 	}
-	if o.GitCommit != "" {
-		tags[TagCommit] = o.GitCommit
+	if o.GitCommit != nil {
+		if c := o.GitCommit(); c != "" {
+			tags[TagCommit] = c
+		}
 	}
 	return tags
 }

@@ -165,7 +165,7 @@ func TestRunTagsAnUntaggedBuild(t *testing.T) {
 // yet must not cause a second build. The AMI name carries the fingerprint.
 func TestRunEventualConsistency(t *testing.T) {
 	w := newWorld(t, tagged, "us-east-1")
-	w.emu = ec2emu.New(ec2emu.Options{PendingDelay: time.Millisecond, TagVisibilityDelay: time.Hour})
+	w.emu = ec2emu.New(ec2emu.Options{TagVisibilityDelay: time.Hour})
 	srv := httptest.NewServer(w.emu)
 	t.Cleanup(srv.Close)
 	c := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 
@@ -104,7 +105,11 @@ func (l *Lookup) AddFlags(fs *pflag.FlagSet) {
 var regionRE = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)
 var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 var roleRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
-var tagKeyRE = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+
+// tagKeyRE has no {1,128}: a bounded repeat of a Unicode class compiles to
+// 128 copies of it, megabytes and milliseconds at every start; the length
+// is checked apart.
+var tagKeyRE = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`)
 
 // Validate checks the lookup flags. Afterwards AllRegions is the primary
 // region followed by the others, without repeats.
@@ -126,7 +131,7 @@ func (l *Lookup) Validate() error {
 				"an owner is a 12-digit AWS account id, e.g. --owner 123456789012")
 		}
 	}
-	if !tagKeyRE.MatchString(l.TagKey) || strings.HasPrefix(strings.ToLower(l.TagKey), "aws:") {
+	if !tagKeyRE.MatchString(l.TagKey) || utf8.RuneCountInString(l.TagKey) > 128 || strings.HasPrefix(strings.ToLower(l.TagKey), "aws:") {
 		return usererr.WithHint(usererr.Usagef("invalid --tag-key %q", l.TagKey),
 			"a tag key is 1 to 128 letters, digits, spaces or _.:/=+-@, not starting with aws:")
 	}

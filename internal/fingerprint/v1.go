@@ -108,21 +108,9 @@ func computeV1(ctx context.Context, s Spec) (Result, error) {
 
 // walkV1 walks the directory rel ("" for the top) of r as os.walk did.
 func walkV1(ctx context.Context, r *root, rel string, emit func(*fileEntry) error) error {
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
-	}
-	dirPrefix := r.prefix
-	if rel != "" {
-		dirPrefix += rel + "/"
-	}
-	f, err := os.Open(dirPrefix)
+	dirPrefix, ents, err := readDir(ctx, r, rel)
 	if err != nil {
-		return dirError(r, rel, err)
-	}
-	ents, err := f.ReadDir(-1)
-	f.Close()
-	if err != nil {
-		return dirError(r, rel, err)
+		return err
 	}
 	for _, de := range ents {
 		name := de.Name()

@@ -286,21 +286,9 @@ type walkV2 struct {
 // executable bit. ".git" and ignored entries are skipped, and an ignored
 // directory is not entered.
 func (w *walkV2) walk(ctx context.Context, r *root, rel string) error {
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
-	}
-	dirPrefix := r.prefix
-	if rel != "" {
-		dirPrefix += rel + "/"
-	}
-	f, err := os.Open(dirPrefix)
+	dirPrefix, ents, err := readDir(ctx, r, rel)
 	if err != nil {
-		return dirError(r, rel, err)
-	}
-	ents, err := f.ReadDir(-1)
-	f.Close()
-	if err != nil {
-		return dirError(r, rel, err)
+		return err
 	}
 	slices.SortFunc(ents, walkOrder)
 	for _, de := range ents {
@@ -387,6 +375,28 @@ func (w *walkV2) link(r *root, p string) error {
 	w.links = append(w.links, Input{Kind: KindSymlink, Root: r.label, Path: p, Size: int64(len(text)), Hash: hex.EncodeToString(sum[:])})
 	r.count++
 	return nil
+}
+
+// readDir lists the directory rel ("" for the top) of r, and returns its
+// path with a trailing slash, to which entry names are appended.
+func readDir(ctx context.Context, r *root, rel string) (string, []os.DirEntry, error) {
+	if ctx.Err() != nil {
+		return "", nil, context.Cause(ctx)
+	}
+	dirPrefix := r.prefix
+	if rel != "" {
+		dirPrefix += rel + "/"
+	}
+	f, err := os.Open(dirPrefix)
+	if err != nil {
+		return "", nil, dirError(r, rel, err)
+	}
+	ents, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return "", nil, dirError(r, rel, err)
+	}
+	return dirPrefix, ents, nil
 }
 
 func dirError(r *root, rel string, err error) error {

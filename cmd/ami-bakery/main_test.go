@@ -221,7 +221,8 @@ func setupScript(env *testscript.Env) error {
 //	                                    (NAME prefix@FILE appends FILE's content)
 //	emu tag ID [key=value...]            tag an image as the script's account
 //	emu faults RATE                     fail RATE of calls with RequestLimitExceeded
-//	emu leftovers                       assert no key pair or security group of packer's is left
+//	emu leftovers                       assert no key pair or security group is left
+//	emu wait-call ACTION                wait until ACTION has been called
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	emu := ts.Value(emuKey{}).(*ec2emu.Emulator)
 	if len(args) == 0 {
@@ -344,7 +345,19 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			if kp := emu.KeyPairs(ec2emu.DefaultAccount, region); len(kp) > 0 {
 				ts.Fatalf("key pairs left in %s: %v", region, kp)
 			}
+			if sg := emu.SecurityGroups(ec2emu.DefaultAccount, region); len(sg) > 0 {
+				ts.Fatalf("security groups left in %s: %v", region, sg)
+			}
 		}
+	case "wait-call":
+		// emu wait-call ACTION: wait up to 30s until ACTION has been called.
+		for range 1200 {
+			if emu.CallCount(args[1]) > 0 {
+				return
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		ts.Fatalf("%s was never called", args[1])
 	default:
 		ts.Fatalf("emu: unknown subcommand %s", args[0])
 	}

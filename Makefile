@@ -6,9 +6,15 @@ FUZZTIME ?= 10s
 
 all: build
 
-# Built as releases are (.goreleaser.yaml): static, no debug info.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+
+# Built as releases are (.goreleaser.yaml): static, no debug info, with the
+# version, commit and build date that --version prints.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/ami-bakery ./cmd/ami-bakery
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ami-bakery ./cmd/ami-bakery
 	$(GO) build -o bin/ec2emu ./cmd/ec2emu
 
 deps:

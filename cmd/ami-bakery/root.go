@@ -26,10 +26,11 @@ const (
 )
 
 const exitHelp = `
+
 Exit status:
   0    success (plan --detailed-exitcode: the AMI is up to date)
   1    failure; nothing was written to stdout or to the output files
-  2    usage error (plan --detailed-exitcode: a build is needed)
+  2    usage error (plan --detailed-exitcode: a build, copy or wait is needed)
   130  interrupted by SIGINT or SIGTERM; packer was stopped and cleaned up
 `
 

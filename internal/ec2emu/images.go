@@ -879,16 +879,23 @@ func modifyImageAttribute(r *request) (any, error) {
 	return &returnResponse{Return: true}, nil
 }
 
-func resetImageAttribute(r *request) (any, error) {
+// imageAttribute reads the ImageId and Attribute parameters of the
+// *ImageAttribute actions and finds the caller's own image.
+func (r *request) imageAttribute() (*image, string, error) {
 	id, err := r.p.required("ImageId")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	attr, err := r.p.required("Attribute")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	im, err := r.ownImage(id)
+	return im, attr, err
+}
+
+func resetImageAttribute(r *request) (any, error) {
+	im, attr, err := r.imageAttribute()
 	if err != nil {
 		return nil, err
 	}
@@ -923,15 +930,7 @@ type describeImageAttributeResponse struct {
 }
 
 func describeImageAttribute(r *request) (any, error) {
-	id, err := r.p.required("ImageId")
-	if err != nil {
-		return nil, err
-	}
-	attr, err := r.p.required("Attribute")
-	if err != nil {
-		return nil, err
-	}
-	im, err := r.ownImage(id)
+	im, attr, err := r.imageAttribute()
 	if err != nil {
 		return nil, err
 	}

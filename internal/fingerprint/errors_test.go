@@ -98,6 +98,15 @@ func TestComputeErrors(t *testing.T) {
 				}
 			}
 		}), want: []string{"ami/files/motd", "no such file", ""}, hint: true},
+		// Files are opened relative to their directory; when it cannot be
+		// opened, the whole path is, so the error is the same.
+		{name: "directory vanishes", tree: base, spec: withSpec(func(_ string, s *Spec) {
+			s.beforeOpen = func(p string) {
+				if strings.HasSuffix(p, "motd") {
+					os.RemoveAll(filepath.Dir(p))
+				}
+			}
+		}), want: []string{"ami/files/motd", "no such file", ""}, hint: true},
 		{name: "file becomes a fifo", tree: base, spec: withSpec(func(_ string, s *Spec) {
 			s.beforeOpen = func(p string) {
 				if strings.HasSuffix(p, "motd") {

@@ -18,12 +18,67 @@ const bufSize = 256 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
-// queueLen is how many files the walk may be ahead of the workers. Listing
-// a directory is much faster than opening and reading its files, so with a
-// short queue the walk blocks, and is woken, for nearly every file: that
-// made 20,000 small files a quarter slower (bench/run.sh). An entry is a
-// few hundred bytes, so a long queue costs nothing to speak of.
-const queueLen = 256
+// A queue hands the walk's files to the workers. It has no bound: every
+// entry is kept for the manifest anyway, so queueing costs a pointer per
+// file, and a walk that never waits is never woken either. (With a bounded
+// channel, the walk, which lists a directory far faster than its files are
+// read, filled the channel and was then woken once per file: on 20,000 small
+// files that cost a tenth of the time.) A worker waits only when the walk
+// is behind, and only then is it signalled.
+type queue struct {
+	mu       sync.Mutex
+	nonEmpty sync.Cond
+	items    []*fileEntry
+	head     int
+	closed   bool
+	waiting  int
+}
+
+func newQueue() *queue {
+	q := &queue{}
+	q.nonEmpty.L = &q.mu
+	return q
+}
+
+// push adds e to the queue.
+func (q *queue) push(e *fileEntry) {
+	q.mu.Lock()
+	q.items = append(q.items, e)
+	wake := q.waiting > 0
+	q.mu.Unlock()
+	if wake {
+		q.nonEmpty.Signal()
+	}
+}
+
+// close ends the queue: pop returns false once it is empty.
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.nonEmpty.Broadcast()
+}
+
+// pop takes the next entry, waiting for one while the queue is open.
+func (q *queue) pop() (*fileEntry, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.head == len(q.items) {
+		if q.closed {
+			return nil, false
+		}
+		q.waiting++
+		q.nonEmpty.Wait()
+		q.waiting--
+	}
+	e := q.items[q.head]
+	q.items[q.head] = nil
+	q.head++
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	}
+	return e, true
+}
 
 // A fileEntry is one regular file (or, for v1, a symlink to one) to hash.
 // The walker fills path, rel and root; one worker fills the rest.
@@ -82,24 +137,30 @@ func hashFiles(ctx context.Context, workers int, newHash func() hash.Hash, befor
 		}
 	}
 
-	jobs := make(chan *fileEntry, max(queueLen, 4*workers))
+	jobs := newQueue()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			h := newHash()
 			bp := bufPool.Get().(*[]byte)
 			defer bufPool.Put(bp)
+			var dc dirCache
+			defer dc.close()
 			done := ctx.Done()
-			for e := range jobs {
+			for {
+				e, ok := jobs.pop()
+				if !ok {
+					return
+				}
 				select {
 				case <-done:
-					continue // drain so the walk is never blocked
+					continue // drain: the walk stops at its next emit
 				default:
 				}
 				if beforeOpen != nil {
 					beforeOpen(e.path)
 				}
-				if err := hashFile(done, e, h, *bp); err != nil {
+				if err := hashFile(done, e, h, *bp, &dc); err != nil {
 					if errors.Is(err, errCanceled) {
 						err = context.Cause(ctx)
 					} else {
@@ -111,15 +172,14 @@ func hashFiles(ctx context.Context, workers int, newHash func() hash.Hash, befor
 		})
 	}
 	emit := func(e *fileEntry) error {
-		select {
-		case jobs <- e:
-			return nil
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
+		jobs.push(e)
+		return nil
 	}
 	err := walk(ctx, emit)
-	close(jobs)
+	jobs.close()
 	wg.Wait()
 	if err != nil {
 		fail(err)

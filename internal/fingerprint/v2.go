@@ -199,7 +199,7 @@ func hashArg(ctx context.Context, what, path, hint string) (Input, error) {
 	e := &fileEntry{path: path, follow: true}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	if err := hashFile(ctx.Done(), e, sha256.New(), *bp); err != nil {
+	if err := hashFile(ctx.Done(), e, sha256.New(), *bp, nil); err != nil {
 		if errors.Is(err, errCanceled) {
 			return Input{}, ctx.Err()
 		}

@@ -5,11 +5,10 @@ package fingerprint
 import (
 	"hash"
 	"io/fs"
-	"strings"
 	"syscall"
 )
 
-// hashFile streams the file of e through h into e.sum and records its
+// hashFile streams the file of e through h into e.hash and records its
 // executable bit and size.
 //
 // It works on the raw descriptor: an *os.File would cost an allocation, a
@@ -71,49 +70,11 @@ func hashFile(done <-chan struct{}, e *fileEntry, h hash.Hash, buf []byte, dc *d
 	if n != e.size {
 		return errChanged
 	}
-	h.Sum(e.sum[:0])
+	e.setHash(h)
 	return nil
 }
 
-// A dirCache keeps one worker's last directory open, so that the files of a
-// directory, which the walk emits together, are opened relative to it: the
-// kernel then resolves one name per file instead of the whole path, which
-// is a tenth of the cost of hashing a small file.
-type dirCache struct {
-	dir string // with its trailing slash; "" when fd is not open
-	fd  int
-}
-
-// open opens path with flags, relative to its directory when c is not nil.
-// Should the directory not open, the whole path is opened, so errors are
-// the same either way.
-func (c *dirCache) open(path string, flags int) (int, error) {
-	i := strings.LastIndexByte(path, '/') + 1
-	if c != nil && i > 0 {
-		dir := path[:i]
-		if dir != c.dir {
-			c.close()
-			if fd, err := retryEINTR(func() (int, error) {
-				return syscall.Open(dir, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_DIRECTORY, 0)
-			}); err == nil {
-				c.dir, c.fd = dir, fd
-			}
-		}
-		if c.dir != "" {
-			return retryEINTR(func() (int, error) { return syscall.Openat(c.fd, path[i:], flags, 0) })
-		}
-	}
-	return retryEINTR(func() (int, error) { return syscall.Open(path, flags, 0) })
-}
-
-// close closes the cached directory, if any.
-func (c *dirCache) close() {
-	if c != nil && c.dir != "" {
-		syscall.Close(c.fd)
-		c.dir = ""
-	}
-}
-
+// retryEINTR calls f until it is not interrupted by a signal.
 func retryEINTR(f func() (int, error)) (int, error) {
 	for {
 		fd, err := f()

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command benchtool is the part of bench/run.sh that is easier to get right
 // in Go than in shell: it generates the trees to fingerprint, and it times
 // commands, and the machine's SHA-256 limit, against each other.
@@ -12,12 +14,12 @@
 // The generators are deterministic (fixed seeds), so every run hashes the
 // same trees.
 //
-// floor lists DIR, then on all cores opens, fstats, reads, SHA-256s and
-// closes every regular file in it: the system calls and hashing that any
-// fingerprint of the tree needs, and nothing else (no ignore rules, no
-// symlink checks, no sorting, no manifest, and the listing is not even
-// overlapped with the hashing). It shows how fast a fingerprint of many small
-// files can practically be on this machine.
+// floor lists DIR, a directory at a time, while all cores open (relative to
+// the directory), fstat, read, SHA-256 and close every regular file in it:
+// the system calls and hashing that any fingerprint of the tree needs, and
+// nothing else (no ignore rules, no symlink checks, no sorting, no
+// manifest). It shows how fast a fingerprint of many small files can
+// practically be on this machine.
 //
 // race times commands against each other. The machine is shared, so load
 // comes and goes: race runs the commands round-robin (after -w warm-up
@@ -53,7 +55,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -183,39 +184,69 @@ func genSmallDir(root string, d, files int, buf []byte) error {
 }
 
 func floor(dir string) error {
-	var files []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			files = append(files, p)
-		}
-		return err
-	})
-	if err != nil {
-		return err
+	type batch struct {
+		dir   string
+		names []string
 	}
+	batches := make(chan batch, 1024)
 	var (
-		next atomic.Int64
-		wg   sync.WaitGroup
+		walkErr error
+		wg      sync.WaitGroup
 	)
+	wg.Go(func() {
+		defer close(batches)
+		walkErr = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return err
+			}
+			ents, err := os.ReadDir(p)
+			if err != nil {
+				return err
+			}
+			var names []string
+			for _, e := range ents {
+				if e.Type().IsRegular() {
+					names = append(names, e.Name())
+				}
+			}
+			batches <- batch{p, names}
+			return nil
+		})
+	})
 	errs := make([]error, runtime.GOMAXPROCS(0))
 	for w := range errs {
 		wg.Go(func() {
 			buf := make([]byte, 256<<10)
 			h := sha256.New()
-			for i := next.Add(1) - 1; i < int64(len(files)); i = next.Add(1) - 1 {
-				if err := hashOne(files[i], h, buf); err != nil {
-					errs[w] = err
-					return
+			for b := range batches {
+				if errs[w] != nil {
+					continue
 				}
+				errs[w] = hashDir(b.dir, b.names, h, buf)
 			}
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return errors.Join(append(errs, walkErr)...)
 }
 
-func hashOne(path string, h hash.Hash, buf []byte) error {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
+// hashDir hashes the named files of dir, opened relative to it.
+func hashDir(dir string, names []string, h hash.Hash, buf []byte) error {
+	dfd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(dfd)
+	for _, name := range names {
+		if err := hashOne(dfd, name, h, buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func hashOne(dfd int, name string, h hash.Hash, buf []byte) error {
+	fd, err := syscall.Openat(dfd, name, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
 	}

@@ -67,14 +67,9 @@ func computeV1(ctx context.Context, s Spec) (Result, error) {
 		roots = append(roots, &root{given: d, prefix: prefix, label: d})
 	}
 
-	var files []*fileEntry
-	err := hashFiles(ctx, s.Workers, sha1.New, s.beforeOpen, func(ctx context.Context, emit func(*fileEntry) error) error {
-		emit1 := func(e *fileEntry) error {
-			files = append(files, e)
-			return emit(e)
-		}
+	files, err := hashFiles(ctx, s.Workers, sha1.New, s.beforeOpen, func(ctx context.Context, emit func(*fileEntry) error) error {
 		for _, r := range roots {
-			if err := walkV1(ctx, r, "", emit1); err != nil {
+			if err := walkV1(ctx, r, "", emit); err != nil {
 				return err
 			}
 		}

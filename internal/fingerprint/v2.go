@@ -127,7 +127,7 @@ func computeV2(ctx context.Context, s Spec) (Result, error) {
 			w.exclude[abs] = true
 		}
 	}
-	err = hashFiles(ctx, s.Workers, sha256.New, s.beforeOpen, func(ctx context.Context, emit func(*fileEntry) error) error {
+	files, err := hashFiles(ctx, s.Workers, sha256.New, s.beforeOpen, func(ctx context.Context, emit func(*fileEntry) error) error {
 		w.emit = emit
 		for _, r := range roots {
 			if err := w.walk(ctx, r, ""); err != nil {
@@ -149,8 +149,8 @@ func computeV2(ctx context.Context, s Spec) (Result, error) {
 		}
 	}
 
-	inputs = slices.Grow(inputs, len(w.files)+len(w.links))
-	for _, e := range w.files {
+	inputs = slices.Grow(inputs, len(files)+len(w.links))
+	for _, e := range files {
 		inputs = append(inputs, Input{
 			Kind:       KindFile,
 			Root:       e.root.label,
@@ -276,7 +276,6 @@ type walkV2 struct {
 	ignoreName string
 	exclude    map[string]bool // absolute paths of files left out
 	emit       func(*fileEntry) error
-	files      []*fileEntry // hashed by the workers
 	links      []Input
 }
 
@@ -320,7 +319,6 @@ func (w *walkV2) walk(ctx context.Context, r *root, rel string) error {
 				r.count++
 			}
 			e := &fileEntry{path: full, rel: p, root: r}
-			w.files = append(w.files, e)
 			if err := w.emit(e); err != nil {
 				return err
 			}

@@ -20,7 +20,7 @@ build:
 deps:
 	scripts/ensure-deps.sh
 
-# Everything CI runs: formatting, vet, a darwin build (the other release
+# Everything CI runs: formatting, a tidy go.mod, vet, a darwin build (the other release
 # target), the race-enabled test suite (unit, CLI scripts, end to end with
 # the real packer, the examples), a short fuzz run of every fuzz target, and
 # the container image built and baking offline.
@@ -28,6 +28,7 @@ test: deps check unit fuzz image-test
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./...
 

@@ -9,8 +9,9 @@ import (
 
 // A dirCache keeps one worker's last directory open, so that the files of a
 // directory, which the walk emits together, are opened relative to it: the
-// kernel then resolves one name per file instead of the whole path, which
-// is a tenth of the cost of hashing a small file.
+// kernel then resolves one name per file instead of the whole path. On
+// 20,000 small files that took about 2% off the time, and 4% with the tree
+// six directories deeper, as in a CI checkout (benchtool race, 21 rounds).
 type dirCache struct {
 	dir string // with its trailing slash; "" when fd is not open
 	fd  int

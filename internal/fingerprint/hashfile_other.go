@@ -9,7 +9,7 @@ import (
 	"os"
 )
 
-// hashFile streams the file of e through h into e.hash and records its
+// hashFile streams the file of e through h into e.sum and records its
 // executable bit and size. This portable version checks the type after
 // opening, so unlike the unix one it cannot refuse a fifo swapped in after
 // the walk before opening it.
@@ -64,7 +64,7 @@ func hashFile(done <-chan struct{}, e *fileEntry, h hash.Hash, buf []byte, _ *di
 	if n != e.size {
 		return errChanged
 	}
-	e.setHash(h)
+	h.Sum(e.sum[:0])
 	return nil
 }
 

@@ -8,7 +8,7 @@ import (
 	"syscall"
 )
 
-// hashFile streams the file of e through h into e.hash and records its
+// hashFile streams the file of e through h into e.sum and records its
 // executable bit and size.
 //
 // It works on the raw descriptor: an *os.File would cost an allocation, a
@@ -70,7 +70,7 @@ func hashFile(done <-chan struct{}, e *fileEntry, h hash.Hash, buf []byte, dc *d
 	if n != e.size {
 		return errChanged
 	}
-	e.setHash(h)
+	h.Sum(e.sum[:0])
 	return nil
 }
 

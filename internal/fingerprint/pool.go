@@ -2,8 +2,6 @@ package fingerprint
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -38,15 +36,7 @@ type fileEntry struct {
 
 	exec bool
 	size int64
-	hash string // lowercase hex
-}
-
-// setHash sets e.hash to h's sum. The workers encode it, rather than the
-// goroutine that assembles the inputs after them, so that with many small
-// files this work is spread over all cores.
-func (e *fileEntry) setHash(h hash.Hash) {
-	var sum [sha256.Size]byte
-	e.hash = hex.EncodeToString(h.Sum(sum[:0]))
+	sum  [32]byte // the first hash.Size() bytes are used
 }
 
 // display is the file's path as the user would name it.

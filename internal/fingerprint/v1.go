@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"slices"
@@ -86,15 +85,17 @@ func computeV1(ctx context.Context, s Spec) (Result, error) {
 	slices.SortStableFunc(files, func(a, b *fileEntry) int { return strings.Compare(a.path, b.path) })
 	h := sha1.New()
 	inputs := make([]Input, len(files))
+	var digest [2 * sha1.Size]byte
 	for i, e := range files {
-		io.WriteString(h, e.hash)
+		hex.Encode(digest[:], e.sum[:sha1.Size])
+		h.Write(digest[:])
 		inputs[i] = Input{
 			Kind:       KindFile,
 			Root:       e.root.label,
 			Path:       e.rel,
 			Executable: e.exec,
 			Size:       e.size,
-			Hash:       e.hash,
+			Hash:       string(digest[:]),
 		}
 	}
 	return Result{Algorithm: V1, Sum: hex.EncodeToString(h.Sum(nil)), Inputs: inputs}, nil

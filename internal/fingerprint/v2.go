@@ -157,7 +157,7 @@ func computeV2(ctx context.Context, s Spec) (Result, error) {
 			Path:       e.rel,
 			Executable: e.exec,
 			Size:       e.size,
-			Hash:       e.hash,
+			Hash:       hex.EncodeToString(e.sum[:sha256.Size]),
 		})
 	}
 	inputs = append(inputs, w.links...)
@@ -205,7 +205,7 @@ func hashArg(ctx context.Context, what, path, hint string) (Input, error) {
 		}
 		return Input{}, fileError(what, true, err)
 	}
-	return Input{Size: e.size, Hash: e.hash}, nil
+	return Input{Size: e.size, Hash: hex.EncodeToString(e.sum[:sha256.Size])}, nil
 }
 
 // loadIgnore reads the root's ignore file, if it has one.

@@ -22,6 +22,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -39,6 +40,7 @@ import (
 	"github.com/ami-bakery/ami-bakery/internal/ec2emu"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
+	"github.com/ami-bakery/ami-bakery/internal/testenv"
 )
 
 const (
@@ -180,6 +182,13 @@ func TestTerraformAMILookupHasOwners(t *testing.T) {
 // or skips the test: it needs Terraform on PATH and an AWS provider in a
 // local mirror (TF_PROVIDER_MIRROR, or /opt/tf-plugins), since there is no
 // registry to download from. extra files are added to the copy.
+//
+// This is the one tool that is skipped under CI too (not testenv.Missing):
+// neither Terraform nor the provider can be installed from the registries
+// CI reaches (Debian, the Go module proxy, npm), so CI runs these tests only
+// on machines that come with them. TestTerraformReferencesAreDeclared and
+// TestTerraformAMILookupHasOwners check the example's HCL without Terraform
+// either way.
 func terraform(t *testing.T, extra map[string]string) (dir string, run func(args ...string) string) {
 	t.Helper()
 	if testing.Short() {
@@ -281,14 +290,33 @@ func TestAMIDefinition(t *testing.T) {
 
 // --- YAML ----------------------------------------------------------------
 
-// loadYAML returns the file as JSON-decoded values, converted by python3's
-// PyYAML, or skips the test when that is not installed.
+// loadYAML returns the file as JSON-decoded values, converted by PyYAML
+// (the python3 on PATH, or Debian's /usr/bin/python3 with python3-yaml,
+// which scripts/ensure-deps.sh installs), or calls testenv.Missing.
 func loadYAML(t *testing.T, path string) map[string]any {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3: YAML structure not checked (the line checks ran)")
+	var pys []string
+	if py, err := exec.LookPath("python3"); err == nil {
+		pys = append(pys, py)
 	}
+	pys = append(pys, "/usr/bin/python3")
+	for _, py := range pys {
+		if out, ok := yamlToJSON(t, py, path); ok {
+			var v map[string]any
+			if err := json.Unmarshal(out, &v); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			return v
+		}
+	}
+	testenv.Missing(t, "no python3 with PyYAML: YAML structure not checked (the line checks ran)")
+	return nil
+}
+
+// yamlToJSON converts the YAML file at path to JSON with py; ok is false
+// when py does not run or has no PyYAML.
+func yamlToJSON(t *testing.T, py, path string) (out []byte, ok bool) {
+	t.Helper()
 	cmd := exec.Command(py, "-c", `import json, sys
 try:
     import yaml
@@ -300,17 +328,13 @@ with open(sys.argv[1]) as f:
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() == 3 {
-		t.Skip("python3 has no PyYAML: YAML structure not checked (the line checks ran)")
-	}
-	if err != nil {
+	switch {
+	case errors.As(err, &ee) && ee.ExitCode() == 3, errors.Is(err, fs.ErrNotExist):
+		return nil, false
+	case err != nil:
 		t.Fatalf("%s is not valid YAML: %v\n%s", path, err, stderr.String())
 	}
-	var v map[string]any
-	if err := json.Unmarshal(out, &v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return v
+	return out, true
 }
 
 // get walks maps by keys: get(v, "jobs", "bake", "steps").
@@ -390,10 +414,7 @@ func buildCLI(t *testing.T) string {
 	if cliBin != "" {
 		return cliBin
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go on PATH to build ami-bakery")
-	}
+	goBin := testenv.Command(t, "go", "needed to build ami-bakery")
 	dir, err := os.MkdirTemp("", "examples-test-")
 	if err != nil {
 		t.Fatal(err)
@@ -483,10 +504,7 @@ func actionStep(t *testing.T, id string) (string, map[string]any) {
 // one. It returns stdout+stderr and the GITHUB_OUTPUT file's contents.
 func runStep(t *testing.T, script, dir string, env map[string]string) (string, string, error) {
 	t.Helper()
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
+	bash := testenv.Command(t, "bash", "the action's steps are bash")
 	tmp := t.TempDir()
 	ghOut := filepath.Join(tmp, "github_output")
 	writeFile(t, ghOut, "")
@@ -612,13 +630,7 @@ func TestActionEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs packer")
 	}
-	packerBin, err := exec.LookPath("packer")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("packer is not on PATH but CI is set: this end-to-end test needs it (scripts/ensure-deps.sh installs it)")
-		}
-		t.Skip("no packer on PATH (scripts/ensure-deps.sh installs it)")
-	}
+	packerBin := testenv.Command(t, "packer", "scripts/ensure-deps.sh installs it")
 	script, env := actionStep(t, "bake")
 	srv := httptest.NewServer(ec2emu.New(ec2emu.Options{PendingDelay: 300 * time.Millisecond}))
 	defer srv.Close()

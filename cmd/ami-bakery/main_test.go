@@ -22,6 +22,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/ami-bakery/ami-bakery/internal/ec2emu"
+	"github.com/ami-bakery/ami-bakery/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -61,7 +62,7 @@ func TestScripts(t *testing.T) {
 // requirePacker fails the run under CI when packer is missing, so that end
 // to end scripts can never be skipped there by accident.
 func requirePacker(t *testing.T) {
-	if _, err := exec.LookPath("packer"); err != nil && os.Getenv("CI") != "" {
+	if _, err := exec.LookPath("packer"); err != nil && testenv.InCI() {
 		t.Fatal("packer is not on PATH but CI is set: the end-to-end scripts need it (scripts/ensure-deps.sh installs it)")
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ami-bakery/ami-bakery/internal/testenv"
 )
 
 // These tests drive the real packer binary (Debian's packer 1.6.6, whose
@@ -21,14 +23,7 @@ import (
 
 func requirePacker(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("packer")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("packer is not on PATH and CI is set: the end-to-end tests must run in CI (install Debian's packer package)")
-		}
-		t.Skip("packer is not on PATH; install Debian's packer package (1.6.6) to run the end-to-end tests")
-	}
-	return path
+	return testenv.Command(t, "packer", "install Debian's packer package, 1.6.6")
 }
 
 // packerEnv is everything packer 1.6.6 needs to build against the emulator,

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ami-bakery/ami-bakery/internal/testenv"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -238,7 +239,7 @@ func TestFaultSeedIsReproducible(t *testing.T) {
 func TestAWSCLI(t *testing.T) {
 	cli := "/usr/bin/aws"
 	if _, err := os.Stat(cli); err != nil {
-		t.Skip("aws CLI not installed at /usr/bin/aws")
+		testenv.Missing(t, "the AWS CLI is not at %s (scripts/ensure-deps.sh installs Debian's awscli)", cli)
 	}
 	emu, url := serve(t, Options{})
 	must(emu.PutImage(accountA, region, ImageSpec{Name: "cli-image", Tags: map[string]string{"Fingerprint": "cli"}}))(t)

@@ -7,26 +7,20 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ami-bakery/ami-bakery/internal/testenv"
 )
 
 // realPacker returns the path of the packer binary on PATH. Without one the
 // test is skipped, except in CI, where packer must be installed.
 func realPacker(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("packer")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("packer is not on PATH, and CI is set: CI must install packer (Debian: apt-get install packer): %v", err)
-		}
-		t.Skipf("packer is not on PATH; install it to run this test against the real binary: %v", err)
-	}
-	return p
+	return testenv.Command(t, "packer", "Debian: apt-get install packer")
 }
 
 func realOptions(t *testing.T, files map[string]string, template string) (BuildOptions, *bytes.Buffer) {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ami-bakery/ami-bakery/internal/testenv"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
@@ -464,9 +464,7 @@ echo $! > "$FAKE_DIR/pid"
 }
 
 func TestBuildOutputHeldOpenOutsideTheGroup(t *testing.T) {
-	if _, err := exec.LookPath("setsid"); err != nil {
-		t.Skip("needs setsid")
-	}
+	testenv.Command(t, "setsid", "util-linux")
 	o, dir, _ := fakeOptions(t, fakeAMI+`setsid sh -c 'echo $$ > "$FAKE_DIR/pid.tmp"; mv "$FAKE_DIR/pid.tmp" "$FAKE_DIR/pid"; exec sleep 30' &
 while [ ! -e "$FAKE_DIR/pid" ]; do sleep 0.01; done
 `)

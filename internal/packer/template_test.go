@@ -1,10 +1,13 @@
 package packer
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
@@ -315,6 +318,29 @@ func TestVersionAtLeast(t *testing.T) {
 	} {
 		if got := versionAtLeast(line, 1, 7); got != want {
 			t.Errorf("versionAtLeast(%q) = %v, want %v", line, got, want)
+		}
+	}
+}
+
+// TestTemplateErrorHints covers the hints that the "unreadable file" case
+// above cannot reach when the tests run as root, as in CI.
+func TestTemplateErrorHints(t *testing.T) {
+	eacces := &fs.PathError{Op: "open", Path: "t.json", Err: syscall.EACCES}
+	enoent := &fs.PathError{Op: "stat", Path: "t.json", Err: syscall.ENOENT}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"stat, permission", statError("t.json", eacces), "readable by the user"},
+		{"stat, missing", statError("t.json", enoent), "check the template path"},
+		{"read, permission", readError("t.json", eacces), "readable by the user"},
+	} {
+		if !errors.Is(tt.err, fs.ErrPermission) && !errors.Is(tt.err, fs.ErrNotExist) || !strings.HasPrefix(tt.err.Error(), "reading template: ") {
+			t.Errorf("%s: %v", tt.name, tt.err)
+		}
+		if h := strings.Join(usererr.Hints(tt.err), "\n"); !strings.Contains(h, tt.want) {
+			t.Errorf("%s: hints %q, want %q", tt.name, h, tt.want)
 		}
 	}
 }

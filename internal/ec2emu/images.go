@@ -120,6 +120,15 @@ func (r *request) ownImage(id string) (*image, error) {
 	return im, nil
 }
 
+// ownImageParam finds the caller's own image named by the ImageId parameter.
+func (r *request) ownImageParam() (*image, error) {
+	id, err := r.p.required("ImageId")
+	if err != nil {
+		return nil, err
+	}
+	return r.ownImage(id)
+}
+
 // ---- XML
 
 type imageXML struct {
@@ -736,11 +745,7 @@ type deleteSnapshotResult struct {
 }
 
 func deregisterImage(r *request) (any, error) {
-	id, err := r.p.required("ImageId")
-	if err != nil {
-		return nil, err
-	}
-	im, err := r.ownImage(id)
+	im, err := r.ownImageParam()
 	if err != nil {
 		return nil, err
 	}
@@ -775,11 +780,7 @@ type returnResponse struct {
 }
 
 func modifyImageAttribute(r *request) (any, error) {
-	id, err := r.p.required("ImageId")
-	if err != nil {
-		return nil, err
-	}
-	im, err := r.ownImage(id)
+	im, err := r.ownImageParam()
 	if err != nil {
 		return nil, err
 	}

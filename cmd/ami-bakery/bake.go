@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ami-bakery/ami-bakery/internal/bake"
-	"github.com/ami-bakery/ami-bakery/internal/config"
+	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/ec2client"
 	"github.com/ami-bakery/ami-bakery/internal/images"
 	"github.com/ami-bakery/ami-bakery/internal/lock"
@@ -20,10 +20,10 @@ import (
 )
 
 type bakeOptions struct {
-	def    config.Definition
-	lookup config.Lookup
-	build  config.Build
-	out    config.Output
+	def    options.Definition
+	lookup options.Lookup
+	build  options.Build
+	out    options.Output
 }
 
 func newBakeCommand(e *env) *cobra.Command {
@@ -73,7 +73,7 @@ func (o *bakeOptions) validate() error {
 
 // prepare validates the options and builds what a lookup needs: the
 // loaded template and the bake options with EC2 clients.
-func prepare(ctx context.Context, def *config.Definition, lookup *config.Lookup, e *env, logFormat string, written ...string) (*bake.Options, *ec2client.Factory, error) {
+func prepare(ctx context.Context, def *options.Definition, lookup *options.Lookup, e *env, logFormat string, written ...string) (*bake.Options, *ec2client.Factory, error) {
 	sp, err := spec(def, written...)
 	if err != nil {
 		return nil, nil, err
@@ -126,7 +126,7 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	}
 	vars := make([]packer.Var, len(o.def.Vars))
 	for i, v := range o.def.Vars {
-		vars[i] = packer.Var{Name: config.VarName(v), Value: v[len(config.VarName(v))+1:]}
+		vars[i] = packer.Var{Name: options.VarName(v), Value: v[len(options.VarName(v))+1:]}
 	}
 	progress := e.stderr
 	if o.out.LogFormat == "json" {

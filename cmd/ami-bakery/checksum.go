@@ -8,12 +8,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ami-bakery/ami-bakery/internal/config"
+	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 )
 
 type checksumOptions struct {
-	def     config.Definition
+	def     options.Definition
 	explain bool
 	json    bool
 }

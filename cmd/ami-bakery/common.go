@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ami-bakery/ami-bakery/internal/config"
+	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/logging"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
@@ -59,7 +59,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 
 // applyEnv fills unset flags from the environment.
 func applyEnv(cmd *cobra.Command, e *env) error {
-	return config.ApplyEnv(cmd.Flags(), e.lookup)
+	return options.ApplyEnv(cmd.Flags(), e.lookup)
 }
 
 func newLogger(w io.Writer, format string) *slog.Logger { return logging.New(w, format) }
@@ -67,7 +67,7 @@ func newLogger(w io.Writer, format string) *slog.Logger { return logging.New(w, 
 // spec turns the definition settings into a fingerprint spec. The files
 // ami-bakery writes are never part of the fingerprint: .ami_id.json beside
 // the template, and whatever else is named in written.
-func spec(d *config.Definition, written ...string) (fingerprint.Spec, error) {
+func spec(d *options.Definition, written ...string) (fingerprint.Spec, error) {
 	alg, err := fingerprint.ParseAlgorithm(d.Algorithm)
 	if err != nil {
 		return fingerprint.Spec{}, usererr.Usage(err)
@@ -79,7 +79,7 @@ func spec(d *config.Definition, written ...string) (fingerprint.Spec, error) {
 		VarFiles:   d.VarFiles,
 		Vars:       d.Vars,
 		IgnoreFile: d.IgnoreFile,
-		Exclude:    append([]string{filepath.Join(filepath.Dir(d.Template), config.DefaultOutputFile)}, written...),
+		Exclude:    append([]string{filepath.Join(filepath.Dir(d.Template), options.DefaultOutputFile)}, written...),
 	}, nil
 }
 

@@ -42,6 +42,20 @@ import (
 // Each run appends its arguments to FAKE_PACKER_LOG when set.
 func fakePacker() int {
 	args := os.Args[1:]
+	mode := os.Getenv("FAKE_PACKER_MODE")
+	// A hanging build's handlers are in place before its arguments are
+	// logged: scripts wait for the log, then signal, and a signal that
+	// came first would kill the fake before it could "clean up".
+	sigs := make(chan os.Signal, 1)
+	if len(args) > 0 && args[0] == "build" {
+		switch mode {
+		case "ignoreint":
+			signal.Ignore(syscall.SIGINT)
+			signal.Notify(sigs, syscall.SIGTERM)
+		case "hang":
+			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		}
+	}
 	if f := os.Getenv("FAKE_PACKER_LOG"); f != "" {
 		lf, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err == nil {
@@ -78,7 +92,7 @@ func fakePacker() int {
 	}
 	template := args[len(args)-1]
 	ui("say", "amazon-ebs: output will be in this color.")
-	switch os.Getenv("FAKE_PACKER_MODE") {
+	switch mode {
 	case "fail":
 		ui("error", "Build 'amazon-ebs' errored: fake failure")
 		fmt.Fprintln(os.Stderr, "fake packer: failing as asked")
@@ -87,13 +101,6 @@ func fakePacker() int {
 		ui("say", "Build 'amazon-ebs' finished.")
 		return 0
 	case "hang", "ignoreint":
-		sigs := make(chan os.Signal, 1)
-		if os.Getenv("FAKE_PACKER_MODE") == "ignoreint" {
-			signal.Ignore(syscall.SIGINT)
-			signal.Notify(sigs, syscall.SIGTERM)
-		} else {
-			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-		}
 		ui("say", "==> amazon-ebs: Waiting for instance to become ready...")
 		parent := os.Getppid()
 		for waiting := true; waiting; {
@@ -113,7 +120,7 @@ func fakePacker() int {
 	if d, err := time.ParseDuration(os.Getenv("FAKE_PACKER_DELAY")); err == nil {
 		time.Sleep(d)
 	}
-	id, region, err := fakeBuild(template, vars, os.Getenv("FAKE_PACKER_MODE") != "notag")
+	id, region, err := fakeBuild(template, vars, mode != "notag")
 	if err != nil {
 		ui("error", "Build 'amazon-ebs' errored: "+err.Error())
 		return 1

@@ -8,13 +8,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ami-bakery/ami-bakery/internal/bake"
-	"github.com/ami-bakery/ami-bakery/internal/config"
+	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 )
 
 type planOptions struct {
-	def      config.Definition
-	lookup   config.Lookup
-	out      config.Output
+	def      options.Definition
+	lookup   options.Lookup
+	out      options.Output
 	detailed bool
 }
 
@@ -92,9 +92,9 @@ func printPlan(e *env, plan *bake.Plan) error {
 	for _, d := range plan.Regions {
 		var line string
 		switch d.Action {
-		case "reuse", "wait":
+		case bake.Reuse, bake.Wait:
 			line = fmt.Sprintf("%s %s %s", d.Region, d.Action, d.AMI)
-		case "copy":
+		case bake.Copy:
 			line = fmt.Sprintf("%s copy from %s", d.Region, d.Source)
 		default:
 			line = fmt.Sprintf("%s %s", d.Region, d.Action)

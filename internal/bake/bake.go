@@ -86,11 +86,30 @@ type Locker interface {
 	Acquire(ctx context.Context, region, fingerprint string) (release func(context.Context) error, err error)
 }
 
+// Action is what happens in one region (Reuse, Wait, Copy, Build), or, for
+// a whole bake, what happened (Reused, Copied, Built). The values are part
+// of the --json output and the GitHub outputs.
+type Action string
+
+// Actions decided per region by a plan.
+const (
+	Reuse Action = "reuse" // an available AMI has the fingerprint
+	Wait  Action = "wait"  // a pending AMI has it: wait for it
+	Copy  Action = "copy"  // another region has it: CopyImage from there
+	Build Action = "build" // no region has it: packer builds it
+)
+
+// Outcomes of a whole bake: the strongest action any region needed.
+const (
+	Reused Action = "reused"
+	Copied Action = "copied"
+	Built  Action = "built"
+)
+
 // Decision says what happens in one region.
 type Decision struct {
 	Region string `json:"region"`
-	// Action is reuse, wait, copy or build.
-	Action string `json:"action"`
+	Action Action `json:"action"`
 	AMI    string `json:"ami,omitempty"`
 	Source string `json:"source_region,omitempty"` // for copy
 }
@@ -104,7 +123,7 @@ type Plan struct {
 // NeedsBuild reports whether any region needs a build.
 func (p *Plan) NeedsBuild() bool {
 	for _, d := range p.Regions {
-		if d.Action == "build" {
+		if d.Action == Build {
 			return true
 		}
 	}
@@ -114,7 +133,7 @@ func (p *Plan) NeedsBuild() bool {
 // UpToDate reports whether every region already has an available AMI.
 func (p *Plan) UpToDate() bool {
 	for _, d := range p.Regions {
-		if d.Action != "reuse" {
+		if d.Action != Reuse {
 			return false
 		}
 	}
@@ -124,9 +143,8 @@ func (p *Plan) UpToDate() bool {
 // Outcome is what a bake produced.
 type Outcome struct {
 	Fingerprint fingerprint.Result
-	// Action is reused, copied or built.
-	Action  string
-	Regions []Decision // final AMI per region, in the order asked
+	Action      Action     // Reused, Copied or Built
+	Regions     []Decision // final AMI per region, in the order asked
 }
 
 // AMIs returns the region -> AMI id map.
@@ -238,15 +256,15 @@ func decide(regions []string, matches []images.Match) []Decision {
 		m := matches[i]
 		switch {
 		case m.Available != nil:
-			out[i] = Decision{Region: r, Action: "reuse", AMI: m.Available.ID}
+			out[i] = Decision{Region: r, Action: Reuse, AMI: m.Available.ID}
 		case m.Pending != nil:
-			out[i] = Decision{Region: r, Action: "wait", AMI: m.Pending.ID}
+			out[i] = Decision{Region: r, Action: Wait, AMI: m.Pending.ID}
 		case source != "":
-			out[i] = Decision{Region: r, Action: "copy", Source: source}
+			out[i] = Decision{Region: r, Action: Copy, Source: source}
 		case i == 0:
-			out[i] = Decision{Region: r, Action: "build"}
+			out[i] = Decision{Region: r, Action: Build}
 		default:
-			out[i] = Decision{Region: r, Action: "copy", Source: regions[0]}
+			out[i] = Decision{Region: r, Action: Copy, Source: regions[0]}
 		}
 	}
 	return out
@@ -262,7 +280,7 @@ func Run(ctx context.Context, o *Options) (*Outcome, error) {
 	// Pending AMIs are waited for first. One that fails is ignored from
 	// then on (lookups skip failed images), so planning again builds or
 	// copies instead.
-	if err := o.settle(ctx, fp, plan.Regions, "wait"); errors.Is(err, images.ErrNotAvailable) {
+	if err := o.settle(ctx, fp, plan.Regions, Wait); errors.Is(err, images.ErrNotAvailable) {
 		o.log().Warn("a pending AMI with this fingerprint did not become available; planning again", "error", err)
 		if plan, err = o.plan(ctx, plan.Fingerprint); err != nil {
 			return nil, err
@@ -270,23 +288,23 @@ func Run(ctx context.Context, o *Options) (*Outcome, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	out := &Outcome{Fingerprint: plan.Fingerprint, Action: "reused"}
+	out := &Outcome{Fingerprint: plan.Fingerprint, Action: Reused}
 	decisions := plan.Regions
 
 	if plan.NeedsBuild() {
 		if decisions, err = o.buildLocked(ctx, fp, plan.Fingerprint); err != nil {
 			return nil, err
 		}
-		if decisions[0].Action == "build" {
-			out.Action = "built"
+		if decisions[0].Action == Build {
+			out.Action = Built
 		}
 	}
-	if err := o.settle(ctx, fp, decisions, "wait", "copy"); err != nil {
+	if err := o.settle(ctx, fp, decisions, Wait, Copy); err != nil {
 		return nil, err
 	}
 	for _, d := range decisions {
-		if d.Action == "copy" && out.Action == "reused" {
-			out.Action = "copied"
+		if d.Action == Copy && out.Action == Reused {
+			out.Action = Copied
 		}
 	}
 	out.Regions = decisions
@@ -323,7 +341,7 @@ func (o *Options) buildLocked(ctx context.Context, fp string, res fingerprint.Re
 		if err != nil {
 			return nil, err
 		}
-		if d := decide(o.Regions, matches); d[0].Action != "build" {
+		if d := decide(o.Regions, matches); d[0].Action != Build {
 			o.log().Info("another job built this fingerprint while we waited; using it")
 			return d, nil
 		}
@@ -335,9 +353,9 @@ func (o *Options) buildLocked(ctx context.Context, fp string, res fingerprint.Re
 	d := make([]Decision, len(o.Regions))
 	for i, r := range o.Regions {
 		if id, ok := amis[r]; ok {
-			d[i] = Decision{Region: r, Action: "build", AMI: id}
+			d[i] = Decision{Region: r, Action: Build, AMI: id}
 		} else {
-			d[i] = Decision{Region: r, Action: "copy", Source: primary}
+			d[i] = Decision{Region: r, Action: Copy, Source: primary}
 		}
 	}
 	return d, nil
@@ -504,9 +522,9 @@ func (o *Options) verifyTags(ctx context.Context, region, id string, want map[st
 }
 
 // settle carries out the decisions of the given actions, one action after
-// the other ("wait" before "copy": a copy needs an available source), each
+// the other (Wait before Copy: a copy needs an available source), each
 // across all regions at once.
-func (o *Options) settle(ctx context.Context, fp string, ds []Decision, phases ...string) error {
+func (o *Options) settle(ctx context.Context, fp string, ds []Decision, phases ...Action) error {
 	for _, phase := range phases {
 		have := map[string]string{}
 		for _, d := range ds {
@@ -536,7 +554,7 @@ func (o *Options) settleOne(ctx context.Context, fp string, d *Decision, have ma
 		o.log().Info(fmt.Sprintf(format, args...), "region", d.Region)
 	}
 	client := o.Clients(d.Region)
-	if d.Action == "copy" {
+	if d.Action == Copy {
 		srcID := have[d.Source]
 		src, err := images.Describe(ctx, o.Clients(d.Source), srcID)
 		if err != nil {
@@ -555,7 +573,7 @@ func (o *Options) settleOne(ctx context.Context, fp string, d *Decision, have ma
 	if err != nil {
 		return fmt.Errorf("in %s: %w", d.Region, err)
 	}
-	if d.Action == "copy" {
+	if d.Action == Copy {
 		// CopyImage copies tags only where the account may; make sure the
 		// copy can be found by its fingerprint.
 		if _, err := images.EnsureTags(ctx, client, im, map[string]string{o.TagKey: fp}); err != nil {

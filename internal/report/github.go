@@ -21,7 +21,7 @@ func GitHubOutputs(path string, r Result) error {
 		{"ami-id", r.AMIID},
 		{"amis", string(amis)},
 		{"fingerprint", r.Fingerprint},
-		{"action", r.Action},
+		{"action", string(r.Action)},
 	} {
 		fmt.Fprintf(&b, "%s=%s\n", kv[0], kv[1])
 	}
@@ -44,13 +44,13 @@ func GitHubSummary(path string, r Result) error {
 
 func why(d bake.Decision) string {
 	switch d.Action {
-	case "reuse":
+	case bake.Reuse:
 		return "an available AMI already carries this fingerprint"
-	case "wait":
+	case bake.Wait:
 		return "a pending AMI with this fingerprint was being made; waited for it"
-	case "copy":
+	case bake.Copy:
 		return "copied from " + d.Source + ", which had it"
-	case "build":
+	case bake.Build:
 		return "no AMI carried this fingerprint; packer built it"
 	}
 	return ""

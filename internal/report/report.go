@@ -22,7 +22,7 @@ type Result struct {
 	AMIs        map[string]string `json:"amis"`
 	Fingerprint string            `json:"fingerprint"`
 	Algorithm   string            `json:"algorithm"`
-	Action      string            `json:"action"`
+	Action      bake.Action       `json:"action"`
 	Regions     []bake.Decision   `json:"regions"`
 }
 

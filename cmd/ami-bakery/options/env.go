@@ -1,4 +1,4 @@
-// Package config turns flags and environment variables into validated
+// Package options turns flags and environment variables into validated
 // settings.
 //
 // Environment variables supply flag defaults: a flag given on the command
@@ -6,7 +6,7 @@
 // flag's variables are named in its --help text, and an invalid value names
 // the variable it came from. The original tool's variables (PACKER_JSON_PATH,
 // AMI_DEFINITION_DIRS, AWS_DEFAULT_REGION, AWS_SUBNET_ID) keep working.
-package config
+package options
 
 import (
 	"fmt"
@@ -24,7 +24,7 @@ const envAnnotation = "ami-bakery/env"
 func BindEnv(fs *pflag.FlagSet, name string, envs ...string) {
 	f := fs.Lookup(name)
 	if f == nil {
-		panic("config: BindEnv of unknown flag " + name)
+		panic("options: BindEnv of unknown flag " + name)
 	}
 	if f.Annotations == nil {
 		f.Annotations = map[string][]string{}
@@ -56,6 +56,3 @@ func ApplyEnv(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
 	})
 	return err
 }
-
-// EnvVars returns the variables bound to a flag, for documentation.
-func EnvVars(f *pflag.Flag) []string { return f.Annotations[envAnnotation] }

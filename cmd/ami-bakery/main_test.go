@@ -38,11 +38,17 @@ func TestMain(m *testing.M) {
 // the emu command to inspect and change it. Scripts that need the real
 // packer start with [!exec:packer] skip; under CI a missing packer fails
 // instead (see requirePacker).
+//
+// UPDATE_SCRIPTS=1 go test -run TestScripts ./cmd/ami-bakery rewrites the
+// expected files of failing cmp commands in place, for a deliberate change
+// of output; review the diff before committing it.
 func TestScripts(t *testing.T) {
 	requirePacker(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") == "1",
 		Setup:               setupScript,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"emu":      cmdEmu,

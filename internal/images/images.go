@@ -43,7 +43,7 @@ type Image struct {
 
 // Query says which AMI stands for a fingerprint.
 type Query struct {
-	// Owners are the trusted owners: "self", "amazon" or 12-digit account ids.
+	// Owners are the trusted owners, each one that ValidOwner accepts.
 	// At least one is required.
 	Owners []string
 	// TagKey and Fingerprint select by tag: TagKey=Fingerprint.

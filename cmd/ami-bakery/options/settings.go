@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ami-bakery/ami-bakery/internal/images"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
@@ -103,7 +104,6 @@ func (l *Lookup) AddFlags(fs *pflag.FlagSet) {
 }
 
 var regionRE = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)
-var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 var roleRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 
 // tagKeyRE has no {1,128}: a bounded repeat of a Unicode class compiles to
@@ -126,7 +126,7 @@ func (l *Lookup) Validate() error {
 		}
 	}
 	for _, o := range l.Owners {
-		if !accountRE.MatchString(o) && o != "self" && o != "amazon" {
+		if !images.ValidOwner(o) {
 			return usererr.WithHint(usererr.Usagef("invalid --owner %q", o),
 				"an owner is a 12-digit AWS account id, e.g. --owner 123456789012")
 		}

@@ -62,7 +62,7 @@ func TestNoGoroutineOutlivesACommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "us-west-2="+id) {
 		t.Fatalf("bake: %d %q", code, out)
 	}
-	if _, code := run("bake", "-t", tmpl, "-d", dir, "--region", "bad"); code != 2 {
+	if _, code := run("bake", "-t", tmpl, "-d", dir, "--region", "bad"); code != exitUsage {
 		t.Fatalf("bad region: exit %d", code)
 	}
 	srv.CloseClientConnections()

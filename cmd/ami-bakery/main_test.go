@@ -27,7 +27,14 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"ami-bakery":  func() { os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)) },
+		"ami-bakery": func() { os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)) },
+		// A crash as main sets it up: a panic in a goroutine, which no
+		// recover in Main could catch.
+		"ami-bakery-crash": func() {
+			crashBySignal()
+			go panic("deliberate crash")
+			select {}
+		},
 		"fake-packer": func() { os.Exit(fakePacker()) },
 		"exit-status": func() { os.Exit(exitStatusOf()) },
 	})
@@ -113,25 +120,32 @@ func exitStatusOf() int {
 	return code
 }
 
-// cmdExits runs a program and asserts its exit status:
+var signalNames = map[syscall.Signal]string{
+	syscall.SIGABRT: "SIGABRT", syscall.SIGINT: "SIGINT", syscall.SIGKILL: "SIGKILL", syscall.SIGTERM: "SIGTERM",
+}
+
+// cmdExits runs a program and asserts its exit status, or the signal that
+// ended it:
 //
 //	exits N PROGRAM [ARGS...]
+//	exits SIGABRT PROGRAM [ARGS...]
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
-		ts.Fatalf("usage: exits N PROGRAM [ARGS...]")
+		ts.Fatalf("usage: exits N|SIGNAME PROGRAM [ARGS...]")
 	}
-	want, err := strconv.Atoi(args[0])
-	ts.Check(err)
-	got := 0
+	got := "0"
 	if err := ts.Exec(args[1], args[2:]...); err != nil {
 		ee, ok := err.(*exec.ExitError)
 		if !ok {
 			ts.Fatalf("running %s: %v", args[1], err)
 		}
-		got = ee.ExitCode()
+		got = strconv.Itoa(ee.ExitCode())
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			got = signalNames[ws.Signal()]
+		}
 	}
-	if got != want {
-		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	if got != args[0] {
+		ts.Fatalf("%s exited %s, want %s", args[1], got, args[0])
 	}
 }
 

@@ -20,8 +20,8 @@ import (
 const (
 	exitOK          = 0
 	exitFailure     = 1
-	exitUsage       = 2
-	exitBuildNeeded = 2 // plan --detailed-exitcode
+	exitUsage       = 64 // EX_USAGE: never mistaken for "changes pending"
+	exitBuildNeeded = 2  // plan --detailed-exitcode only
 	exitInterrupted = 130
 )
 
@@ -30,8 +30,10 @@ const exitHelp = `
 Exit status:
   0    success (plan --detailed-exitcode: the AMI is up to date)
   1    failure; nothing was written to stdout or to the output files
-  2    usage error (plan --detailed-exitcode: a build, copy or wait is needed)
+  2    plan --detailed-exitcode only: a build, copy or wait is needed
+  64   usage error: a bad flag, argument, environment value or template path
   130  interrupted by SIGINT or SIGTERM; packer was stopped and cleaned up
+  134  crashed (a bug: please report it with the stack trace printed)
 `
 
 // env gives the commands access to the environment, so tests can set it.

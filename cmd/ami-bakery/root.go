@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/ec2client"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
@@ -151,10 +152,11 @@ original ami-bakery did.` + exitHelp,
 	}
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return usererr.WithHint(usererr.Usage(err), "see ami-bakery --help")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usererr.WithHint(usererr.Usage(err), "see %s --help", cmd.CommandPath())
 	})
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(newBakeCommand(e), newPlanCommand(e), newChecksumCommand(e), newVersionCommand(e))
+	options.RegisterCompletions(root)
 	return root
 }

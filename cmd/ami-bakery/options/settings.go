@@ -1,6 +1,7 @@
 package options
 
 import (
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -55,10 +56,18 @@ func (d *Definition) Validate() error {
 	if len(d.Dirs) == 0 {
 		d.Dirs = []string{filepath.Dir(d.Template)}
 	}
-	for _, dir := range d.Dirs {
-		if strings.TrimSpace(dir) == "" {
+	for i, dir := range d.Dirs {
+		// "a, b" in AMI_DEFINITION_DIRS means a and b.
+		d.Dirs[i] = strings.TrimSpace(dir)
+		if d.Dirs[i] == "" {
 			return usererr.WithHint(usererr.Usagef("empty definition directory in %q", strings.Join(d.Dirs, ",")),
 				"separate directories with single commas, e.g. --dir ami,scripts")
+		}
+	}
+	// v1 is the original's checksum, bit for bit, overlaps included.
+	if d.Algorithm != "v1" {
+		if err := checkOverlap(d.Dirs); err != nil {
+			return err
 		}
 	}
 	for _, v := range d.Vars {
@@ -66,6 +75,32 @@ func (d *Definition) Validate() error {
 		if !ok || !varName.MatchString(name) {
 			return usererr.WithHint(usererr.Usagef("invalid --var %q", v),
 				"write it as name=value, e.g. --var instance_type=t3.small")
+		}
+	}
+	return nil
+}
+
+// checkOverlap refuses a directory given twice or inside another: its
+// files would count twice, and moving one of them would change the
+// fingerprint for nothing.
+func checkOverlap(dirs []string) error {
+	abs := make([]string, len(dirs))
+	for i, d := range dirs {
+		a, err := filepath.Abs(d)
+		if err != nil {
+			return fmt.Errorf("resolving %s: %w", d, err)
+		}
+		abs[i] = a
+	}
+	for i := range abs {
+		for j := range abs {
+			if i == j {
+				continue
+			}
+			if abs[i] == abs[j] && i < j || strings.HasPrefix(abs[j], strings.TrimSuffix(abs[i], string(filepath.Separator))+string(filepath.Separator)) {
+				return usererr.WithHint(usererr.Usagef("definition directories %s and %s overlap", dirs[i], dirs[j]),
+					"give each directory once; %s already covers everything under it", dirs[i])
+			}
 		}
 	}
 	return nil
@@ -173,6 +208,9 @@ func (l *Lookup) TrustedOwners() []string {
 	return out
 }
 
+// onErrorValues are packer's -on-error choices.
+var onErrorValues = []string{"cleanup", "abort", "ask", "run-cleanup-provisioner"}
+
 // Build is how packer runs.
 type Build struct {
 	Packer         string
@@ -216,10 +254,8 @@ func (b *Build) Validate(d *Definition) error {
 		return usererr.WithHint(usererr.Usagef("invalid --fingerprint-var %q", b.FingerprintVar),
 			"a packer variable name is letters, digits, _ and -, not starting with a digit")
 	}
-	switch b.OnError {
-	case "", "cleanup", "abort", "ask", "run-cleanup-provisioner":
-	default:
-		return usererr.WithHint(usererr.Usagef("invalid --on-error %q", b.OnError), "use cleanup, abort, ask or run-cleanup-provisioner")
+	if b.OnError != "" && !slices.Contains(onErrorValues, b.OnError) {
+		return usererr.WithHint(usererr.Usagef("invalid --on-error %q", b.OnError), "use one of %s", strings.Join(onErrorValues, ", "))
 	}
 	for _, v := range d.Vars {
 		if VarName(v) == b.FingerprintVar {
@@ -227,8 +263,23 @@ func (b *Build) Validate(d *Definition) error {
 				"ami-bakery sets %s itself; remove that --var", b.FingerprintVar)
 		}
 	}
-	if b.Grace <= 0 || b.WaitTimeout <= 0 || b.PollInterval <= 0 || b.LockLease <= 0 {
-		return usererr.Usagef("--grace, --wait-timeout, --poll-interval and --lock-lease must be positive")
+	for _, d := range []struct {
+		flag     string
+		v        time.Duration
+		min, max time.Duration
+	}{
+		// The minimums keep EC2 from being polled in a tight loop and
+		// leave the lock time to renew (every third of the lease); the
+		// maximums catch a unit mistake (10000h) before it hangs a job.
+		{"grace", b.Grace, 100 * time.Millisecond, time.Hour},
+		{"wait-timeout", b.WaitTimeout, 100 * time.Millisecond, 24 * time.Hour},
+		{"poll-interval", b.PollInterval, 50 * time.Millisecond, 10 * time.Minute},
+		{"lock-lease", b.LockLease, 2 * time.Second, 24 * time.Hour},
+	} {
+		if d.v < d.min || d.v > d.max {
+			return usererr.WithHint(usererr.Usagef("--%s %s is out of range", d.flag, d.v),
+				"--%s must be between %s and %s", d.flag, d.min, d.max)
+		}
 	}
 	if b.Packer == "" {
 		return usererr.WithHint(usererr.Usagef("empty --packer"), "name the packer binary, e.g. --packer /usr/bin/packer")

@@ -273,7 +273,7 @@ func (b *Build) Validate(d *Definition) error {
 		// maximums catch a unit mistake (10000h) before it hangs a job.
 		{"grace", b.Grace, 100 * time.Millisecond, time.Hour},
 		{"wait-timeout", b.WaitTimeout, 100 * time.Millisecond, 24 * time.Hour},
-		{"poll-interval", b.PollInterval, 50 * time.Millisecond, 10 * time.Minute},
+		{"poll-interval", b.PollInterval, 10 * time.Millisecond, 10 * time.Minute},
 		{"lock-lease", b.LockLease, 2 * time.Second, 24 * time.Hour},
 	} {
 		if d.v < d.min || d.v > d.max {

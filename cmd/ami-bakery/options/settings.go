@@ -258,9 +258,8 @@ func (b *Build) Validate(d *Definition) error {
 		return usererr.WithHint(usererr.Usagef("invalid --on-error %q", b.OnError), "use one of %s", strings.Join(onErrorValues, ", "))
 	}
 	for _, v := range d.Vars {
-		if VarName(v) == b.FingerprintVar {
-			return usererr.WithHint(usererr.Usagef("--var %s would override the fingerprint", b.FingerprintVar),
-				"ami-bakery sets %s itself; remove that --var", b.FingerprintVar)
+		if err := b.checkOwnedVar(VarName(v)); err != nil {
+			return err
 		}
 	}
 	for _, d := range []struct {
@@ -285,6 +284,27 @@ func (b *Build) Validate(d *Definition) error {
 		return usererr.WithHint(usererr.Usagef("empty --packer"), "name the packer binary, e.g. --packer /usr/bin/packer")
 	}
 	return nil
+}
+
+// checkOwnedVar refuses a --var for a variable whose value ami-bakery
+// passes itself: the fingerprint and the region always (the lookups and the
+// build must agree on them), the subnet when --subnet-id gives one.
+func (b *Build) checkOwnedVar(name string) error {
+	var from string
+	switch {
+	case name == b.FingerprintVar:
+		from = "the fingerprint"
+	case name == "aws_region":
+		from = "the primary region (--region)"
+	case name == "aws_ec2_endpoint":
+		from = "the EC2 endpoint (--endpoint)"
+	case name == "aws_subnet_id" && b.SubnetID != "":
+		from = "--subnet-id (AWS_SUBNET_ID)"
+	default:
+		return nil
+	}
+	return usererr.WithHint(usererr.Usagef("--var %s would override %s", name, from),
+		"ami-bakery sets %s itself; remove that --var", name)
 }
 
 // Output is where the answer goes.

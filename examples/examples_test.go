@@ -30,6 +30,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -623,6 +624,66 @@ func TestActionBakeStep(t *testing.T) {
 	}
 }
 
+// TestActionBakeStepSignal cancels the bake step as GitHub cancels a
+// workflow, with SIGINT to the step's process alone: ami-bakery must get it
+// (the step execs it), not a bash that waits for its child to finish.
+func TestActionBakeStepSignal(t *testing.T) {
+	script, env := actionStep(t, "bake")
+	bash := testenv.Command(t, "bash", "the action's steps are bash")
+	dir := t.TempDir()
+	stub := filepath.Join(dir, "ami-bakery")
+	writeFile(t, stub, "#!/bin/sh\ntrap 'echo INT > \"$STUB_DIR/signal\"; exit 130' INT\n"+
+		"echo $$ > \"$STUB_DIR/started\"\nwhile :; do sleep 0.05; done\n")
+	if err := os.Chmod(stub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// As GitHub runs a bash step: the script in a file. (bash -c would exec
+	// a last simple command by itself and hide a missing exec.)
+	scriptFile := filepath.Join(dir, "step.sh")
+	writeFile(t, scriptFile, script)
+	cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", scriptFile)
+	cmd.Dir = dir
+	for k := range env {
+		cmd.Env = append(cmd.Env, k+"=") // set -u: every input is set, if empty
+	}
+	cmd.Env = append(cmd.Env, "PATH="+os.Getenv("PATH"), "AMI_BAKERY="+stub, "IN_TEMPLATE=t.json", "STUB_DIR="+dir)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var started []byte
+	for deadline := time.Now().Add(10 * time.Second); len(started) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the stub ami-bakery never started; the step printed:\n%s", out.String())
+		}
+		started, _ = os.ReadFile(filepath.Join(dir, "started"))
+	}
+	if pid := strings.TrimSpace(string(started)); pid != strconv.Itoa(cmd.Process.Pid) {
+		t.Errorf("ami-bakery runs as pid %s under the step's pid %d: the step must exec it", pid, cmd.Process.Pid)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Errorf("step ended with %v, want exit status 130 from ami-bakery", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGINT to the step did not reach ami-bakery within 10s")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "signal")); strings.TrimSpace(string(b)) != "INT" {
+		t.Errorf("ami-bakery did not see the SIGINT (recorded %q)", b)
+	}
+}
+
 // TestActionEndToEnd runs the bake step with the real CLI and packer against
 // the EC2 emulator, twice: the outputs action.yml maps must be the ones the
 // CLI writes to GITHUB_OUTPUT, and the summary must be written.
@@ -863,6 +924,13 @@ func TestWorkflowExample(t *testing.T) {
 	}
 	if !baked || !applied {
 		t.Errorf("bake job uses the action: %v; deploy job runs terraform apply: %v", baked, applied)
+	}
+	for name, job := range jobs {
+		for i, s := range list(get(job, "steps")) {
+			if strings.Contains(str(get(s, "run")), "${{") {
+				t.Errorf("job %s, step %d: an expression inside run: is pasted into the script (injection); pass it through env:", name, i)
+			}
+		}
 	}
 	for _, out := range []string{"ami-id", "amis", "action"} {
 		if got := str(get(bake, "outputs", out)); got != "${{ steps.bake.outputs."+out+" }}" {

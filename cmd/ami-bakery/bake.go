@@ -158,35 +158,23 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 		return err
 	}
 	res := report.FromOutcome(out)
-	// Files first: if one cannot be written, nothing goes to stdout.
-	if o.out.OutputFile != "" {
-		if err := writeJSON(o.out.OutputFile, report.AMIFile, res); err != nil {
-			return err
-		}
-	}
-	if o.out.TFVarsFile != "" {
-		if err := writeJSON(o.out.TFVarsFile, report.TFVars, res); err != nil {
-			return err
-		}
-	}
-	if p, ok := e.lookup("GITHUB_OUTPUT"); ok && p != "" {
-		if err := report.GitHubOutputs(p, res); err != nil {
-			return err
-		}
-	}
-	if p, ok := e.lookup("GITHUB_STEP_SUMMARY"); ok && p != "" {
-		if err := report.GitHubSummary(p, res); err != nil {
-			return err
-		}
+	// Sinks first: if one cannot be written, nothing goes to stdout.
+	if err := report.WriteAll(report.Sinks(o.sinkOptions(e)), res); err != nil {
+		return err
 	}
 	bo.Log.Info(fmt.Sprintf("%s %s", out.Action, out.Primary()), "fingerprint", out.Fingerprint.Sum)
 	return report.Print(e.stdout, res, o.out.JSON)
 }
 
-func writeJSON(path string, render func(report.Result) ([]byte, error), r report.Result) error {
-	b, err := render(r)
-	if err != nil {
-		return err
+// sinkOptions names where the result goes besides stdout: the files the
+// flags name, and the GitHub Actions files when running there.
+func (o *bakeOptions) sinkOptions(e *env) report.SinkOptions {
+	ghOutput, _ := e.lookup("GITHUB_OUTPUT")
+	ghSummary, _ := e.lookup("GITHUB_STEP_SUMMARY")
+	return report.SinkOptions{
+		OutputFile:    o.out.OutputFile,
+		TFVarsFile:    o.out.TFVarsFile,
+		GitHubOutput:  ghOutput,
+		GitHubSummary: ghSummary,
 	}
-	return report.WriteFile(path, b)
 }

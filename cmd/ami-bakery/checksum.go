@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
+	"github.com/ami-bakery/ami-bakery/internal/report"
 )
 
 type checksumOptions struct {
@@ -57,44 +55,5 @@ func runChecksum(ctx context.Context, o *checksumOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	if o.json {
-		type input struct {
-			Kind       string `json:"kind"`
-			Root       string `json:"root"`
-			Path       string `json:"path"`
-			Executable bool   `json:"executable"`
-			Size       int64  `json:"size"`
-			Hash       string `json:"hash"`
-		}
-		ins := make([]input, len(res.Inputs))
-		for i, in := range res.Inputs {
-			ins[i] = input(in)
-		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Fingerprint string  `json:"fingerprint"`
-			Algorithm   string  `json:"algorithm"`
-			Inputs      []input `json:"inputs"`
-		}{res.Sum, string(res.Algorithm), ins})
-	}
-	if o.explain {
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		for _, in := range res.Inputs {
-			mode := "-"
-			if in.Executable {
-				mode = "x"
-			}
-			root := in.Root
-			if root == "" {
-				root = "-"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", in.Kind, root, in.Path, mode, in.Size, in.Hash)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-	}
-	_, err = fmt.Fprintln(e.stdout, res.Sum)
-	return err
+	return report.PrintChecksum(e.stdout, res, o.explain, o.json)
 }

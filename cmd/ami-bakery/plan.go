@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/bake"
+	"github.com/ami-bakery/ami-bakery/internal/report"
 )
 
 type planOptions struct {
@@ -64,44 +63,11 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	if o.out.JSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(struct {
-			Fingerprint string          `json:"fingerprint"`
-			Algorithm   string          `json:"algorithm"`
-			UpToDate    bool            `json:"up_to_date"`
-			Regions     []bake.Decision `json:"regions"`
-		}{plan.Fingerprint.Sum, string(plan.Fingerprint.Algorithm), plan.UpToDate(), plan.Regions})
-	} else {
-		err = printPlan(e, plan)
-	}
-	if err != nil {
+	if err := report.PrintPlan(e.stdout, plan, o.out.JSON); err != nil {
 		return err
 	}
 	if o.detailed && !plan.UpToDate() {
 		return exitError{exitBuildNeeded}
-	}
-	return nil
-}
-
-func printPlan(e *env, plan *bake.Plan) error {
-	if _, err := fmt.Fprintf(e.stdout, "fingerprint %s\n", plan.Fingerprint.Sum); err != nil {
-		return err
-	}
-	for _, d := range plan.Regions {
-		var line string
-		switch d.Action {
-		case bake.Reuse, bake.Wait:
-			line = fmt.Sprintf("%s %s %s", d.Region, d.Action, d.AMI)
-		case bake.Copy:
-			line = fmt.Sprintf("%s copy from %s", d.Region, d.Source)
-		default:
-			line = fmt.Sprintf("%s %s", d.Region, d.Action)
-		}
-		if _, err := fmt.Fprintln(e.stdout, line); err != nil {
-			return err
-		}
 	}
 	return nil
 }

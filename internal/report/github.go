@@ -3,18 +3,17 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/ami-bakery/ami-bakery/internal/bake"
 )
 
-// GitHubOutputs appends the step outputs ami-id, amis (a JSON map),
-// fingerprint and action to the file GitHub Actions names in GITHUB_OUTPUT.
-func GitHubOutputs(path string, r Result) error {
+// gitHubOutputs is what the GITHUB_OUTPUT sink appends: the step outputs
+// ami-id, amis (a JSON map), fingerprint and action.
+func gitHubOutputs(r Result) ([]byte, error) {
 	amis, err := json.Marshal(r.AMIs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var b strings.Builder
 	for _, kv := range [][2]string{
@@ -25,12 +24,12 @@ func GitHubOutputs(path string, r Result) error {
 	} {
 		fmt.Fprintf(&b, "%s=%s\n", kv[0], kv[1])
 	}
-	return appendFile(path, b.String())
+	return []byte(b.String()), nil
 }
 
-// GitHubSummary appends a markdown summary of what was decided, per region
-// and why, to the file GitHub Actions names in GITHUB_STEP_SUMMARY.
-func GitHubSummary(path string, r Result) error {
+// gitHubSummary is what the GITHUB_STEP_SUMMARY sink appends: a markdown
+// summary of what was decided, per region and why.
+func gitHubSummary(r Result) ([]byte, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### ami-bakery: %s `%s`\n\n", r.Action, r.AMIID)
 	fmt.Fprintf(&b, "Fingerprint `%s` (%s).\n\n", r.Fingerprint, r.Algorithm)
@@ -39,7 +38,7 @@ func GitHubSummary(path string, r Result) error {
 		fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", d.Region, d.Action, d.AMI, why(d))
 	}
 	b.WriteString("\n")
-	return appendFile(path, b.String())
+	return []byte(b.String()), nil
 }
 
 func why(d bake.Decision) string {
@@ -54,19 +53,4 @@ func why(d bake.Decision) string {
 		return "no AMI carried this fingerprint; packer built it"
 	}
 	return ""
-}
-
-func appendFile(path, s string) error {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	_, err = f.WriteString(s)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }

@@ -1,17 +1,32 @@
-// Package report writes a bake's answer: the lines or JSON on stdout, the
-// original tool's .ami_id.json, and a Terraform variables file.
+// Package report is the one home of ami-bakery's outputs: what every command
+// prints on stdout, and the sinks a bake's result is written to.
 //
-// Files are written atomically (a temporary file in the same directory,
-// then a rename), so a reader never sees half a file and a failed run leaves
-// the previous file as it was.
+// Renderers: Print (bake), PrintPlan (plan) and PrintChecksum (checksum)
+// write only the answer, the lines or one JSON object, to the writer they
+// are given; everything meant for people goes to stderr elsewhere. Their
+// bytes are part of the interface: scripts parse them.
+//
+// Sinks: a Sink is one more destination for a bake's Result besides stdout:
+// today .ami_id.json, a Terraform tfvars file, GitHub Actions outputs
+// (GITHUB_OUTPUT) and the step summary (GITHUB_STEP_SUMMARY); an SSM
+// parameter or a launch template version will be one more Sink. The
+// contract every Sink keeps:
+//
+//   - Check validates the destination without changing anything, so that a
+//     bad destination can be reported before any work is done.
+//   - Write puts the whole result or nothing: files it owns are written
+//     atomically (a temporary file in the same directory, then a rename), so
+//     a reader never sees half a file and a failed run leaves the previous
+//     file as it was; files it shares (the GitHub ones) get one append.
+//   - WriteAll checks every sink before writing any, and the caller prints
+//     to stdout only after WriteAll succeeded: on failure nothing is written
+//     to stdout.
 package report
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/ami-bakery/ami-bakery/internal/bake"
 )
@@ -38,13 +53,12 @@ func FromOutcome(out *bake.Outcome) Result {
 	}
 }
 
-// Print writes the answer to stdout: the AMI id on one line for a single
-// region, one region=ami line per region for several, or one JSON object.
+// Print writes the answer of bake to stdout: the AMI id on one line for a
+// single region, one region=ami line per region for several, or one JSON
+// object.
 func Print(w io.Writer, r Result, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return encodeJSON(w, r)
 	}
 	if len(r.Regions) == 1 {
 		_, err := fmt.Fprintln(w, r.AMIID)
@@ -58,50 +72,10 @@ func Print(w io.Writer, r Result, asJSON bool) error {
 	return nil
 }
 
-// AMIFile is the content of .ami_id.json: the original's {"ami_id": ...}
-// plus the per-region map and the fingerprint.
-func AMIFile(r Result) ([]byte, error) {
-	return marshal(struct {
-		AMIID       string            `json:"ami_id"`
-		AMIs        map[string]string `json:"amis"`
-		Fingerprint string            `json:"fingerprint"`
-	}{r.AMIID, r.AMIs, r.Fingerprint})
-}
-
-// TFVars is the content of a Terraform *.auto.tfvars.json file.
-func TFVars(r Result) ([]byte, error) {
-	return marshal(struct {
-		AMIID  string            `json:"ami_id"`
-		AMIIDs map[string]string `json:"ami_ids"`
-	}{r.AMIID, r.AMIs})
-}
-
-func marshal(v any) ([]byte, error) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	return append(b, '\n'), err
-}
-
-// WriteFile writes data to path atomically, with mode 0644.
-func WriteFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+// encodeJSON writes v as the one JSON object of a --json answer: indented
+// by two spaces, ending in a newline.
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

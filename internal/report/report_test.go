@@ -13,8 +13,8 @@ import (
 
 var sample = Result{
 	AMIID: "ami-1", AMIs: map[string]string{"us-east-1": "ami-1", "eu-west-1": "ami-2"},
-	Fingerprint: "f00", Algorithm: "v2", Action: "copied",
-	Regions: []bake.Decision{{Region: "us-east-1", Action: "reuse", AMI: "ami-1"}, {Region: "eu-west-1", Action: "copy", AMI: "ami-2", Source: "us-east-1"}},
+	Fingerprint: "f00", Algorithm: "v2", Action: bake.Copied,
+	Regions: []bake.Decision{{Region: "us-east-1", Action: bake.Reuse, AMI: "ami-1"}, {Region: "eu-west-1", Action: bake.Copy, AMI: "ami-2", Source: "us-east-1"}},
 }
 
 func TestPrint(t *testing.T) {
@@ -52,8 +52,8 @@ func TestPrint(t *testing.T) {
 func TestFiles(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, ".ami_id.json")
-	b, _ := AMIFile(sample)
-	if err := WriteFile(p, b); err != nil {
+	b, _ := amiFile(sample)
+	if err := writeFile(p, b); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
@@ -63,11 +63,11 @@ func TestFiles(t *testing.T) {
 	if err := json.Unmarshal(raw, &got); err != nil || got.AMIID != "ami-1" {
 		t.Errorf("ami file %s: %v", raw, err)
 	}
-	tf, _ := TFVars(sample)
+	tf, _ := tfVars(sample)
 	if !strings.Contains(string(tf), `"ami_ids": {`) {
 		t.Errorf("tfvars %s", tf)
 	}
-	if err := WriteFile(filepath.Join(dir, "missing", "x.json"), b); err == nil {
+	if err := writeFile(filepath.Join(dir, "missing", "x.json"), b); err == nil {
 		t.Error("writing into a missing directory must fail")
 	}
 	ents, _ := os.ReadDir(dir)
@@ -80,7 +80,8 @@ func TestGitHub(t *testing.T) {
 	dir := t.TempDir()
 	out, sum := filepath.Join(dir, "out"), filepath.Join(dir, "sum")
 	os.WriteFile(out, []byte("earlier=1\n"), 0o644)
-	if err := GitHubOutputs(out, sample); err != nil {
+	sinks := Sinks(SinkOptions{GitHubOutput: out, GitHubSummary: sum})
+	if err := sinks[0].Write(sample); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(out)
@@ -88,7 +89,7 @@ func TestGitHub(t *testing.T) {
 	if string(raw) != want {
 		t.Errorf("outputs:\n%s\nwant\n%s", raw, want)
 	}
-	if err := GitHubSummary(sum, sample); err != nil {
+	if err := sinks[1].Write(sample); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ = os.ReadFile(sum)

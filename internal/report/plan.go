@@ -1,0 +1,46 @@
+package report
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/ami-bakery/ami-bakery/internal/bake"
+)
+
+// planJSON is the answer of plan --json.
+type planJSON struct {
+	Fingerprint string          `json:"fingerprint"`
+	Algorithm   string          `json:"algorithm"`
+	UpToDate    bool            `json:"up_to_date"`
+	Regions     []bake.Decision `json:"regions"`
+}
+
+// PrintPlan writes the answer of plan: "fingerprint SUM", then one line per
+// region ("REGION reuse AMI", "REGION wait AMI", "REGION copy from REGION",
+// "REGION build"), or one JSON object.
+func PrintPlan(w io.Writer, p *bake.Plan, asJSON bool) error {
+	if asJSON {
+		return encodeJSON(w, planJSON{p.Fingerprint.Sum, string(p.Fingerprint.Algorithm), p.UpToDate(), p.Regions})
+	}
+	if _, err := fmt.Fprintf(w, "fingerprint %s\n", p.Fingerprint.Sum); err != nil {
+		return err
+	}
+	for _, d := range p.Regions {
+		if _, err := fmt.Fprintln(w, planLine(d)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func planLine(d bake.Decision) string {
+	switch d.Action {
+	case bake.Reuse, bake.Wait:
+		return fmt.Sprintf("%s %s %s", d.Region, d.Action, d.AMI)
+	case bake.Copy:
+		return fmt.Sprintf("%s %s from %s", d.Region, d.Action, d.Source)
+	case bake.Build:
+		// The region and the action alone, as for an action added later.
+	}
+	return fmt.Sprintf("%s %s", d.Region, d.Action)
+}

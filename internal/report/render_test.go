@@ -1,0 +1,125 @@
+package report
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/ami-bakery/ami-bakery/internal/bake"
+	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
+)
+
+func TestPrintPlan(t *testing.T) {
+	fp := fingerprint.Result{Algorithm: fingerprint.V2, Sum: "f00"}
+	every := &bake.Plan{Fingerprint: fp, Regions: []bake.Decision{
+		{Region: "us-east-1", Action: bake.Reuse, AMI: "ami-1"},
+		{Region: "eu-west-1", Action: bake.Wait, AMI: "ami-2"},
+		{Region: "ap-south-1", Action: bake.Copy, Source: "us-east-1"},
+		{Region: "sa-east-1", Action: bake.Build},
+	}}
+	upToDate := &bake.Plan{Fingerprint: fp, Regions: []bake.Decision{{Region: "us-east-1", Action: bake.Reuse, AMI: "ami-1"}}}
+	tests := []struct {
+		name string
+		plan *bake.Plan
+		json bool
+		want string
+	}{
+		{"every action", every, false, "fingerprint f00\n" +
+			"us-east-1 reuse ami-1\neu-west-1 wait ami-2\nap-south-1 copy from us-east-1\nsa-east-1 build\n"},
+		{"up to date", upToDate, false, "fingerprint f00\nus-east-1 reuse ami-1\n"},
+		{"json up to date", upToDate, true, `{
+  "fingerprint": "f00",
+  "algorithm": "v2",
+  "up_to_date": true,
+  "regions": [
+    {
+      "region": "us-east-1",
+      "action": "reuse",
+      "ami": "ami-1"
+    }
+  ]
+}
+`},
+		{"json with a copy", &bake.Plan{Fingerprint: fp, Regions: every.Regions[2:3]}, true, `{
+  "fingerprint": "f00",
+  "algorithm": "v2",
+  "up_to_date": false,
+  "regions": [
+    {
+      "region": "ap-south-1",
+      "action": "copy",
+      "source_region": "us-east-1"
+    }
+  ]
+}
+`},
+	}
+	for _, tt := range tests {
+		var b bytes.Buffer
+		if err := PrintPlan(&b, tt.plan, tt.json); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if b.String() != tt.want {
+			t.Errorf("%s: got\n%s\nwant\n%s", tt.name, b.String(), tt.want)
+		}
+	}
+}
+
+func TestPrintChecksum(t *testing.T) {
+	res := fingerprint.Result{Algorithm: fingerprint.V2, Sum: "f00", Inputs: []fingerprint.Input{
+		{Kind: fingerprint.KindTemplate, Root: ".", Path: "ami.json", Size: 12, Hash: "aa"},
+		{Kind: fingerprint.KindFile, Root: "..", Path: "scripts/install.sh", Executable: true, Size: 8, Hash: "bb"},
+		{Kind: fingerprint.KindVar, Path: "region", Size: 9, Hash: "cc"},
+	}}
+	tests := []struct {
+		name          string
+		explain, json bool
+		want          string
+	}{
+		{"sum only", false, false, "f00\n"},
+		{"explain", true, false, "" +
+			"template  .   ami.json            -  12  aa\n" +
+			"file      ..  scripts/install.sh  x  8   bb\n" +
+			"var       -   region              -  9   cc\n" +
+			"f00\n"},
+		{"json wins over explain", true, true, `{
+  "fingerprint": "f00",
+  "algorithm": "v2",
+  "inputs": [
+    {
+      "kind": "template",
+      "root": ".",
+      "path": "ami.json",
+      "executable": false,
+      "size": 12,
+      "hash": "aa"
+    },
+    {
+      "kind": "file",
+      "root": "..",
+      "path": "scripts/install.sh",
+      "executable": true,
+      "size": 8,
+      "hash": "bb"
+    },
+    {
+      "kind": "var",
+      "root": "",
+      "path": "region",
+      "executable": false,
+      "size": 9,
+      "hash": "cc"
+    }
+  ]
+}
+`},
+	}
+	for _, tt := range tests {
+		var b bytes.Buffer
+		if err := PrintChecksum(&b, res, tt.explain, tt.json); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if b.String() != tt.want {
+			t.Errorf("%s: got\n%s\nwant\n%s", tt.name, b.String(), tt.want)
+		}
+	}
+}

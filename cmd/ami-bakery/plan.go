@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ami-bakery/ami-bakery/internal/bake"
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
+	"github.com/ami-bakery/ami-bakery/internal/bake"
 )
 
 type planOptions struct {

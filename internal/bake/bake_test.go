@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,14 +54,48 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-// world is an emulator, a definition on disk, and Options wired to both,
-// with a stand-in for packer that builds through the emulator as packer
-// would and counts its runs.
+// world is an emulator, a definition on disk, and a Baker and Image wired
+// to both, with a stand-in for packer that builds through the emulator as
+// packer would and counts its runs.
 type world struct {
 	emu    *ec2emu.Emulator
-	opts   *Options
+	baker  *Baker
+	img    *Image
+	packer *fakePacker
 	builds atomic.Int32
 	dir    string
+}
+
+// fakePacker stands in for packer: build makes the AMI, initOK and version
+// are what `packer version` tells, and calls records, in order, which
+// commands ran ("version", "init", "build") and in which directory.
+type fakePacker struct {
+	build   func(context.Context, packer.BuildOptions) (*packer.Result, error)
+	initOK  bool
+	version string
+	mu      sync.Mutex
+	calls   []string
+}
+
+func (f *fakePacker) record(call string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+}
+
+func (f *fakePacker) Build(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
+	f.record("build " + o.Dir)
+	return f.build(ctx, o)
+}
+
+func (f *fakePacker) Init(ctx context.Context, o packer.BuildOptions) error {
+	f.record("init " + o.Dir)
+	return nil
+}
+
+func (f *fakePacker) InitSupported(ctx context.Context, o packer.BuildOptions) (bool, string, error) {
+	f.record("version")
+	return f.initOK, f.version, nil
 }
 
 func newWorld(t *testing.T, tmpl string, regions ...string) *world {
@@ -83,18 +118,22 @@ func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 			HTTPClient:  ec2emu.HTTPClient(),
 		})
 	}
-	w.opts = &Options{
+	w.img = &Image{
 		Spec:           fingerprint.Spec{Template: filepath.Join(w.dir, "ami.json"), Dirs: []string{w.dir}},
 		Template:       tp,
 		Regions:        regions,
 		Owners:         []string{"self"},
 		TagKey:         "ami_config_checksum",
 		FingerprintVar: "config_checksum",
-		Clients:        func(r string) images.EC2 { return clients[r] },
-		Wait:           images.Waiter{Poll: time.Millisecond, Timeout: 5 * time.Second},
-		Version:        "test",
 	}
-	w.opts.RunPacker = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
+	w.packer = &fakePacker{}
+	w.baker = &Baker{
+		Clients: func(r string) images.EC2 { return clients[r] },
+		Packer:  w.packer,
+		Wait:    images.Waiter{Poll: time.Millisecond, Timeout: 5 * time.Second},
+		Version: "test",
+	}
+	w.packer.build = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
 		w.builds.Add(1)
 		var fp string
 		for _, v := range o.Vars {
@@ -121,7 +160,7 @@ const untagged = `{"variables": {"config_checksum": ""}, "builders": [{"type": "
 func TestRunBuildsOnceThenReuses(t *testing.T) {
 	w := newWorld(t, tagged, "us-east-1", "us-west-2")
 	ctx := context.Background()
-	first, err := Run(ctx, w.opts)
+	first, err := w.baker.Bake(ctx, w.img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +176,7 @@ func TestRunBuildsOnceThenReuses(t *testing.T) {
 			t.Errorf("tag %s = %q, want %q", k, im.Tags[k], v)
 		}
 	}
-	second, err := Run(ctx, w.opts)
+	second, err := w.baker.Bake(ctx, w.img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +187,7 @@ func TestRunBuildsOnceThenReuses(t *testing.T) {
 
 func TestRunTagsAnUntaggedBuild(t *testing.T) {
 	w := newWorld(t, untagged, "us-east-1")
-	out, err := Run(context.Background(), w.opts)
+	out, err := w.baker.Bake(context.Background(), w.img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +195,7 @@ func TestRunTagsAnUntaggedBuild(t *testing.T) {
 	if im.Tags["ami_config_checksum"] != out.Fingerprint.Sum {
 		t.Errorf("untagged build was not tagged: %v", im.Tags)
 	}
-	if _, err := Run(context.Background(), w.opts); err != nil || w.builds.Load() != 1 {
+	if _, err := w.baker.Bake(context.Background(), w.img); err != nil || w.builds.Load() != 1 {
 		t.Errorf("rebuilt after tagging: %v, %d builds", err, w.builds.Load())
 	}
 }
@@ -170,8 +209,8 @@ func TestRunEventualConsistency(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider(ec2emu.AccessKeyFor(ec2emu.DefaultAccount), "x", ""), HTTPClient: ec2emu.HTTPClient()})
-	w.opts.Clients = func(string) images.EC2 { return c }
-	w.opts.RunPacker = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
+	w.baker.Clients = func(string) images.EC2 { return c }
+	w.packer.build = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
 		w.builds.Add(1)
 		run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ec2emu.SeedImageID("us-east-1", ec2emu.SeedImageNames()[0])), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
 		if err != nil {
@@ -184,11 +223,11 @@ func TestRunEventualConsistency(t *testing.T) {
 		c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{*run.Instances[0].InstanceId}})
 		return &packer.Result{Artifacts: []packer.Artifact{{AMIs: map[string]string{"us-east-1": *img.ImageId}}}}, nil
 	}
-	first, err := Run(context.Background(), w.opts)
+	first, err := w.baker.Bake(context.Background(), w.img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := Run(context.Background(), w.opts)
+	second, err := w.baker.Bake(context.Background(), w.img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +238,7 @@ func TestRunEventualConsistency(t *testing.T) {
 
 func TestRunRefusesTemplateWithoutFingerprintVariable(t *testing.T) {
 	w := newWorld(t, `{"builders": [{"type": "amazon-ebs"}]}`, "us-east-1")
-	_, err := Run(context.Background(), w.opts)
+	_, err := w.baker.Bake(context.Background(), w.img)
 	if err == nil || !strings.Contains(err.Error(), `does not declare the variable "config_checksum"`) || w.builds.Load() != 0 {
 		t.Errorf("err = %v, builds %d", err, w.builds.Load())
 	}
@@ -208,8 +247,8 @@ func TestRunRefusesTemplateWithoutFingerprintVariable(t *testing.T) {
 func TestRunPackerFailure(t *testing.T) {
 	w := newWorld(t, tagged, "us-east-1")
 	boom := errors.New("packer exploded")
-	w.opts.RunPacker = func(context.Context, packer.BuildOptions) (*packer.Result, error) { return nil, boom }
-	if _, err := Run(context.Background(), w.opts); !errors.Is(err, boom) {
+	w.packer.build = func(context.Context, packer.BuildOptions) (*packer.Result, error) { return nil, boom }
+	if _, err := w.baker.Bake(context.Background(), w.img); !errors.Is(err, boom) {
 		t.Errorf("err = %v, want wrapped packer error", err)
 	}
 }
@@ -217,7 +256,7 @@ func TestRunPackerFailure(t *testing.T) {
 // A pending AMI that fails is not returned: the bake plans again and builds.
 func TestRunPendingThatFails(t *testing.T) {
 	w := newWorld(t, tagged, "us-east-1")
-	fp, err := fingerprint.Compute(context.Background(), w.opts.Spec)
+	fp, err := fingerprint.Compute(context.Background(), w.img.Spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,12 +264,12 @@ func TestRunPendingThatFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.opts.Wait.Progress = nil
+	w.baker.Wait.Progress = nil
 	go func() {
 		time.Sleep(20 * time.Millisecond)
 		w.emu.SetImageState(id, "failed")
 	}()
-	out, err := Run(context.Background(), w.opts)
+	out, err := w.baker.Bake(context.Background(), w.img)
 	if err != nil {
 		t.Fatal(err)
 	}

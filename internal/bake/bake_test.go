@@ -22,6 +22,7 @@ import (
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/images"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -275,5 +276,68 @@ func TestRunPendingThatFails(t *testing.T) {
 	}
 	if out.Primary() == id || out.Action != "built" || w.builds.Load() != 1 {
 		t.Errorf("got %s (%s, %d builds), want a new build instead of the failed %s", out.Primary(), out.Action, w.builds.Load(), id)
+	}
+}
+
+// fakeLock is a Locker that is always free and records each Acquire.
+type fakeLock struct{ record func(string) }
+
+func (l fakeLock) Acquire(context.Context, string, string) (func(context.Context) error, error) {
+	l.record("lock")
+	return func(context.Context) error { return nil }, nil
+}
+
+// A template that lists required_plugins gets `packer init` in its
+// directory before the build when packer has init (1.7+); packer 1.6 has
+// none and rejects the block, so the build is refused before the lock is
+// taken, with a hint. Other templates never ask packer its version. The
+// same code runs here as in production: only packer is a stand-in.
+func TestNeedsInit(t *testing.T) {
+	tests := []struct {
+		name            string
+		requiredPlugins bool
+		initOK          bool
+		version         string
+		want            []string // calls; "init" and "build" get the directory appended
+		wantErr         string
+		wantHint        string
+	}{
+		{"required_plugins, packer 1.8: init, then build", true, true, "Packer v1.8.7",
+			[]string{"version", "lock", "init", "build"}, "", ""},
+		{"required_plugins, packer 1.6: refused with a hint", true, false, "Packer v1.6.6",
+			[]string{"version"}, "the template lists required_plugins, which Packer v1.6.6 cannot read", "use packer 1.7 or later"},
+		{"no required_plugins: no init", false, true, "Packer v1.8.7",
+			[]string{"lock", "build"}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, tagged, "us-east-1")
+			w.img.Template.RequiredPlugins = tt.requiredPlugins
+			w.packer.initOK, w.packer.version = tt.initOK, tt.version
+			w.baker.Lock = fakeLock{w.packer.record}
+			out, err := w.baker.Bake(context.Background(), w.img)
+			var want []string
+			for _, c := range tt.want {
+				if c == "init" || c == "build" {
+					c += " " + w.dir
+				}
+				want = append(want, c)
+			}
+			if !reflect.DeepEqual(w.packer.calls, want) {
+				t.Errorf("calls %q, want %q", w.packer.calls, want)
+			}
+			if tt.wantErr == "" {
+				if err != nil || out.Action != Built {
+					t.Fatalf("err = %v, outcome %+v", err, out)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+			if hints := usererr.Hints(err); len(hints) != 1 || !strings.Contains(hints[0], tt.wantHint) {
+				t.Errorf("hints %q, want %q", hints, tt.wantHint)
+			}
+		})
 	}
 }

@@ -18,9 +18,9 @@ import (
 
 // buildLocked builds img in its primary region under the build lock and
 // returns the decisions that follow: Build where packer made an AMI, Copy
-// from the primary elsewhere. Whoever held the lock before may have built
-// meanwhile, so the AMI is found again once the lock is held, and a build
-// happens only if it is still missing.
+// from the primary elsewhere. With a Lock, whoever held it before may have
+// built meanwhile, so the AMI is found again once the lock is held, and
+// packer runs only if the primary still lacks it.
 func (b *Baker) buildLocked(ctx context.Context, img *Image, res fingerprint.Result) ([]Decision, error) {
 	fp, primary := res.Sum, img.Regions[0]
 	if err := b.checkTemplate(img); err != nil {
@@ -208,7 +208,8 @@ func (img *Image) templateVars(region string) []packer.Var {
 }
 
 // provenance returns the tags every AMI this Baker builds must carry: the
-// fingerprint, its algorithm, ami-bakery's version and the git commit.
+// fingerprint and its algorithm, and, when known, ami-bakery's version and
+// the definition's git commit.
 func (b *Baker) provenance(img *Image, res fingerprint.Result) map[string]string {
 	tags := map[string]string{img.TagKey: res.Sum, TagAlgorithm: string(res.Algorithm)}
 	if b.Version != "" {

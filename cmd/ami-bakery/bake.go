@@ -71,25 +71,27 @@ func (o *bakeOptions) validate() error {
 	return o.out.Validate(o.def.Template)
 }
 
-// prepare validates the options and builds what a lookup needs: the
-// loaded template and the bake options with EC2 clients.
-func prepare(ctx context.Context, def *options.Definition, lookup *options.Lookup, e *env, logFormat string, written ...string) (*bake.Options, *ec2client.Factory, error) {
+// prepare builds what a plan needs from validated options: the Image (its
+// fingerprint spec, loaded template, regions and how its AMI is found) and
+// a Baker with EC2 clients whose credentials were checked, and the client
+// factory, for what a bake adds.
+func prepare(ctx context.Context, def *options.Definition, lookup *options.Lookup, e *env, logFormat string, written ...string) (*bake.Baker, *bake.Image, *ec2client.Factory, error) {
 	sp, err := spec(def, written...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	tmpl, err := packer.LoadTemplate(def.Template)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	clients, err := ec2client.New(ctx, ec2client.Options{Endpoint: lookup.Endpoint, RoleARN: lookup.RoleARN})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := clients.CheckCredentials(ctx); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	o := &bake.Options{
+	img := &bake.Image{
 		Spec:     sp,
 		Template: tmpl,
 		Regions:  lookup.AllRegions(),
@@ -97,27 +99,36 @@ func prepare(ctx context.Context, def *options.Definition, lookup *options.Looku
 		TagKey:   lookup.TagKey,
 		ByName:   lookup.By == "name",
 		Endpoint: lookup.Endpoint,
-		Clients:  func(r string) images.EC2 { return clients.Client(r) },
-		Log:      newLogger(e.stderr, logFormat),
-		Version:  version,
 	}
-	return o, clients, nil
+	b := &bake.Baker{
+		Clients: func(r string) images.EC2 { return clients.Client(r) },
+		Packer:  bake.PackerCLI{},
+		Log:     newLogger(e.stderr, logFormat),
+		Version: version,
+	}
+	return b, img, clients, nil
 }
 
 func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	bo, clients, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat, o.out.OutputFile, o.out.TFVarsFile)
+	// Output paths are checked before anything else: a typo must not
+	// cost a build.
+	sinks := report.Sinks(o.sinkOptions(e))
+	if err := report.CheckAll(sinks); err != nil {
+		return err
+	}
+	b, img, clients, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat, o.out.OutputFile, o.out.TFVarsFile)
 	if err != nil {
 		return err
 	}
 	if o.build.Lock {
-		bo.Lock = &lock.Locker{
+		b.Lock = &lock.Locker{
 			Clients: func(r string) lock.EC2 { return clients.Client(r) },
 			Lease:   o.build.LockLease,
 			Poll:    o.build.PollInterval,
-			Log:     bo.Log,
+			Log:     b.Log,
 		}
 	}
 	varFiles, err := absAll(o.def.VarFiles)
@@ -130,17 +141,17 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	}
 	progress := e.stderr
 	if o.out.LogFormat == "json" {
-		progress = logging.Lines(bo.Log, "packer")
+		progress = logging.Lines(b.Log, "packer")
 	}
-	bo.FingerprintVar = o.build.FingerprintVar
-	bo.SubnetID = o.build.SubnetID
-	bo.GitCommit = func() string { return gitCommit(ctx, filepath.Dir(o.def.Template)) }
-	bo.Wait = images.Waiter{Poll: o.build.PollInterval, Timeout: o.build.WaitTimeout, ReportEvery: 30 * time.Second}
+	img.FingerprintVar = o.build.FingerprintVar
+	img.SubnetID = o.build.SubnetID
+	b.GitCommit = func() string { return gitCommit(ctx, filepath.Dir(o.def.Template)) }
+	b.Wait = images.Waiter{Poll: o.build.PollInterval, Timeout: o.build.WaitTimeout, ReportEvery: 30 * time.Second}
 	packerEnv, err := clients.PackerEnv(ctx, os.Environ())
 	if err != nil {
 		return err
 	}
-	bo.Packer = packer.BuildOptions{
+	img.Packer = packer.BuildOptions{
 		Env:      packerEnv,
 		Packer:   o.build.Packer,
 		Vars:     vars,
@@ -153,16 +164,16 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 		Kill:     e.kill,
 	}
 
-	out, err := bake.Run(ctx, bo)
+	out, err := b.Bake(ctx, img)
 	if err != nil {
 		return err
 	}
 	res := report.FromOutcome(out)
 	// Sinks first: if one cannot be written, nothing goes to stdout.
-	if err := report.WriteAll(report.Sinks(o.sinkOptions(e)), res); err != nil {
+	if err := report.WriteAll(sinks, res); err != nil {
 		return err
 	}
-	bo.Log.Info(fmt.Sprintf("%s %s", out.Action, out.Primary()), "fingerprint", out.Fingerprint.Sum)
+	b.Log.Info(fmt.Sprintf("%s %s", out.Action, out.Primary()), "fingerprint", out.Fingerprint.Sum)
 	return report.Print(e.stdout, res, o.out.JSON)
 }
 

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
-	"github.com/ami-bakery/ami-bakery/internal/bake"
 	"github.com/ami-bakery/ami-bakery/internal/report"
 )
 
@@ -55,11 +54,11 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err := o.out.Validate(""); err != nil {
 		return err
 	}
-	bo, _, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat)
+	b, img, _, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat)
 	if err != nil {
 		return err
 	}
-	plan, err := bake.MakePlan(ctx, bo)
+	plan, err := b.Plan(ctx, img)
 	if err != nil {
 		return err
 	}

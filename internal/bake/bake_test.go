@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/images"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -53,14 +55,48 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-// world is an emulator, a definition on disk, and Options wired to both,
-// with a stand-in for packer that builds through the emulator as packer
-// would and counts its runs.
+// world is an emulator, a definition on disk, and a Baker and Image wired
+// to both, with a stand-in for packer that builds through the emulator as
+// packer would and counts its runs.
 type world struct {
 	emu    *ec2emu.Emulator
-	opts   *Options
+	baker  *Baker
+	img    *Image
+	packer *fakePacker
 	builds atomic.Int32
 	dir    string
+}
+
+// fakePacker stands in for packer: build makes the AMI, initOK and version
+// are what `packer version` tells, and calls records, in order, which
+// commands ran ("version", "init", "build") and in which directory.
+type fakePacker struct {
+	build   func(context.Context, packer.BuildOptions) (*packer.Result, error)
+	initOK  bool
+	version string
+	mu      sync.Mutex
+	calls   []string
+}
+
+func (f *fakePacker) record(call string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+}
+
+func (f *fakePacker) Build(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
+	f.record("build " + o.Dir)
+	return f.build(ctx, o)
+}
+
+func (f *fakePacker) Init(ctx context.Context, o packer.BuildOptions) error {
+	f.record("init " + o.Dir)
+	return nil
+}
+
+func (f *fakePacker) InitSupported(ctx context.Context, o packer.BuildOptions) (bool, string, error) {
+	f.record("version")
+	return f.initOK, f.version, nil
 }
 
 func newWorld(t *testing.T, tmpl string, regions ...string) *world {
@@ -83,18 +119,22 @@ func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 			HTTPClient:  ec2emu.HTTPClient(),
 		})
 	}
-	w.opts = &Options{
+	w.img = &Image{
 		Spec:           fingerprint.Spec{Template: filepath.Join(w.dir, "ami.json"), Dirs: []string{w.dir}},
 		Template:       tp,
 		Regions:        regions,
 		Owners:         []string{"self"},
 		TagKey:         "ami_config_checksum",
 		FingerprintVar: "config_checksum",
-		Clients:        func(r string) images.EC2 { return clients[r] },
-		Wait:           images.Waiter{Poll: time.Millisecond, Timeout: 5 * time.Second},
-		Version:        "test",
 	}
-	w.opts.RunPacker = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
+	w.packer = &fakePacker{}
+	w.baker = &Baker{
+		Clients: func(r string) images.EC2 { return clients[r] },
+		Packer:  w.packer,
+		Wait:    images.Waiter{Poll: time.Millisecond, Timeout: 5 * time.Second},
+		Version: "test",
+	}
+	w.packer.build = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
 		w.builds.Add(1)
 		var fp string
 		for _, v := range o.Vars {
@@ -121,7 +161,7 @@ const untagged = `{"variables": {"config_checksum": ""}, "builders": [{"type": "
 func TestRunBuildsOnceThenReuses(t *testing.T) {
 	w := newWorld(t, tagged, "us-east-1", "us-west-2")
 	ctx := context.Background()
-	first, err := Run(ctx, w.opts)
+	first, err := w.baker.Bake(ctx, w.img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +177,7 @@ func TestRunBuildsOnceThenReuses(t *testing.T) {
 			t.Errorf("tag %s = %q, want %q", k, im.Tags[k], v)
 		}
 	}
-	second, err := Run(ctx, w.opts)
+	second, err := w.baker.Bake(ctx, w.img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +188,7 @@ func TestRunBuildsOnceThenReuses(t *testing.T) {
 
 func TestRunTagsAnUntaggedBuild(t *testing.T) {
 	w := newWorld(t, untagged, "us-east-1")
-	out, err := Run(context.Background(), w.opts)
+	out, err := w.baker.Bake(context.Background(), w.img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +196,7 @@ func TestRunTagsAnUntaggedBuild(t *testing.T) {
 	if im.Tags["ami_config_checksum"] != out.Fingerprint.Sum {
 		t.Errorf("untagged build was not tagged: %v", im.Tags)
 	}
-	if _, err := Run(context.Background(), w.opts); err != nil || w.builds.Load() != 1 {
+	if _, err := w.baker.Bake(context.Background(), w.img); err != nil || w.builds.Load() != 1 {
 		t.Errorf("rebuilt after tagging: %v, %d builds", err, w.builds.Load())
 	}
 }
@@ -170,8 +210,8 @@ func TestRunEventualConsistency(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider(ec2emu.AccessKeyFor(ec2emu.DefaultAccount), "x", ""), HTTPClient: ec2emu.HTTPClient()})
-	w.opts.Clients = func(string) images.EC2 { return c }
-	w.opts.RunPacker = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
+	w.baker.Clients = func(string) images.EC2 { return c }
+	w.packer.build = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
 		w.builds.Add(1)
 		run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ec2emu.SeedImageID("us-east-1", ec2emu.SeedImageNames()[0])), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
 		if err != nil {
@@ -184,11 +224,11 @@ func TestRunEventualConsistency(t *testing.T) {
 		c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{*run.Instances[0].InstanceId}})
 		return &packer.Result{Artifacts: []packer.Artifact{{AMIs: map[string]string{"us-east-1": *img.ImageId}}}}, nil
 	}
-	first, err := Run(context.Background(), w.opts)
+	first, err := w.baker.Bake(context.Background(), w.img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := Run(context.Background(), w.opts)
+	second, err := w.baker.Bake(context.Background(), w.img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +239,7 @@ func TestRunEventualConsistency(t *testing.T) {
 
 func TestRunRefusesTemplateWithoutFingerprintVariable(t *testing.T) {
 	w := newWorld(t, `{"builders": [{"type": "amazon-ebs"}]}`, "us-east-1")
-	_, err := Run(context.Background(), w.opts)
+	_, err := w.baker.Bake(context.Background(), w.img)
 	if err == nil || !strings.Contains(err.Error(), `does not declare the variable "config_checksum"`) || w.builds.Load() != 0 {
 		t.Errorf("err = %v, builds %d", err, w.builds.Load())
 	}
@@ -208,8 +248,8 @@ func TestRunRefusesTemplateWithoutFingerprintVariable(t *testing.T) {
 func TestRunPackerFailure(t *testing.T) {
 	w := newWorld(t, tagged, "us-east-1")
 	boom := errors.New("packer exploded")
-	w.opts.RunPacker = func(context.Context, packer.BuildOptions) (*packer.Result, error) { return nil, boom }
-	if _, err := Run(context.Background(), w.opts); !errors.Is(err, boom) {
+	w.packer.build = func(context.Context, packer.BuildOptions) (*packer.Result, error) { return nil, boom }
+	if _, err := w.baker.Bake(context.Background(), w.img); !errors.Is(err, boom) {
 		t.Errorf("err = %v, want wrapped packer error", err)
 	}
 }
@@ -217,7 +257,7 @@ func TestRunPackerFailure(t *testing.T) {
 // A pending AMI that fails is not returned: the bake plans again and builds.
 func TestRunPendingThatFails(t *testing.T) {
 	w := newWorld(t, tagged, "us-east-1")
-	fp, err := fingerprint.Compute(context.Background(), w.opts.Spec)
+	fp, err := fingerprint.Compute(context.Background(), w.img.Spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,16 +265,79 @@ func TestRunPendingThatFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.opts.Wait.Progress = nil
+	w.baker.Wait.Progress = nil
 	go func() {
 		time.Sleep(20 * time.Millisecond)
 		w.emu.SetImageState(id, "failed")
 	}()
-	out, err := Run(context.Background(), w.opts)
+	out, err := w.baker.Bake(context.Background(), w.img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out.Primary() == id || out.Action != "built" || w.builds.Load() != 1 {
 		t.Errorf("got %s (%s, %d builds), want a new build instead of the failed %s", out.Primary(), out.Action, w.builds.Load(), id)
+	}
+}
+
+// fakeLock is a Locker that is always free and records each Acquire.
+type fakeLock struct{ record func(string) }
+
+func (l fakeLock) Acquire(context.Context, string, string) (func(context.Context) error, error) {
+	l.record("lock")
+	return func(context.Context) error { return nil }, nil
+}
+
+// A template that lists required_plugins gets `packer init` in its
+// directory before the build when packer has init (1.7+); packer 1.6 has
+// none and rejects the block, so the build is refused before the lock is
+// taken, with a hint. Other templates never ask packer its version. The
+// same code runs here as in production: only packer is a stand-in.
+func TestNeedsInit(t *testing.T) {
+	tests := []struct {
+		name            string
+		requiredPlugins bool
+		initOK          bool
+		version         string
+		want            []string // calls; "init" and "build" get the directory appended
+		wantErr         string
+		wantHint        string
+	}{
+		{"required_plugins, packer 1.8: init, then build", true, true, "Packer v1.8.7",
+			[]string{"version", "lock", "init", "build"}, "", ""},
+		{"required_plugins, packer 1.6: refused with a hint", true, false, "Packer v1.6.6",
+			[]string{"version"}, "the template lists required_plugins, which Packer v1.6.6 cannot read", "use packer 1.7 or later"},
+		{"no required_plugins: no init", false, true, "Packer v1.8.7",
+			[]string{"lock", "build"}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, tagged, "us-east-1")
+			w.img.Template.RequiredPlugins = tt.requiredPlugins
+			w.packer.initOK, w.packer.version = tt.initOK, tt.version
+			w.baker.Lock = fakeLock{w.packer.record}
+			out, err := w.baker.Bake(context.Background(), w.img)
+			var want []string
+			for _, c := range tt.want {
+				if c == "init" || c == "build" {
+					c += " " + w.dir
+				}
+				want = append(want, c)
+			}
+			if !reflect.DeepEqual(w.packer.calls, want) {
+				t.Errorf("calls %q, want %q", w.packer.calls, want)
+			}
+			if tt.wantErr == "" {
+				if err != nil || out.Action != Built {
+					t.Fatalf("err = %v, outcome %+v", err, out)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+			if hints := usererr.Hints(err); len(hints) != 1 || !strings.Contains(hints[0], tt.wantHint) {
+				t.Errorf("hints %q, want %q", hints, tt.wantHint)
+			}
+		})
 	}
 }

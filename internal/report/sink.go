@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
 // Sink is one destination of a bake's Result besides stdout. The package
@@ -47,13 +49,23 @@ func Sinks(o SinkOptions) []Sink {
 	return sinks
 }
 
-// WriteAll checks every sink, then writes the result to each in order. It
-// stops at the first error; the caller then prints nothing to stdout.
-func WriteAll(sinks []Sink, r Result) error {
+// CheckAll checks every sink: a bake calls it before any AWS call or
+// build, so that a mistyped output path fails before an AMI is made.
+func CheckAll(sinks []Sink) error {
 	for _, s := range sinks {
 		if err := s.Check(); err != nil {
-			return err
+			return usererr.Usage(err)
 		}
+	}
+	return nil
+}
+
+// WriteAll checks every sink again (the build may have taken an hour),
+// then writes the result to each in order. It stops at the first error;
+// the caller then prints nothing to stdout.
+func WriteAll(sinks []Sink, r Result) error {
+	if err := CheckAll(sinks); err != nil {
+		return err
 	}
 	for _, s := range sinks {
 		if err := s.Write(r); err != nil {

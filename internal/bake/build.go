@@ -1,0 +1,264 @@
+package bake
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
+	"github.com/ami-bakery/ami-bakery/internal/images"
+	"github.com/ami-bakery/ami-bakery/internal/packer"
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
+)
+
+// buildLocked builds img in its primary region under the build lock and
+// returns the decisions that follow: Build where packer made an AMI, Copy
+// from the primary elsewhere. With a Lock, whoever held it before may have
+// built meanwhile, so the AMI is found again once the lock is held, and
+// packer runs only if the primary still lacks it.
+func (b *Baker) buildLocked(ctx context.Context, img *Image, res fingerprint.Result) ([]Decision, error) {
+	fp, primary := res.Sum, img.Regions[0]
+	if err := b.checkTemplate(img); err != nil {
+		return nil, err
+	}
+	initFirst, err := b.needsInit(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	if b.Lock != nil {
+		release, err := b.Lock.Acquire(ctx, primary, fp)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			// Release even when ctx is cancelled: a held lock would make
+			// the next job wait for the lease to run out.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if err := release(rctx); err != nil {
+				b.log().Warn("could not release the build lock; others wait for its lease to end", "error", err)
+			}
+		}()
+		matches, err := b.findAll(ctx, img, fp)
+		if err != nil {
+			return nil, err
+		}
+		if d := decide(img.Regions, matches); d[0].Action != Build {
+			b.log().Info("another job built this fingerprint while we waited; using it")
+			return d, nil
+		}
+	}
+	amis, err := b.build(ctx, img, res, initFirst)
+	if err != nil {
+		return nil, err
+	}
+	d := make([]Decision, len(img.Regions))
+	for i, r := range img.Regions {
+		if id, ok := amis[r]; ok {
+			d[i] = Decision{Region: r, Action: Build, AMI: id}
+		} else {
+			d[i] = Decision{Region: r, Action: Copy, Source: primary}
+		}
+	}
+	return d, nil
+}
+
+// checkTemplate refuses a build whose AMI could never be found again, and
+// warns when the AMI name does not carry the fingerprint (the second guard
+// against double builds); with img.ByName that is refused too.
+func (b *Baker) checkTemplate(img *Image) error {
+	v := img.FingerprintVar
+	if !img.Template.Declares(v) {
+		return usererr.WithHint(
+			fmt.Errorf("template %s does not declare the variable %q, so the AMI could not carry its fingerprint", img.Template.Path, v),
+			"declare the variable and tag the AMI with it, e.g. in JSON: \"variables\": {%q: \"\"} and \"tags\": {%q: \"{{user `%s`}}\"}",
+			v, img.TagKey, v)
+	}
+	for _, src := range img.Template.AmazonSources() {
+		if slices.Contains(src.AMINameVars, v) {
+			continue
+		}
+		err := fmt.Errorf("the ami_name of %s (%s) does not contain the fingerprint variable %q", src.Name, src.Pos, v)
+		hint := fmt.Sprintf("name AMIs after the fingerprint, e.g. \"ami_name\": \"app-{{user `%s`}}\" (HCL2: \"app-${var.%s}\")", v, v)
+		if img.ByName {
+			return usererr.WithHint(fmt.Errorf("looking up by name: %w", err), "%s", hint)
+		}
+		b.log().Warn(err.Error()+"; concurrent or retried builds cannot be told apart by name", "hint", hint)
+	}
+	return nil
+}
+
+// needsInit says whether `packer init` must run before the build: for an
+// HCL2 template that lists required_plugins. Packers before 1.7 have no
+// init and reject the block, so such a build is refused before it starts.
+func (b *Baker) needsInit(ctx context.Context, img *Image) (bool, error) {
+	if !img.Template.RequiredPlugins {
+		return false, nil
+	}
+	ok, version, err := b.packer().InitSupported(ctx, img.Packer)
+	if err != nil {
+		return false, fmt.Errorf("preparing the build: %w", err)
+	}
+	if !ok {
+		return false, usererr.WithHint(fmt.Errorf("the template lists required_plugins, which %s cannot read", version),
+			"use packer 1.7 or later (--packer), or drop the packer { required_plugins } block for packer 1.6, whose builders are built in")
+	}
+	return true, nil
+}
+
+// build runs packer in the primary region (after `packer init` when
+// initFirst) and returns region -> AMI for every AMI it made, each checked
+// to carry the fingerprint and provenance tags.
+func (b *Baker) build(ctx context.Context, img *Image, res fingerprint.Result, initFirst bool) (map[string]string, error) {
+	fp, primary := res.Sum, img.Regions[0]
+	bo := img.Packer
+	bo.Dir, bo.Template = workDir(img.Template.Path)
+	bo.Vars = append([]packer.Var{{Name: img.FingerprintVar, Value: fp}}, img.templateVars(primary)...)
+	bo.Vars = append(bo.Vars, img.Packer.Vars...)
+	b.log().Info("no AMI has this fingerprint; running packer", "region", primary, "template", img.Template.Path)
+	if initFirst {
+		b.log().Info("installing the template's plugins with packer init")
+		if err := b.packer().Init(ctx, bo); err != nil {
+			return nil, fmt.Errorf("preparing the build: %w", err)
+		}
+	}
+	start := time.Now()
+	result, err := b.packer().Build(ctx, bo)
+	if err != nil && duplicateName(err) {
+		id, ok, werr := b.madeElsewhere(ctx, img, fp)
+		if werr != nil {
+			return nil, werr
+		}
+		if ok {
+			return map[string]string{primary: id}, nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("building the AMI: %w", err)
+	}
+	amis := map[string]string{}
+	for _, a := range result.Artifacts {
+		for r, id := range a.AMIs {
+			amis[r] = id
+		}
+	}
+	if _, ok := amis[primary]; !ok {
+		return nil, usererr.WithHint(
+			fmt.Errorf("packer finished but made no AMI in %s (it made %v)", primary, sortedPairs(amis)),
+			"the template's region must be the primary region; declare the variable %q and use it as the builder's region", VarRegion)
+	}
+	b.log().Info("packer built the AMI", "region", primary, "ami", amis[primary], "took", time.Since(start).Round(time.Millisecond).String())
+	want := b.provenance(img, res)
+	for r, id := range amis {
+		if err := b.verifyTags(ctx, img, r, id, want); err != nil {
+			return nil, err
+		}
+	}
+	return amis, nil
+}
+
+// madeElsewhere is called when packer failed because the AMI name is
+// taken: another job, not serialised by our lock (another tool, a lock lost
+// to EC2 errors), made the AMI with this fingerprint's name. It finds that
+// AMI in the primary region, waiting for it if pending. ok is false when
+// there is none, and packer's error stands.
+func (b *Baker) madeElsewhere(ctx context.Context, img *Image, fp string) (id string, ok bool, err error) {
+	primary := img.Regions[0]
+	m, err := b.find(ctx, img, primary, fp)
+	if err != nil || (m.Available == nil && m.Pending == nil) {
+		return "", false, nil
+	}
+	im := m.Available
+	if im == nil {
+		w, err := b.Wait.WaitAvailable(ctx, b.Clients(primary), m.Pending.ID)
+		if err != nil {
+			return "", false, err
+		}
+		im = &w
+	}
+	b.log().Warn("packer found an AMI with this fingerprint's name already; using it", "region", primary, "ami", im.ID)
+	return im.ID, true, nil
+}
+
+// duplicateName reports whether packer failed because the AMI name is
+// taken: EC2's InvalidAMIName.Duplicate, or packer 1.6's own pre-check.
+func duplicateName(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "InvalidAMIName.Duplicate") || strings.Contains(msg, "is used by an existing AMI")
+}
+
+// templateVars are the variables ami-bakery supplies to templates that
+// declare them, as the original tool did.
+func (img *Image) templateVars(region string) []packer.Var {
+	var vs []packer.Var
+	add := func(name, value string) {
+		if value != "" && img.Template.Declares(name) {
+			vs = append(vs, packer.Var{Name: name, Value: value})
+		}
+	}
+	add(VarRegion, region)
+	add(VarSubnetID, img.SubnetID)
+	add(VarEndpoint, img.Endpoint)
+	return vs
+}
+
+// provenance returns the tags every AMI this Baker builds must carry: the
+// fingerprint and its algorithm, and, when known, ami-bakery's version and
+// the definition's git commit.
+func (b *Baker) provenance(img *Image, res fingerprint.Result) map[string]string {
+	tags := map[string]string{img.TagKey: res.Sum, TagAlgorithm: string(res.Algorithm)}
+	if b.Version != "" {
+		tags[TagVersion] = b.Version
+	}
+	if b.GitCommit != nil {
+		if c := b.GitCommit(); c != "" {
+			tags[TagCommit] = c
+		}
+	}
+	return tags
+}
+
+// verifyTags makes sure a freshly built AMI carries the fingerprint (so the
+// next run finds it instead of building forever) and the provenance tags,
+// adding those the template did not set.
+func (b *Baker) verifyTags(ctx context.Context, img *Image, region, id string, want map[string]string) error {
+	client := b.Clients(region)
+	im, err := images.Describe(ctx, client, id)
+	if err != nil {
+		return fmt.Errorf("checking the tags of the new AMI in %s: %w", region, err)
+	}
+	written, err := images.EnsureTags(ctx, client, im, want)
+	if err != nil {
+		return fmt.Errorf("tagging the new AMI in %s: %w", region, err)
+	}
+	for _, k := range written {
+		if k == img.TagKey {
+			b.log().Warn("the template did not tag the AMI with its fingerprint; ami-bakery tagged it", "ami", id, "region", region,
+				"hint", fmt.Sprintf("add \"%s\": \"{{user `%s`}}\" to the builder's tags", img.TagKey, img.FingerprintVar))
+		}
+	}
+	return nil
+}
+
+// workDir returns where packer runs and what it is given: the template's
+// directory and its base name, or for an HCL2 directory the directory and ".".
+func workDir(path string) (dir, template string) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return path, "."
+	}
+	return filepath.Dir(path), filepath.Base(path)
+}
+
+func sortedPairs(m map[string]string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,117 @@
+package bake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
+	"github.com/ami-bakery/ami-bakery/internal/images"
+)
+
+// Plan fingerprints img's definition, finds its AMI in every region in
+// parallel and decides what each region needs. It changes nothing.
+func (b *Baker) Plan(ctx context.Context, img *Image) (*Plan, error) {
+	if len(img.Regions) == 0 {
+		return nil, errors.New("planning: no region given")
+	}
+	fp, err := fingerprint.Compute(ctx, img.Spec)
+	if err != nil {
+		return nil, err
+	}
+	b.log().Info("fingerprint computed", "fingerprint", fp.Sum, "algorithm", string(fp.Algorithm), "inputs", len(fp.Inputs))
+	return b.plan(ctx, img, fp)
+}
+
+// plan finds a computed fingerprint's AMI in every region and decides.
+func (b *Baker) plan(ctx context.Context, img *Image, fp fingerprint.Result) (*Plan, error) {
+	matches, err := b.findAll(ctx, img, fp.Sum)
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{Fingerprint: fp, Regions: decide(img.Regions, matches)}, nil
+}
+
+// findAll finds fp's AMI in every region of img at once.
+func (b *Baker) findAll(ctx context.Context, img *Image, fp string) ([]images.Match, error) {
+	matches := make([]images.Match, len(img.Regions))
+	errs := make([]error, len(img.Regions))
+	var wg sync.WaitGroup
+	for i, r := range img.Regions {
+		wg.Go(func() {
+			m, err := b.find(ctx, img, r, fp)
+			if err != nil {
+				err = fmt.Errorf("in %s: %w", r, err)
+			}
+			matches[i], errs[i] = m, err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return matches, nil
+}
+
+// find finds fp's AMI in one region: by its tag, or else by a name that
+// contains the fingerprint. The name is the second guard: it finds an AMI
+// whose tag EC2 does not show yet (tags are eventually consistent), one
+// built by a template that forgot the tag, and one shared from another
+// account, whose tags are invisible here. With img.ByName only the name
+// is used.
+func (b *Baker) find(ctx context.Context, img *Image, region, fp string) (images.Match, error) {
+	client := b.Clients(region)
+	if !img.ByName {
+		m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, TagKey: img.TagKey, Fingerprint: fp})
+		if err != nil || m.Available != nil || m.Pending != nil {
+			return m, err
+		}
+	}
+	m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Name: "*" + fp + "*"})
+	if err != nil {
+		return m, err
+	}
+	if im := m.Available; im != nil && !img.ByName {
+		if slices.Contains(img.Owners, im.OwnerID) {
+			b.log().Warn("found the AMI by its name, not its tag: it may be shared from another account, whose tags are invisible here",
+				"region", region, "ami", im.ID, "owner", im.OwnerID,
+				"hint", "use --lookup name when AMIs are built in another account and shared with this one")
+		} else {
+			b.log().Info("found the AMI by its name; its fingerprint tag is not visible (yet)", "region", region, "ami", im.ID)
+		}
+	}
+	return m, nil
+}
+
+// decide turns what was found into decisions. A region with an available
+// AMI reuses it; one with a pending AMI waits for it; a region with neither
+// copies from the first region (in the order given) that has one; if no
+// region has one, the primary builds and the others copy from it.
+func decide(regions []string, matches []images.Match) []Decision {
+	source := ""
+	for i, m := range matches {
+		if m.Available != nil || m.Pending != nil {
+			source = regions[i]
+			break
+		}
+	}
+	out := make([]Decision, len(regions))
+	for i, r := range regions {
+		m := matches[i]
+		switch {
+		case m.Available != nil:
+			out[i] = Decision{Region: r, Action: Reuse, AMI: m.Available.ID}
+		case m.Pending != nil:
+			out[i] = Decision{Region: r, Action: Wait, AMI: m.Pending.ID}
+		case source != "":
+			out[i] = Decision{Region: r, Action: Copy, Source: source}
+		case i == 0:
+			out[i] = Decision{Region: r, Action: Build}
+		default:
+			out[i] = Decision{Region: r, Action: Copy, Source: regions[0]}
+		}
+	}
+	return out
+}

@@ -10,8 +10,8 @@
 //     only reads what is written, so that ami-bakery can tell the user early
 //     that, for example, the fingerprint variable is not declared.
 //
-//   - Running packer. Build runs the real binary without a shell, in its own
-//     process group, with an explicit directory and environment. On
+//   - Running packer. Build, Init and InitSupported run the real binary
+//     through one supervisor (run): without a shell, in its own process group, with an explicit directory and environment. On
 //     cancellation it interrupts the whole group (packer re-executes itself
 //     and runs every plugin as a further process, so an interrupt sent to the
 //     first process alone is ignored), allows a grace period for packer to

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,8 +35,7 @@ type BuildOptions struct {
 	// Only and Except are build names for -only and -except; at most one of
 	// them may be set.
 	Only, Except []string
-	// OnError is -on-error: "cleanup", "abort", "ask" or
-	// "run-cleanup-provisioner" (all in packer 1.6.6); "" leaves packer's
+	// OnError is -on-error, one of OnErrorValues; "" leaves packer's
 	// default, cleanup.
 	OnError string
 	// Debug adds -debug. Packer's standard input stays /dev/null even so:
@@ -61,7 +61,19 @@ type BuildOptions struct {
 // security groups.
 const DefaultGrace = 2 * time.Minute
 
-var onErrorValues = []string{"cleanup", "abort", "ask", "run-cleanup-provisioner"}
+// OnErrorValues are the values of packer's -on-error flag (all in packer
+// 1.6.6), for BuildOptions.OnError. Use CheckOnError rather than repeating
+// them.
+var OnErrorValues = []string{"cleanup", "abort", "ask", "run-cleanup-provisioner"}
+
+// CheckOnError reports whether v may be BuildOptions.OnError: "" (packer's
+// default) or one of OnErrorValues. Its error carries a hint that lists them.
+func CheckOnError(v string) error {
+	if v == "" || slices.Contains(OnErrorValues, v) {
+		return nil
+	}
+	return usererr.WithHint(fmt.Errorf("invalid on-error value %q", v), "use one of %s", strings.Join(OnErrorValues, ", "))
+}
 
 // validate reports options that packer would reject, or misread, before
 // packer is started.
@@ -90,8 +102,8 @@ func (o BuildOptions) validate() error {
 			}
 		}
 	}
-	if o.OnError != "" && !contains(onErrorValues, o.OnError) {
-		errs = append(errs, usererr.WithHint(fmt.Errorf("invalid on-error value %q", o.OnError), "use one of %s", strings.Join(onErrorValues, ", ")))
+	if err := CheckOnError(o.OnError); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Grace < 0 {
 		errs = append(errs, fmt.Errorf("negative grace period %v", o.Grace))
@@ -100,15 +112,6 @@ func (o BuildOptions) validate() error {
 		return fmt.Errorf("checking packer build options: %w", err)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Args returns packer's arguments for o, without the program name:

@@ -328,7 +328,7 @@ func TestBuildOptionErrors(t *testing.T) {
 			}
 		})
 	}
-	for _, v := range onErrorValues {
+	for _, v := range OnErrorValues {
 		o := BuildOptions{Template: "t", OnError: v}
 		if err := o.validate(); err != nil {
 			t.Errorf("on-error %q: %v", v, err)

@@ -6,22 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
-)
-
-// Format is the language a template is written in.
-type Format string
-
-const (
-	// FormatJSON is packer's legacy JSON template: one file with top-level
-	// "variables" and "builders".
-	FormatJSON Format = "json"
-	// FormatHCL2 is packer's HCL2 language: a *.pkr.hcl or *.pkr.json file,
-	// or a directory of them.
-	FormatHCL2 Format = "hcl2"
 )
 
 // Template is what ami-bakery needs to know of a packer template before it
@@ -30,11 +17,6 @@ type Template struct {
 	// Path is the path given to LoadTemplate: a file, or a directory for
 	// HCL2.
 	Path string
-	// Format is the language packer 1.6.6 will read Path as.
-	Format Format
-	// Files are the files read: Path itself, or for a directory each of its
-	// *.pkr.hcl and *.pkr.json files, sorted.
-	Files []string
 	// Variables are the declared variable names, sorted and unique.
 	Variables []string
 	// Sources are the builders (JSON) or top-level source blocks (HCL2), in
@@ -55,17 +37,9 @@ type Source struct {
 	Name string
 	// Pos is where the source is defined, "file:line".
 	Pos string
-	// AMIName is the ami_name setting as written: the JSON string, or the
-	// HCL2 expression's source text (quotes included). Empty when absent.
-	AMIName string
-	// AMINameVars are the variables that AMIName refers to ({{user `x`}} in
-	// JSON, var.x in HCL2), sorted and unique.
+	// AMINameVars are the variables that the ami_name setting refers to
+	// ({{user `x`}} in JSON, var.x in HCL2), sorted and unique.
 	AMINameVars []string
-	// Region is the region setting when it is a literal.
-	Region string
-	// AMIRegions is the ami_regions setting when it is a literal list of
-	// strings; nil when absent or computed.
-	AMIRegions []string
 }
 
 // Amazon reports whether the source is one of packer's amazon-* builders.
@@ -104,7 +78,6 @@ func LoadTemplate(path string) (*Template, error) {
 	}
 	t := &Template{Path: path}
 	if info.IsDir() {
-		t.Format = FormatHCL2
 		if err := t.loadHCLDir(); err != nil {
 			return nil, err
 		}
@@ -114,13 +87,10 @@ func LoadTemplate(path string) (*Template, error) {
 	if err != nil {
 		return nil, readError(path, err)
 	}
-	t.Files = []string{path}
 	switch {
 	case strings.HasSuffix(path, suffixHCL), strings.HasSuffix(path, suffixHCLJSON):
-		t.Format = FormatHCL2
 		err = t.loadHCLFiles(map[string][]byte{path: src})
 	default:
-		t.Format = FormatJSON
 		err = t.loadJSON(src)
 	}
 	if err != nil {
@@ -151,12 +121,4 @@ func readError(path string, err error) error {
 func emptyError(path string) error {
 	return usererr.WithHint(fmt.Errorf("reading template %s: the template is empty", path),
 		"a template needs at least one builder, e.g. {\"builders\": [{\"type\": \"amazon-ebs\", ...}]} or a source block in a .pkr.hcl file")
-}
-
-func sortedUnique(s []string) []string {
-	if len(s) == 0 {
-		return nil
-	}
-	sort.Strings(s)
-	return slices.Compact(s)
 }

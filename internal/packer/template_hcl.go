@@ -3,9 +3,10 @@ package packer
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -33,11 +34,7 @@ var packerBlockSchema = &hcl.BodySchema{
 }
 
 var sourceSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{
-		{Name: "ami_name"},
-		{Name: "ami_regions"},
-		{Name: "region"},
-	},
+	Attributes: []hcl.AttributeSchema{{Name: "ami_name"}},
 }
 
 func (t *Template) loadHCLDir() error {
@@ -57,13 +54,11 @@ func (t *Template) loadHCLDir() error {
 			return readError(p, err)
 		}
 		files[p] = src
-		t.Files = append(t.Files, p)
 	}
 	if len(files) == 0 {
 		return usererr.WithHint(fmt.Errorf("reading template directory %s: it has no *.pkr.hcl or *.pkr.json files", t.Path),
 			"packer 1.6.6 reads a directory as HCL2 and loads only files ending in .pkr.hcl or .pkr.json from it")
 	}
-	sort.Strings(t.Files)
 	return t.loadHCLFiles(files)
 }
 
@@ -71,17 +66,11 @@ func (t *Template) loadHCLDir() error {
 // are parsed before any error is returned, so that the diagnostics name every
 // broken file, in file name order.
 func (t *Template) loadHCLFiles(files map[string][]byte) error {
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-
 	parser := hclparse.NewParser()
 	var diags hcl.Diagnostics
 	declared := map[string]*hcl.Range{}
 	allEmpty := true
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		src := files[name]
 		if len(bytes.TrimSpace(src)) != 0 {
 			allEmpty = false
@@ -121,7 +110,7 @@ func (t *Template) loadHCLFiles(files map[string][]byte) error {
 			case "variables":
 				attrs, d := b.Body.JustAttributes()
 				diags = append(diags, d...)
-				for _, a := range sortedAttrs(attrs) {
+				for _, a := range slices.SortedFunc(maps.Values(attrs), byName) {
 					declare(a.Name, a.NameRange)
 				}
 			case "packer":
@@ -131,7 +120,7 @@ func (t *Template) loadHCLFiles(files map[string][]byte) error {
 					t.RequiredPlugins = true
 				}
 			case "source":
-				s, d := readSource(b, f.Bytes)
+				s, d := readSource(b)
 				diags = append(diags, d...)
 				t.Sources = append(t.Sources, s)
 			}
@@ -145,10 +134,7 @@ func (t *Template) loadHCLFiles(files map[string][]byte) error {
 	if allEmpty {
 		return emptyError(t.Path)
 	}
-	for n := range declared {
-		t.Variables = append(t.Variables, n)
-	}
-	sort.Strings(t.Variables)
+	t.Variables = slices.Sorted(maps.Keys(declared))
 	if len(t.Sources) == 0 {
 		return usererr.WithHint(fmt.Errorf("reading template %s: it defines no source blocks", t.Path),
 			"an HCL2 template needs a source block, e.g. source \"amazon-ebs\" \"main\" { ... }, and a build block that uses it")
@@ -179,16 +165,10 @@ func describeDiags(diags hcl.Diagnostics) string {
 	return "fix the HCL at these positions:\n  " + strings.Join(lines, "\n  ")
 }
 
-func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
-	out := make([]*hcl.Attribute, 0, len(attrs))
-	for _, a := range attrs {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
+// byName orders attributes by name, for diagnostics in a stable order.
+func byName(a, b *hcl.Attribute) int { return strings.Compare(a.Name, b.Name) }
 
-func readSource(b *hcl.Block, src []byte) (Source, hcl.Diagnostics) {
+func readSource(b *hcl.Block) (Source, hcl.Diagnostics) {
 	s := Source{
 		Type: b.Labels[0],
 		Name: b.Labels[0] + "." + b.Labels[1],
@@ -199,69 +179,23 @@ func readSource(b *hcl.Block, src []byte) (Source, hcl.Diagnostics) {
 		return s, diags
 	}
 	if a, ok := content.Attributes["ami_name"]; ok {
-		s.AMIName = exprText(a.Expr, src)
-		var vars []string
 		for _, tr := range a.Expr.Variables() {
 			if tr.RootName() != "var" || len(tr) < 2 {
 				continue
 			}
 			switch step := tr[1].(type) {
 			case hcl.TraverseAttr:
-				vars = append(vars, step.Name)
+				s.AMINameVars = append(s.AMINameVars, step.Name)
 			case hcl.TraverseIndex:
 				if step.Key.Type() == cty.String && step.Key.IsKnown() && !step.Key.IsNull() {
-					vars = append(vars, step.Key.AsString())
+					s.AMINameVars = append(s.AMINameVars, step.Key.AsString())
 				}
 			}
 		}
-		s.AMINameVars = sortedUnique(vars)
-	}
-	if a, ok := content.Attributes["region"]; ok {
-		if v, ok := literal(a.Expr); ok && v.Type() == cty.String {
-			s.Region = v.AsString()
-		}
-	}
-	if a, ok := content.Attributes["ami_regions"]; ok {
-		s.AMIRegions = literalStrings(a.Expr)
+		slices.Sort(s.AMINameVars)
+		s.AMINameVars = slices.Compact(s.AMINameVars)
 	}
 	return s, diags
-}
-
-// exprText is the source text of an expression as written.
-func exprText(e hcl.Expression, src []byte) string {
-	r := e.Range()
-	if r.Start.Byte < 0 || r.End.Byte > len(src) || r.Start.Byte > r.End.Byte {
-		return ""
-	}
-	return string(src[r.Start.Byte:r.End.Byte])
-}
-
-// literal evaluates an expression that refers to nothing.
-func literal(e hcl.Expression) (cty.Value, bool) {
-	if len(e.Variables()) > 0 {
-		return cty.NilVal, false
-	}
-	v, diags := e.Value(nil)
-	if diags.HasErrors() || v.IsNull() || !v.IsWhollyKnown() {
-		return cty.NilVal, false
-	}
-	return v, true
-}
-
-func literalStrings(e hcl.Expression) []string {
-	v, ok := literal(e)
-	if !ok || !(v.Type().IsTupleType() || v.Type().IsListType()) {
-		return nil
-	}
-	out := []string{}
-	for it := v.ElementIterator(); it.Next(); {
-		_, el := it.Element()
-		if el.IsNull() || el.Type() != cty.String {
-			return nil
-		}
-		out = append(out, el.AsString())
-	}
-	return out
 }
 
 // looksLikeHCL reports whether src parses as HCL and has a block of packer's

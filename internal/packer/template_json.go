@@ -2,11 +2,13 @@ package packer
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
@@ -18,11 +20,9 @@ import (
 // of the wrong type are left empty rather than reported: validating builders
 // is packer's job.
 type jsonBuilder struct {
-	Type       string
-	Name       string
-	AMIName    string
-	Region     string
-	AMIRegions []string
+	Type    string
+	Name    string
+	AMIName string
 }
 
 // userVarRe matches {{user `name`}} and {{ user "name" }} in a JSON template.
@@ -51,10 +51,7 @@ func (t *Template) loadJSON(src []byte) error {
 		if err := json.Unmarshal(v.raw, &vars); err != nil {
 			return fmt.Errorf("reading template %s: decoding \"variables\" at %s: %w", t.Path, v.pos, err)
 		}
-		for name := range vars {
-			t.Variables = append(t.Variables, name)
-		}
-		sort.Strings(t.Variables)
+		t.Variables = slices.Sorted(maps.Keys(vars))
 	}
 
 	b, ok := top["builders"]
@@ -86,22 +83,15 @@ func (t *Template) loadJSON(src []byte) error {
 				`each builder is an object with a "type", e.g. {"type": "amazon-ebs", ...}`)
 		}
 		s := Source{
-			Type:       jb.Type,
-			Name:       jb.Name,
-			Pos:        fmt.Sprintf("%s:%d", t.Path, at.line),
-			AMIName:    jb.AMIName,
-			AMIRegions: jb.AMIRegions,
-		}
-		if s.Name == "" {
-			s.Name = s.Type
-		}
-		if !strings.Contains(jb.Region, "{{") {
-			s.Region = jb.Region
+			Type: jb.Type,
+			Name: cmp.Or(jb.Name, jb.Type),
+			Pos:  fmt.Sprintf("%s:%d", t.Path, at.line),
 		}
 		for _, m := range userVarRe.FindAllStringSubmatch(jb.AMIName, -1) {
 			s.AMINameVars = append(s.AMINameVars, m[1]+m[2])
 		}
-		s.AMINameVars = sortedUnique(s.AMINameVars)
+		slices.Sort(s.AMINameVars)
+		s.AMINameVars = slices.Compact(s.AMINameVars)
 		t.Sources = append(t.Sources, s)
 	}
 	return nil
@@ -119,17 +109,6 @@ func decodeJSONBuilder(raw json.RawMessage) (jsonBuilder, error) {
 	// The rest is best effort: a wrong type leaves the field empty.
 	_ = json.Unmarshal(fields["name"], &b.Name)
 	_ = json.Unmarshal(fields["ami_name"], &b.AMIName)
-	_ = json.Unmarshal(fields["region"], &b.Region)
-	var regions []string
-	if err := json.Unmarshal(fields["ami_regions"], &regions); err == nil {
-		for _, r := range regions {
-			if strings.Contains(r, "{{") {
-				regions = nil
-				break
-			}
-		}
-		b.AMIRegions = regions
-	}
 	return b, nil
 }
 

@@ -32,9 +32,8 @@ type BuildOptions struct {
 	Vars []Var
 	// VarFiles are passed as -var-file=path, in order, before Vars.
 	VarFiles []string
-	// Only and Except are build names for -only and -except; at most one of
-	// them may be set.
-	Only, Except []string
+	// Only are build names for -only.
+	Only []string
 	// OnError is -on-error, one of OnErrorValues; "" leaves packer's
 	// default, cleanup.
 	OnError string
@@ -92,14 +91,9 @@ func (o BuildOptions) validate() error {
 			errs = append(errs, errors.New("empty -var-file path"))
 		}
 	}
-	if len(o.Only) > 0 && len(o.Except) > 0 {
-		errs = append(errs, usererr.WithHint(errors.New("only and except are both set"), "give the builds to run, or the builds to skip, not both"))
-	}
-	for _, list := range [][]string{o.Only, o.Except} {
-		for _, b := range list {
-			if b == "" || strings.Contains(b, ",") {
-				errs = append(errs, fmt.Errorf("invalid build name %q for -only/-except", b))
-			}
+	for _, b := range o.Only {
+		if b == "" || strings.Contains(b, ",") {
+			errs = append(errs, fmt.Errorf("invalid build name %q for -only", b))
 		}
 	}
 	if err := CheckOnError(o.OnError); err != nil {
@@ -117,7 +111,7 @@ func (o BuildOptions) validate() error {
 // Args returns packer's arguments for o, without the program name:
 //
 //	build -machine-readable -color=false [-debug] [-on-error=X] [-only=a,b]
-//	      [-except=a,b] [-var-file=f]... [-var name=value]... template
+//	      [-var-file=f]... [-var name=value]... template
 //
 // A template path that starts with "-" is given as "./-..." so that packer
 // does not take it for a flag. Args does not validate o; Build does.
@@ -131,9 +125,6 @@ func Args(o BuildOptions) []string {
 	}
 	if len(o.Only) > 0 {
 		args = append(args, "-only="+strings.Join(o.Only, ","))
-	}
-	if len(o.Except) > 0 {
-		args = append(args, "-except="+strings.Join(o.Except, ","))
 	}
 	for _, f := range o.VarFiles {
 		args = append(args, "-var-file="+f)

@@ -172,8 +172,8 @@ func appendLast(list []string, s string, n int) []string {
 func finish(o BuildOptions, out *output, artifacts []Artifact) (*Result, error) {
 	if len(artifacts) == 0 {
 		err := error(ErrNoArtifacts)
-		if len(o.Only) > 0 || len(o.Except) > 0 {
-			err = usererr.WithHint(err, "check that the -only/-except build names match the template's builds (JSON: the builder's name or type; HCL2: type.name)")
+		if len(o.Only) > 0 {
+			err = usererr.WithHint(err, "check that the -only build names match the template's builds (JSON: the builder's name or type; HCL2: type.name)")
 		}
 		return nil, out.buildError(err)
 	}

@@ -248,7 +248,7 @@ echo '1,amazon-ebs,artifact,0,end'`,
 			only:     []string{"amazon-ebs.typo"},
 			wantErr:  []string{"packer build produced no artifacts"},
 			wantIs:   ErrNoArtifacts,
-			wantHint: "-only/-except build names",
+			wantHint: "-only build names",
 		},
 		{
 			name:     "no AMI",
@@ -311,7 +311,6 @@ func TestBuildOptionErrors(t *testing.T) {
 		{"var without name", func(o *BuildOptions) { o.Vars = []Var{{"", "x"}} }, `invalid packer variable name ""`},
 		{"var name with =", func(o *BuildOptions) { o.Vars = []Var{{"a=b", "x"}} }, `invalid packer variable name "a=b"`},
 		{"empty var file", func(o *BuildOptions) { o.VarFiles = []string{""} }, "empty -var-file path"},
-		{"only and except", func(o *BuildOptions) { o.Only, o.Except = []string{"a"}, []string{"b"} }, "only and except are both set"},
 		{"build name with comma", func(o *BuildOptions) { o.Only = []string{"a,b"} }, `invalid build name "a,b"`},
 		{"negative grace", func(o *BuildOptions) { o.Grace = -time.Second }, "negative grace period"},
 	}
@@ -506,9 +505,9 @@ func TestArgs(t *testing.T) {
 			},
 		},
 		{
-			name: "except",
-			o:    BuildOptions{Template: "/abs/t.pkr.hcl", Except: []string{"null"}},
-			want: []string{"build", "-machine-readable", "-color=false", "-except=null", "/abs/t.pkr.hcl"},
+			name: "absolute template",
+			o:    BuildOptions{Template: "/abs/t.pkr.hcl", Only: []string{"null"}},
+			want: []string{"build", "-machine-readable", "-color=false", "-only=null", "/abs/t.pkr.hcl"},
 		},
 		{
 			name: "template that looks like a flag",

@@ -14,7 +14,9 @@ import (
 // Var is one -var name=value for packer.
 type Var struct{ Name, Value string }
 
-// BuildOptions says how to run `packer build`.
+// BuildOptions says how to run `packer build`. Init and InitSupported take
+// the same options for `packer init` and `packer version`: they use the
+// binary, Template, Dir, Env, Progress (init only), Grace and Kill.
 type BuildOptions struct {
 	// Packer is the packer binary: a path, or a name looked up on the PATH
 	// of Env. "" means "packer".

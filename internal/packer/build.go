@@ -11,8 +11,9 @@ import (
 )
 
 var (
-	// ErrInterrupted is in the chain of Build's error when the context was
-	// cancelled (or Kill closed) and packer was interrupted or killed.
+	// ErrInterrupted is in the chain of the error of Build, Init and
+	// InitSupported when the context was cancelled (or Kill closed) and
+	// packer was interrupted or killed, or not started.
 	ErrInterrupted = errors.New("packer build interrupted")
 	// ErrNoArtifacts is in the chain of Build's error when packer succeeded
 	// without building anything, as it does when -only matches no build.

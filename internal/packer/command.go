@@ -31,14 +31,20 @@ func (o BuildOptions) resolve() (path string, env []string, grace time.Duration,
 	return path, env, grace, nil
 }
 
-// interrupted is ErrInterrupted for the packer subcommand sub; build's is
-// ErrInterrupted itself.
+// interrupted is the error of the packer subcommand sub when it was
+// interrupted or killed: ErrInterrupted itself for build, an error that Is
+// ErrInterrupted and names sub for the others.
 func interrupted(sub string) error {
 	if sub == "build" {
 		return ErrInterrupted
 	}
-	return fmt.Errorf("packer %s: %w", sub, ErrInterrupted)
+	return interruptedError(sub)
 }
+
+type interruptedError string
+
+func (e interruptedError) Error() string        { return "packer " + string(e) + " interrupted" }
+func (e interruptedError) Is(target error) bool { return target == ErrInterrupted }
 
 // lookPath finds the packer binary: a name with a slash is a path (relative
 // to the current directory, not to Dir), any other name is looked up on the

@@ -569,7 +569,7 @@ func TestInitKillsAfterGrace(t *testing.T) {
 		cancel()
 	}()
 	err := Init(ctx, o)
-	if !errors.Is(err, ErrInterrupted) || !strings.Contains(err.Error(), "packer init: packer build interrupted, then killed: it was still running after the grace period of 300ms") {
+	if !errors.Is(err, ErrInterrupted) || !strings.Contains(err.Error(), "packer init interrupted, then killed: it was still running after the grace period of 300ms") {
 		t.Fatalf("error = %v, want ErrInterrupted after the grace period", err)
 	}
 	assertGone(t, filepath.Join(dir, "pid"))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 // Var is one -var name=value for packer.
 type Var struct{ Name, Value string }
 
-// BuildOptions says how to run `packer build`.
+// BuildOptions says how to run `packer build`. Init and InitSupported take
+// the same options for `packer init` and `packer version`: they use the
+// binary, Template, Dir, Env, Progress (init only), Grace and Kill.
 type BuildOptions struct {
 	// Packer is the packer binary: a path, or a name looked up on the PATH
 	// of Env. "" means "packer".
@@ -31,11 +34,9 @@ type BuildOptions struct {
 	Vars []Var
 	// VarFiles are passed as -var-file=path, in order, before Vars.
 	VarFiles []string
-	// Only and Except are build names for -only and -except; at most one of
-	// them may be set.
-	Only, Except []string
-	// OnError is -on-error: "cleanup", "abort", "ask" or
-	// "run-cleanup-provisioner" (all in packer 1.6.6); "" leaves packer's
+	// Only are build names for -only.
+	Only []string
+	// OnError is -on-error, one of OnErrorValues; "" leaves packer's
 	// default, cleanup.
 	OnError string
 	// Debug adds -debug. Packer's standard input stays /dev/null even so:
@@ -61,7 +62,19 @@ type BuildOptions struct {
 // security groups.
 const DefaultGrace = 2 * time.Minute
 
-var onErrorValues = []string{"cleanup", "abort", "ask", "run-cleanup-provisioner"}
+// OnErrorValues are the values of packer's -on-error flag (all in packer
+// 1.6.6), for BuildOptions.OnError. Use CheckOnError rather than repeating
+// them.
+var OnErrorValues = []string{"cleanup", "abort", "ask", "run-cleanup-provisioner"}
+
+// CheckOnError reports whether v may be BuildOptions.OnError: "" (packer's
+// default) or one of OnErrorValues. Its error carries a hint that lists them.
+func CheckOnError(v string) error {
+	if v == "" || slices.Contains(OnErrorValues, v) {
+		return nil
+	}
+	return usererr.WithHint(fmt.Errorf("invalid on-error value %q", v), "use one of %s", strings.Join(OnErrorValues, ", "))
+}
 
 // validate reports options that packer would reject, or misread, before
 // packer is started.
@@ -80,18 +93,13 @@ func (o BuildOptions) validate() error {
 			errs = append(errs, errors.New("empty -var-file path"))
 		}
 	}
-	if len(o.Only) > 0 && len(o.Except) > 0 {
-		errs = append(errs, usererr.WithHint(errors.New("only and except are both set"), "give the builds to run, or the builds to skip, not both"))
-	}
-	for _, list := range [][]string{o.Only, o.Except} {
-		for _, b := range list {
-			if b == "" || strings.Contains(b, ",") {
-				errs = append(errs, fmt.Errorf("invalid build name %q for -only/-except", b))
-			}
+	for _, b := range o.Only {
+		if b == "" || strings.Contains(b, ",") {
+			errs = append(errs, fmt.Errorf("invalid build name %q for -only", b))
 		}
 	}
-	if o.OnError != "" && !contains(onErrorValues, o.OnError) {
-		errs = append(errs, usererr.WithHint(fmt.Errorf("invalid on-error value %q", o.OnError), "use one of %s", strings.Join(onErrorValues, ", ")))
+	if err := CheckOnError(o.OnError); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Grace < 0 {
 		errs = append(errs, fmt.Errorf("negative grace period %v", o.Grace))
@@ -102,19 +110,10 @@ func (o BuildOptions) validate() error {
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // Args returns packer's arguments for o, without the program name:
 //
 //	build -machine-readable -color=false [-debug] [-on-error=X] [-only=a,b]
-//	      [-except=a,b] [-var-file=f]... [-var name=value]... template
+//	      [-var-file=f]... [-var name=value]... template
 //
 // A template path that starts with "-" is given as "./-..." so that packer
 // does not take it for a flag. Args does not validate o; Build does.
@@ -128,9 +127,6 @@ func Args(o BuildOptions) []string {
 	}
 	if len(o.Only) > 0 {
 		args = append(args, "-only="+strings.Join(o.Only, ","))
-	}
-	if len(o.Except) > 0 {
-		args = append(args, "-except="+strings.Join(o.Except, ","))
 	}
 	for _, f := range o.VarFiles {
 		args = append(args, "-var-file="+f)

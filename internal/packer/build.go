@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -13,8 +11,9 @@ import (
 )
 
 var (
-	// ErrInterrupted is in the chain of Build's error when the context was
-	// cancelled (or Kill closed) and packer was interrupted or killed.
+	// ErrInterrupted is in the chain of the error of Build, Init and
+	// InitSupported when the context was cancelled (or Kill closed) and
+	// packer was interrupted or killed, or not started.
 	ErrInterrupted = errors.New("packer build interrupted")
 	// ErrNoArtifacts is in the chain of Build's error when packer succeeded
 	// without building anything, as it does when -only matches no build.
@@ -49,8 +48,8 @@ const (
 	errorLines = 10
 )
 
-// BuildError is the error of a packer build that ran: it carries what
-// packer said, so that the user sees why it failed without a second run.
+// BuildError is the error of a packer command that ran (build, and init or
+// version too): it carries what packer said, so that the user sees why it failed without a second run.
 type BuildError struct {
 	// Err says what went wrong; its chain holds ErrInterrupted,
 	// ErrNoArtifacts, ErrNoAMI or *exec.ExitError where they apply.
@@ -121,15 +120,33 @@ func (o *output) add(prefix string, kind Kind, text string) {
 func (o *output) ui(l Line) { o.add(prefixOut, l.Kind, l.Text) }
 
 // stderr forwards packer's standard error, line by line, until EOF.
-func (o *output) stderr(r io.Reader) {
+func (o *output) stderr(r io.Reader) { _ = o.lines(r, prefixErr, nil) }
+
+// plain returns a reader of standard output that is not machine-readable
+// (init, version): it forwards each line as stderr does, and gives it to
+// onLine too if that is not nil.
+func (o *output) plain(onLine func(string)) func(io.Reader) error {
+	return func(r io.Reader) error { return o.lines(r, prefixOut, onLine) }
+}
+
+// lines forwards r's lines with prefix until EOF, calling onLine (if not
+// nil) for each, and returns r's error other than EOF.
+func (o *output) lines(r io.Reader, prefix string, onLine func(string)) error {
 	br := newLineReader(r)
 	for {
 		line, complete, _, err := readLine(br)
 		if line != "" || complete {
-			o.add(prefixErr, KindRaw, strings.TrimSuffix(line, "\r"))
+			line = strings.TrimSuffix(line, "\r")
+			o.add(prefix, KindRaw, line)
+			if onLine != nil {
+				onLine(line)
+			}
+		}
+		if err == io.EOF {
+			return nil
 		}
 		if err != nil {
-			return
+			return err
 		}
 	}
 }
@@ -156,8 +173,8 @@ func appendLast(list []string, s string, n int) []string {
 func finish(o BuildOptions, out *output, artifacts []Artifact) (*Result, error) {
 	if len(artifacts) == 0 {
 		err := error(ErrNoArtifacts)
-		if len(o.Only) > 0 || len(o.Except) > 0 {
-			err = usererr.WithHint(err, "check that the -only/-except build names match the template's builds (JSON: the builder's name or type; HCL2: type.name)")
+		if len(o.Only) > 0 {
+			err = usererr.WithHint(err, "check that the -only build names match the template's builds (JSON: the builder's name or type; HCL2: type.name)")
 		}
 		return nil, out.buildError(err)
 	}
@@ -171,57 +188,4 @@ func finish(o BuildOptions, out *output, artifacts []Artifact) (*Result, error) 
 		return res, out.buildError(usererr.WithHint(err, "ami-bakery needs a template whose build makes an AMI, with an amazon-ebs (or other amazon-*) builder"))
 	}
 	return res, nil
-}
-
-// lookPath finds the packer binary: a name with a slash is a path (relative
-// to the current directory, not to Dir), any other name is looked up on the
-// PATH of env.
-func lookPath(name string, env []string) (string, error) {
-	if name == "" {
-		name = "packer"
-	}
-	hint := func(err error) error {
-		return usererr.WithHint(err, "install packer (1.6.6 or later), or give its path with --packer, or put it on PATH")
-	}
-	if strings.ContainsRune(name, filepath.Separator) {
-		p, err := filepath.Abs(name)
-		if err != nil {
-			return "", fmt.Errorf("finding packer: %w", err)
-		}
-		if err := checkExecutable(p); err != nil {
-			return "", hint(fmt.Errorf("finding packer: %w", err))
-		}
-		return p, nil
-	}
-	pathEnv := ""
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			pathEnv = v // the last one wins, as for the child
-		}
-	}
-	for _, dir := range filepath.SplitList(pathEnv) {
-		// A relative entry would be relative to packer's directory, not
-		// ours: skip it, like os/exec refuses "." entries.
-		if !filepath.IsAbs(dir) {
-			continue
-		}
-		p := filepath.Join(dir, name)
-		if checkExecutable(p) == nil {
-			return p, nil
-		}
-	}
-	return "", hint(fmt.Errorf("finding packer: %q is not on PATH (%s)", name, pathEnv))
-}
-
-func checkExecutable(p string) error {
-	info, err := os.Stat(p)
-	switch {
-	case err != nil:
-		return err
-	case !info.Mode().IsRegular():
-		return fmt.Errorf("%s is not a regular file", p)
-	case info.Mode().Perm()&0o111 == 0:
-		return fmt.Errorf("%s is not executable", p)
-	}
-	return nil
 }

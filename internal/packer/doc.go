@@ -10,12 +10,13 @@
 //     only reads what is written, so that ami-bakery can tell the user early
 //     that, for example, the fingerprint variable is not declared.
 //
-//   - Running packer. Build runs the real binary without a shell, in its own
-//     process group, with an explicit directory and environment. On
-//     cancellation it interrupts the whole group (packer re-executes itself
-//     and runs every plugin as a further process, so an interrupt sent to the
-//     first process alone is ignored), allows a grace period for packer to
-//     clean up what it created in the cloud, then kills the group.
+//   - Running packer. Build, Init and InitSupported run the real binary
+//     through one supervisor: without a shell, in its own process group,
+//     with an explicit directory and environment. On cancellation it
+//     interrupts the whole group (packer re-executes itself and runs every
+//     plugin as a further process, so an interrupt sent to the first process
+//     alone is ignored), allows a grace period for packer to clean up what it
+//     created in the cloud, then kills the group.
 //
 //   - The machine-readable output. ParseMachineReadable turns the
 //     `timestamp,target,type,data...` lines that `-machine-readable` prints

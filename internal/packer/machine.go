@@ -71,10 +71,6 @@ type Artifact struct {
 	// AMIs maps region to AMI id when ID is a list of region:ami-id pairs;
 	// nil otherwise.
 	AMIs map[string]string
-	// String is packer's description of the artifact.
-	String string
-	// Files are the files the artifact consists of, if any.
-	Files []string
 }
 
 // amiBuilders are the builder ids whose artifacts must be AMIs: for them an
@@ -279,21 +275,6 @@ func (p *parser) artifact(build, data string) {
 		if needValue() {
 			a.ID, a.haveID = unescape(value), true
 		}
-	case "string":
-		if needValue() {
-			a.String = unescape(value)
-		}
-	case "file":
-		// file,<n>,<path>
-		if !needValue() {
-			return
-		}
-		n, path, ok := strings.Cut(value, ",")
-		if !ok || !isDigits(n) {
-			p.failf("malformed artifact file line for build %q: %q", build, data)
-			return
-		}
-		a.Files = append(a.Files, unescape(path))
 	case "end":
 		delete(p.open, k)
 		if p.done == nil {
@@ -302,7 +283,8 @@ func (p *parser) artifact(build, data string) {
 		p.done[k] = true
 		p.end(a)
 	}
-	// Other fields (files-count, builder-specific ones) are not needed.
+	// Other fields (string, file, files-count, builder-specific ones) are
+	// not needed.
 }
 
 func (p *parser) end(a *partial) {

@@ -43,7 +43,6 @@ var amazonEBSArtifact = Artifact{
 	BuilderID: "mitchellh.amazonebs",
 	ID:        "eu-west-1:ami-0bbbbbbbbbbbbbbbb,us-east-1:ami-0aaaaaaaaaaaaaaaa",
 	AMIs:      map[string]string{"eu-west-1": "ami-0bbbbbbbbbbbbbbbb", "us-east-1": "ami-0aaaaaaaaaaaaaaaa"},
-	String:    "AMIs were created:\neu-west-1: ami-0bbbbbbbbbbbbbbbb\nus-east-1: ami-0aaaaaaaaaaaaaaaa\n",
 }
 
 // artifactLines returns the lines of one artifact of build b.
@@ -62,7 +61,7 @@ func TestParseMachineReadable(t *testing.T) {
 		{
 			name: "real null builder with shell-local output",
 			in:   sample(t, "null-shell-local.txt"),
-			want: []Artifact{{Build: "null", BuilderID: "fnoeding.null", ID: "Null", String: nullString}},
+			want: []Artifact{{Build: "null", BuilderID: "fnoeding.null", ID: "Null"}},
 			wantUI: []Line{
 				{KindSay, "==> null: Running local shell script: /tmp/packer-shell1941445809"},
 				{KindMessage, "    null: a, b"},
@@ -79,19 +78,19 @@ func TestParseMachineReadable(t *testing.T) {
 			name: "real file builders, two builds",
 			in:   sample(t, "file-two-builds.txt"),
 			want: []Artifact{
-				{Build: "f1", BuilderID: "packer.file", ID: "File", String: "Stored file: out1.txt", Files: []string{"out1.txt"}},
-				{Build: "file", BuilderID: "packer.file", ID: "File", String: "Stored file: out2.txt", Files: []string{"out2.txt"}},
+				{Build: "f1", BuilderID: "packer.file", ID: "File"},
+				{Build: "file", BuilderID: "packer.file", ID: "File"},
 			},
 		},
 		{
 			name: "real HCL2 directory",
 			in:   sample(t, "hcl2-dir.txt"),
-			want: []Artifact{{Build: "null.one", BuilderID: "fnoeding.null", ID: "Null", String: nullString}},
+			want: []Artifact{{Build: "null.one", BuilderID: "fnoeding.null", ID: "Null"}},
 		},
 		{
 			name: "real HCL2 named build",
 			in:   sample(t, "hcl2-named-build.txt"),
-			want: []Artifact{{Build: "bb.null.one", BuilderID: "fnoeding.null", ID: "Null", String: nullString}},
+			want: []Artifact{{Build: "bb.null.one", BuilderID: "fnoeding.null", ID: "Null"}},
 		},
 		{
 			name: "real provisioner failure",
@@ -224,11 +223,6 @@ func TestParseMachineReadable(t *testing.T) {
 			name:    "artifact line without field",
 			in:      "1,amazon-ebs,artifact,0\n",
 			wantErr: "no field name",
-		},
-		{
-			name:    "malformed file line",
-			in:      "1,f,artifact,0,file,x\n",
-			wantErr: "malformed artifact file line",
 		},
 		{
 			name:    "amazon builder with an id that is no AMI",

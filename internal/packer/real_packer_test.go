@@ -56,7 +56,7 @@ func TestRealPackerNullBuild(t *testing.T) {
 	if !errors.Is(err, ErrNoAMI) {
 		t.Fatalf("error = %v, want ErrNoAMI", err)
 	}
-	want := []Artifact{{Build: "null", BuilderID: "fnoeding.null", ID: "Null", String: nullString}}
+	want := []Artifact{{Build: "null", BuilderID: "fnoeding.null", ID: "Null"}}
 	if res == nil || !reflect.DeepEqual(res.Artifacts, want) {
 		t.Fatalf("result = %+v, want artifacts %+v", res, want)
 	}

@@ -5,6 +5,7 @@ package packer
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -17,83 +18,70 @@ import (
 // hold them open longer.
 const drainTimeout = 2 * time.Second
 
-// Build runs `packer build` as o says and returns its artifacts.
-//
-// Packer runs in its own process group, so that a terminal's interrupt
-// reaches ami-bakery alone and ami-bakery decides what packer gets. When ctx
-// is cancelled Build sends SIGINT to the whole group (packer re-executes
-// itself and runs each plugin as a process; the first process ignores an
-// interrupt sent to it alone), waits up to o.Grace for packer to clean up, then
-// sends SIGKILL to the group; closing o.Kill sends SIGKILL at once. When
-// packer exits, whatever is left in its group is killed, so nothing packer
-// started outlives Build, and neither does any goroutine of Build.
-//
-// Errors from a packer that ran are *BuildError, carrying packer's error
-// lines and the tail of its output: a non-zero exit, an interrupt
-// (ErrInterrupted), output that cannot be read, no artifacts
-// (ErrNoArtifacts), or no AMI among them (ErrNoAMI, with the Result).
-func Build(ctx context.Context, o BuildOptions) (*Result, error) {
-	return build(ctx, o, drainTimeout)
+// command is one run of packer: what run starts and how it reads it.
+type command struct {
+	// args are packer's arguments; args[0] is the subcommand, which the
+	// errors name.
+	args []string
+	// stdout reads packer's standard output to its end; its error is
+	// reported once packer has exited cleanly. Standard error goes to out.
+	stdout func(io.Reader) error
+	// out receives packer's standard error and remembers the tail of both
+	// outputs for the error.
+	out *output
+	// drain is drainTimeout, shorter in tests.
+	drain time.Duration
 }
 
-func build(ctx context.Context, o BuildOptions, drain time.Duration) (*Result, error) {
-	if err := o.validate(); err != nil {
-		return nil, err
-	}
+// run runs packer as o says (binary, Dir, Env, Grace, Kill) with c's
+// arguments, and is the one way this package starts packer: build, init and
+// version alike.
+//
+// Packer runs without a shell in its own process group, so that a
+// terminal's interrupt reaches ami-bakery alone and ami-bakery decides what
+// packer gets. When ctx is cancelled run sends SIGINT to the whole group
+// (packer re-executes itself and runs each plugin as a process; the first
+// process ignores an interrupt sent to it alone), waits up to the grace
+// period for packer to clean up, then sends SIGKILL to the group; closing
+// o.Kill sends SIGKILL at once. When packer exits, whatever is left in its
+// group is killed, so nothing packer started outlives run, and neither does
+// any goroutine of run.
+//
+// Errors from a packer that ran are *BuildError, carrying the tail of its
+// output: a non-zero exit, an interrupt (ErrInterrupted), or output that
+// cannot be read.
+func run(ctx context.Context, o BuildOptions, c command) error {
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("not starting packer: %w", ErrInterrupted)
+		return fmt.Errorf("not starting packer: %w", interrupted(c.name()))
 	}
-	env := o.Env
-	if env == nil {
-		env = os.Environ()
-	}
-	path, err := lookPath(o.Packer, env)
+	path, env, grace, err := o.resolve()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	grace := o.Grace
-	if grace == 0 {
-		grace = DefaultGrace
-	}
-
 	// Not exec.CommandContext with cmd.Cancel and cmd.WaitDelay: after the
 	// delay those kill packer's first process only, not its group, and
 	// o.Kill must kill the group at any time. supervise does both.
-	cmd := exec.Command(path, Args(o)...)
+	cmd := exec.Command(path, c.args...)
 	cmd.Dir = o.Dir
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// cmd.Stdin stays nil, /dev/null: see BuildOptions.Debug.
 	// Our own pipes rather than cmd.StdoutPipe: cmd.Wait must not close
 	// them under the readers, and reading must be able to outlast Wait.
-	outR, outW, err := os.Pipe()
+	outR, errR, err := startPiped(cmd)
 	if err != nil {
-		return nil, fmt.Errorf("starting packer: %w", err)
+		return fmt.Errorf("starting packer %s: %w", path, err)
 	}
 	defer outR.Close()
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outW.Close()
-		return nil, fmt.Errorf("starting packer: %w", err)
-	}
 	defer errR.Close()
-	cmd.Stdout, cmd.Stderr = outW, errW
-	err = cmd.Start()
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		return nil, fmt.Errorf("starting packer %s: %w", path, err)
-	}
 	pgid := cmd.Process.Pid // Setpgid made packer the leader of its group
 
-	out := &output{w: o.Progress}
 	var (
-		wg        sync.WaitGroup
-		artifacts []Artifact
-		parseErr  error
+		wg      sync.WaitGroup
+		readErr error
 	)
-	wg.Go(func() { artifacts, parseErr = ParseMachineReadable(outR, out.ui) })
-	wg.Go(func() { out.stderr(errR) })
+	wg.Go(func() { readErr = c.stdout(outR) })
+	wg.Go(func() { c.out.stderr(errR) })
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 
@@ -105,7 +93,7 @@ func build(ctx context.Context, o BuildOptions, drain time.Duration) (*Result, e
 	// the group; once it is empty, kill fails with ESRCH unless pids wrapped
 	// around in between, which is accepted.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	stuck := !waitTimeout(&wg, drain)
+	stuck := !waitTimeout(&wg, c.drain)
 	if stuck {
 		outR.Close()
 		errR.Close()
@@ -117,22 +105,51 @@ func build(ctx context.Context, o BuildOptions, drain time.Duration) (*Result, e
 		// Packer finished as the interrupt came: it exits non-zero when
 		// it is interrupted, so its output says what happened.
 	case stop == stopInterrupted:
-		return nil, out.buildError(ErrInterrupted)
+		return c.out.buildError(interrupted(c.name()))
 	case stop == stopGraceOver:
-		return nil, out.buildError(fmt.Errorf("%w, then killed: it was still running after the grace period of %v", ErrInterrupted, grace))
+		return c.out.buildError(fmt.Errorf("%w, then killed: it was still running after the grace period of %v", interrupted(c.name()), grace))
 	case stop == stopKilled:
-		return nil, out.buildError(fmt.Errorf("%w, then killed at once", ErrInterrupted))
+		return c.out.buildError(fmt.Errorf("%w, then killed at once", interrupted(c.name())))
 	}
 	if waitErr != nil {
-		return nil, out.buildError(fmt.Errorf("packer build failed (%w)", waitErr))
+		return c.out.buildError(fmt.Errorf("packer %s failed (%w)", c.name(), waitErr))
 	}
 	if stuck {
-		return nil, out.buildError(fmt.Errorf("reading packer build output: packer exited but its output stayed open for %v (a process it started left its process group and still holds it)", drain))
+		return c.out.buildError(fmt.Errorf("reading packer %s output: packer exited but its output stayed open for %v (a process it started left its process group and still holds it)", c.name(), c.drain))
 	}
-	if parseErr != nil {
-		return nil, out.buildError(fmt.Errorf("reading packer build output: %w", parseErr))
+	if readErr != nil {
+		return c.out.buildError(fmt.Errorf("reading packer %s output: %w", c.name(), readErr))
 	}
-	return finish(o, out, artifacts)
+	return nil
+}
+
+func (c command) name() string { return c.args[0] }
+
+// startPiped starts cmd with its standard output and standard error on new
+// pipes, and returns their read ends.
+func startPiped(cmd *exec.Cmd) (outR, errR *os.File, err error) {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, nil, err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	// The child has its own copies of the write ends; ours would keep the
+	// readers from ever seeing EOF.
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return nil, nil, err
+	}
+	return outR, errR, nil
 }
 
 type stopReason int
@@ -145,28 +162,31 @@ const (
 )
 
 // supervise waits for packer to exit, interrupting and killing its process
-// group as ctx and kill say.
+// group as ctx and kill say: an interrupt when ctx is done, SIGKILL when
+// kill is closed or grace has passed since the interrupt.
 func supervise(ctx context.Context, kill <-chan struct{}, grace time.Duration, pgid int, waited <-chan error) (error, stopReason) {
-	select {
-	case err := <-waited:
-		return err, stopExited
-	case <-kill:
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		return <-waited, stopKilled
-	case <-ctx.Done():
-	}
-	_ = syscall.Kill(-pgid, syscall.SIGINT)
-	timer := time.NewTimer(grace)
-	defer timer.Stop()
-	select {
-	case err := <-waited:
-		return err, stopInterrupted
-	case <-kill:
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		return <-waited, stopKilled
-	case <-timer.C:
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		return <-waited, stopGraceOver
+	done := ctx.Done()
+	var graceOver <-chan time.Time // nil, never ready, until the interrupt
+	for {
+		select {
+		case err := <-waited:
+			if graceOver != nil {
+				return err, stopInterrupted
+			}
+			return err, stopExited
+		case <-kill:
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			return <-waited, stopKilled
+		case <-graceOver:
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			return <-waited, stopGraceOver
+		case <-done:
+			done = nil // interrupt once
+			_ = syscall.Kill(-pgid, syscall.SIGINT)
+			timer := time.NewTimer(grace)
+			defer timer.Stop()
+			graceOver = timer.C
+		}
 	}
 }
 

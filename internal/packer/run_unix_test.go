@@ -248,7 +248,7 @@ echo '1,amazon-ebs,artifact,0,end'`,
 			only:     []string{"amazon-ebs.typo"},
 			wantErr:  []string{"packer build produced no artifacts"},
 			wantIs:   ErrNoArtifacts,
-			wantHint: "-only/-except build names",
+			wantHint: "-only build names",
 		},
 		{
 			name:     "no AMI",
@@ -311,7 +311,6 @@ func TestBuildOptionErrors(t *testing.T) {
 		{"var without name", func(o *BuildOptions) { o.Vars = []Var{{"", "x"}} }, `invalid packer variable name ""`},
 		{"var name with =", func(o *BuildOptions) { o.Vars = []Var{{"a=b", "x"}} }, `invalid packer variable name "a=b"`},
 		{"empty var file", func(o *BuildOptions) { o.VarFiles = []string{""} }, "empty -var-file path"},
-		{"only and except", func(o *BuildOptions) { o.Only, o.Except = []string{"a"}, []string{"b"} }, "only and except are both set"},
 		{"build name with comma", func(o *BuildOptions) { o.Only = []string{"a,b"} }, `invalid build name "a,b"`},
 		{"negative grace", func(o *BuildOptions) { o.Grace = -time.Second }, "negative grace period"},
 	}
@@ -328,7 +327,7 @@ func TestBuildOptionErrors(t *testing.T) {
 			}
 		})
 	}
-	for _, v := range onErrorValues {
+	for _, v := range OnErrorValues {
 		o := BuildOptions{Template: "t", OnError: v}
 		if err := o.validate(); err != nil {
 			t.Errorf("on-error %q: %v", v, err)
@@ -506,9 +505,9 @@ func TestArgs(t *testing.T) {
 			},
 		},
 		{
-			name: "except",
-			o:    BuildOptions{Template: "/abs/t.pkr.hcl", Except: []string{"null"}},
-			want: []string{"build", "-machine-readable", "-color=false", "-except=null", "/abs/t.pkr.hcl"},
+			name: "absolute template",
+			o:    BuildOptions{Template: "/abs/t.pkr.hcl", Only: []string{"null"}},
+			want: []string{"build", "-machine-readable", "-color=false", "-only=null", "/abs/t.pkr.hcl"},
 		},
 		{
 			name: "template that looks like a flag",
@@ -522,5 +521,97 @@ func TestArgs(t *testing.T) {
 				t.Errorf("Args() =\n %q\nwant\n %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestInitIsSupervised shows that `packer init` runs as `packer build`
+// does: a cancelled context interrupts its whole process group, its output
+// is prefixed in Progress and its tail is in the error.
+func TestInitIsSupervised(t *testing.T) {
+	o, dir, progress := fakeOptions(t, `[ "$1" = init ] || exit 9
+echo 'Installing plugin github.com/hashicorp/amazon'
+echo 'slow mirror' >&2
+`+strings.TrimPrefix(interruptible, `trap 'echo leader >> "$FAKE_DIR/leader-int"' INT
+`+"echo '1,,ui,say,==> amazon-ebs: Launching a source AWS instance...'\n"))
+	o.Template = "t.pkr.hcl"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		waitFile(t, filepath.Join(dir, "child.pid"))
+		cancel()
+	}()
+	start := time.Now()
+	err := Init(ctx, o)
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("error = %v, want ErrInterrupted", err)
+	}
+	if d := time.Since(start); d > o.Grace {
+		t.Errorf("Init took %v, more than the grace period: the interrupt did not end packer", d)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "child-int")); err != nil {
+		t.Errorf("the interrupt did not reach packer's child: %v", err)
+	}
+	for _, line := range []string{"packer: Installing plugin github.com/hashicorp/amazon", "packer stderr: slow mirror"} {
+		if !strings.Contains(progress.String(), line+"\n") || !strings.Contains(err.Error(), "  "+line) {
+			t.Errorf("%q is missing from progress or error:\nerror: %v\nprogress:\n%s", line, err, progress)
+		}
+	}
+	assertGone(t, filepath.Join(dir, "child.pid"))
+}
+
+func TestInitKillsAfterGrace(t *testing.T) {
+	o, dir, _ := fakeOptions(t, stubborn)
+	o.Grace = 300 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		waitFile(t, filepath.Join(dir, "pid"))
+		cancel()
+	}()
+	err := Init(ctx, o)
+	if !errors.Is(err, ErrInterrupted) || !strings.Contains(err.Error(), "packer init interrupted, then killed: it was still running after the grace period of 300ms") {
+		t.Fatalf("error = %v, want ErrInterrupted after the grace period", err)
+	}
+	assertGone(t, filepath.Join(dir, "pid"))
+}
+
+func TestInitFailureCarriesTheTail(t *testing.T) {
+	o, _, _ := fakeOptions(t, `echo "args: $*"; echo 'Error: Failed getting the "amazon" plugin' >&2; exit 1`)
+	o.Template = "-t.pkr.hcl"
+	err := Init(context.Background(), o)
+	var be *BuildError
+	if !errors.As(err, &be) || !strings.HasPrefix(err.Error(), "packer init failed (exit status 1)") {
+		t.Fatalf("error = %v, want a *BuildError for the failed init", err)
+	}
+	for _, want := range []string{"  packer: args: init ./-t.pkr.hcl", `  packer stderr: Error: Failed getting the "amazon" plugin`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestInitSupported(t *testing.T) {
+	tests := []struct {
+		script, want string
+		ok           bool
+	}{
+		{`[ "$1" = version ] && echo 'Packer v1.8.7' && echo 'Your version is out of date'`, "Packer v1.8.7", true},
+		{`echo '  Packer v1.6.6  '`, "Packer v1.6.6", false},
+	}
+	for _, tt := range tests {
+		o, _, progress := fakeOptions(t, tt.script)
+		ok, v, err := InitSupported(context.Background(), o)
+		if err != nil || ok != tt.ok || v != tt.want {
+			t.Errorf("InitSupported() = %v, %q, %v; want %v, %q", ok, v, err, tt.ok, tt.want)
+		}
+		if progress.Len() != 0 {
+			t.Errorf("packer version wrote to progress: %q", progress)
+		}
+	}
+	o, _, _ := fakeOptions(t, `echo 'no such command' >&2; exit 127`)
+	if _, _, err := InitSupported(context.Background(), o); err == nil ||
+		!strings.Contains(err.Error(), "asking packer its version: packer version failed (exit status 127)") ||
+		!strings.Contains(err.Error(), "packer stderr: no such command") {
+		t.Errorf("error = %v", err)
 	}
 }

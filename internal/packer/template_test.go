@@ -61,7 +61,7 @@ func TestLoadTemplate(t *testing.T) {
 		name  string
 		files map[string]string // relative to a temp dir; "dir/" makes a directory, "symlink:target" a link
 		path  string            // relative to the temp dir; "" is the dir itself
-		want  *Template         // Path and Files relative to the temp dir
+		want  *Template         // Path relative to the temp dir
 		// wantErr and wantHint are substrings of the error and of its hint.
 		wantErr, wantHint string
 		skipAsRoot        bool
@@ -71,26 +71,24 @@ func TestLoadTemplate(t *testing.T) {
 			files: map[string]string{"t.json": jsonAmazon},
 			path:  "t.json",
 			want: &Template{
-				Path: "t.json", Format: FormatJSON, Files: []string{"t.json"},
+				Path:      "t.json",
 				Variables: []string{"ami_bakery_fingerprint", "base"},
 				Sources: []Source{
 					{
 						Type: "amazon-ebs", Name: "amazon-ebs", Pos: "t.json:7",
-						AMIName:     "bakery-{{user `ami_bakery_fingerprint`}}-{{ user \"base\" }}",
 						AMINameVars: []string{"ami_bakery_fingerprint", "base"},
-						Region:      "us-east-1", AMIRegions: []string{"eu-west-1", "us-west-2"},
 					},
 					{Type: "null", Name: "check", Pos: "t.json:13"},
 				},
 			},
 		},
 		{
-			name:  "JSON any file name, computed settings left out",
+			name:  "JSON any file name",
 			files: map[string]string{"template": `{"builders":[{"type":"amazon-ebs","region":"{{user ` + "`r`" + `}}","ami_regions":["{{user ` + "`r`" + `}}"],"ami_name":"x"}]}`},
 			path:  "template",
 			want: &Template{
-				Path: "template", Format: FormatJSON, Files: []string{"template"},
-				Sources: []Source{{Type: "amazon-ebs", Name: "amazon-ebs", Pos: "template:1", AMIName: "x"}},
+				Path:    "template",
+				Sources: []Source{{Type: "amazon-ebs", Name: "amazon-ebs", Pos: "template:1"}},
 			},
 		},
 		{
@@ -98,7 +96,7 @@ func TestLoadTemplate(t *testing.T) {
 			files: map[string]string{"t.json": `{"variables": null, "builders": [{"type": "null"}]}`},
 			path:  "t.json",
 			want: &Template{
-				Path: "t.json", Format: FormatJSON, Files: []string{"t.json"},
+				Path:    "t.json",
 				Sources: []Source{{Type: "null", Name: "null", Pos: "t.json:1"}},
 			},
 		},
@@ -107,16 +105,14 @@ func TestLoadTemplate(t *testing.T) {
 			files: map[string]string{"t.pkr.hcl": hclAmazon},
 			path:  "t.pkr.hcl",
 			want: &Template{
-				Path: "t.pkr.hcl", Format: FormatHCL2, Files: []string{"t.pkr.hcl"},
+				Path:      "t.pkr.hcl",
 				Variables: []string{"ami_bakery_fingerprint", "base", "unused"},
 				Sources: []Source{
 					{
 						Type: "amazon-ebs", Name: "amazon-ebs.main", Pos: "t.pkr.hcl:10",
-						AMIName:     `"bakery-${var.ami_bakery_fingerprint}-${var["base"]}"`,
 						AMINameVars: []string{"ami_bakery_fingerprint", "base"},
-						Region:      "us-east-1", AMIRegions: []string{"eu-west-1"},
 					},
-					{Type: "amazon-ebs", Name: "amazon-ebs.computed", Pos: "t.pkr.hcl:16", AMIName: `"fixed"`},
+					{Type: "amazon-ebs", Name: "amazon-ebs.computed", Pos: "t.pkr.hcl:16"},
 				},
 			},
 		},
@@ -132,12 +128,11 @@ func TestLoadTemplate(t *testing.T) {
 			},
 			path: "d",
 			want: &Template{
-				Path: "d", Format: FormatHCL2,
-				Files:     []string{"d/build.pkr.hcl", "d/main.pkr.json", "d/vars.pkr.hcl"},
+				Path:      "d",
 				Variables: []string{"a", "b", "c"},
 				Sources: []Source{
 					{Type: "null", Name: "null.n", Pos: "d/build.pkr.hcl:1"},
-					{Type: "amazon-ebs", Name: "amazon-ebs.x", Pos: "d/main.pkr.json:1", AMIName: `"n-${var.c}"`, AMINameVars: []string{"c"}, AMIRegions: []string{"us-east-2"}},
+					{Type: "amazon-ebs", Name: "amazon-ebs.x", Pos: "d/main.pkr.json:1", AMINameVars: []string{"c"}},
 				},
 			},
 		},
@@ -262,9 +257,6 @@ func relativize(t *testing.T, dir string, tmpl *Template) {
 		return filepath.ToSlash(r)
 	}
 	tmpl.Path = rel(tmpl.Path)
-	for i := range tmpl.Files {
-		tmpl.Files[i] = rel(tmpl.Files[i])
-	}
 	for i := range tmpl.Sources {
 		tmpl.Sources[i].Pos = rel(tmpl.Sources[i].Pos)
 	}

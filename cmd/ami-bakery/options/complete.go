@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ami-bakery/ami-bakery/internal/packer"
 )
 
 // Regions are offered by shell completion for --region and --regions.
@@ -25,7 +27,7 @@ var flagValues = map[string][]string{
 	"regions":    Regions,
 	"algorithm":  {"v2", "v1"},
 	"lookup":     {"tag", "name"},
-	"on-error":   onErrorValues,
+	"on-error":   packer.OnErrorValues,
 	"log-format": {"text", "json"},
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ami-bakery/ami-bakery/internal/images"
+	"github.com/ami-bakery/ami-bakery/internal/packer"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
@@ -208,9 +209,6 @@ func (l *Lookup) TrustedOwners() []string {
 	return out
 }
 
-// onErrorValues are packer's -on-error choices.
-var onErrorValues = []string{"cleanup", "abort", "ask", "run-cleanup-provisioner"}
-
 // Build is how packer runs.
 type Build struct {
 	Packer         string
@@ -254,8 +252,8 @@ func (b *Build) Validate(d *Definition) error {
 		return usererr.WithHint(usererr.Usagef("invalid --fingerprint-var %q", b.FingerprintVar),
 			"a packer variable name is letters, digits, _ and -, not starting with a digit")
 	}
-	if b.OnError != "" && !slices.Contains(onErrorValues, b.OnError) {
-		return usererr.WithHint(usererr.Usagef("invalid --on-error %q", b.OnError), "use one of %s", strings.Join(onErrorValues, ", "))
+	if err := packer.CheckOnError(b.OnError); err != nil {
+		return usererr.Usage(fmt.Errorf("--on-error: %w", err))
 	}
 	for _, v := range d.Vars {
 		if err := b.checkOwnedVar(VarName(v)); err != nil {

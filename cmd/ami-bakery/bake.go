@@ -11,7 +11,7 @@ import (
 
 	"github.com/ami-bakery/ami-bakery/internal/bake"
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
-	"github.com/ami-bakery/ami-bakery/internal/ec2client"
+	"github.com/ami-bakery/ami-bakery/internal/awsclient"
 	"github.com/ami-bakery/ami-bakery/internal/images"
 	"github.com/ami-bakery/ami-bakery/internal/lock"
 	"github.com/ami-bakery/ami-bakery/internal/logging"
@@ -73,7 +73,7 @@ func (o *bakeOptions) validate() error {
 
 // prepare validates the options and builds what a lookup needs: the
 // loaded template and the bake options with EC2 clients.
-func prepare(ctx context.Context, def *options.Definition, lookup *options.Lookup, e *env, logFormat string, written ...string) (*bake.Options, *ec2client.Factory, error) {
+func prepare(ctx context.Context, def *options.Definition, lookup *options.Lookup, e *env, logFormat string, written ...string) (*bake.Options, *awsclient.Factory, error) {
 	sp, err := spec(def, written...)
 	if err != nil {
 		return nil, nil, err
@@ -82,7 +82,7 @@ func prepare(ctx context.Context, def *options.Definition, lookup *options.Looku
 	if err != nil {
 		return nil, nil, err
 	}
-	clients, err := ec2client.New(ctx, ec2client.Options{Endpoint: lookup.Endpoint, RoleARN: lookup.RoleARN})
+	clients, err := awsclient.New(ctx, awsclient.Options{Endpoint: lookup.Endpoint, RoleARN: lookup.RoleARN})
 	if err != nil {
 		return nil, nil, err
 	}

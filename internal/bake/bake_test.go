@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"go.uber.org/goleak"
 
-	"github.com/ami-bakery/ami-bakery/internal/ec2emu"
+	"github.com/ami-bakery/ami-bakery/internal/awsemu"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/images"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
@@ -57,7 +57,7 @@ func TestDecide(t *testing.T) {
 // with a stand-in for packer that builds through the emulator as packer
 // would and counts its runs.
 type world struct {
-	emu    *ec2emu.Emulator
+	emu    *awsemu.Emulator
 	opts   *Options
 	builds atomic.Int32
 	dir    string
@@ -65,7 +65,7 @@ type world struct {
 
 func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 	t.Helper()
-	w := &world{emu: ec2emu.New(ec2emu.Options{PendingDelay: time.Millisecond})}
+	w := &world{emu: awsemu.New(awsemu.Options{PendingDelay: time.Millisecond})}
 	srv := httptest.NewServer(w.emu)
 	t.Cleanup(srv.Close)
 	w.dir = t.TempDir()
@@ -79,8 +79,8 @@ func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 	for _, r := range append(regions, "us-east-1", "us-west-2", "eu-west-1") {
 		clients[r] = ec2.New(ec2.Options{
 			Region: r, BaseEndpoint: aws.String(srv.URL),
-			Credentials: credentials.NewStaticCredentialsProvider(ec2emu.AccessKeyFor(ec2emu.DefaultAccount), "x", ""),
-			HTTPClient:  ec2emu.HTTPClient(),
+			Credentials: credentials.NewStaticCredentialsProvider(awsemu.AccessKeyFor(awsemu.DefaultAccount), "x", ""),
+			HTTPClient:  awsemu.HTTPClient(),
 		})
 	}
 	w.opts = &Options{
@@ -106,7 +106,7 @@ func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 		if strings.Contains(tmpl, "tags") {
 			tags["ami_config_checksum"] = fp
 		}
-		id, err := w.emu.PutImage(ec2emu.DefaultAccount, regions[0], ec2emu.ImageSpec{Name: "app-" + fp, Tags: tags})
+		id, err := w.emu.PutImage(awsemu.DefaultAccount, regions[0], awsemu.ImageSpec{Name: "app-" + fp, Tags: tags})
 		if err != nil {
 			return nil, err
 		}
@@ -165,15 +165,15 @@ func TestRunTagsAnUntaggedBuild(t *testing.T) {
 // yet must not cause a second build. The AMI name carries the fingerprint.
 func TestRunEventualConsistency(t *testing.T) {
 	w := newWorld(t, tagged, "us-east-1")
-	w.emu = ec2emu.New(ec2emu.Options{TagVisibilityDelay: time.Hour})
+	w.emu = awsemu.New(awsemu.Options{TagVisibilityDelay: time.Hour})
 	srv := httptest.NewServer(w.emu)
 	t.Cleanup(srv.Close)
 	c := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider(ec2emu.AccessKeyFor(ec2emu.DefaultAccount), "x", ""), HTTPClient: ec2emu.HTTPClient()})
+		Credentials: credentials.NewStaticCredentialsProvider(awsemu.AccessKeyFor(awsemu.DefaultAccount), "x", ""), HTTPClient: awsemu.HTTPClient()})
 	w.opts.Clients = func(string) images.EC2 { return c }
 	w.opts.RunPacker = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
 		w.builds.Add(1)
-		run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ec2emu.SeedImageID("us-east-1", ec2emu.SeedImageNames()[0])), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+		run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(awsemu.SeedImageID("us-east-1", awsemu.SeedImageNames()[0])), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
 		if err != nil {
 			return nil, err
 		}
@@ -221,7 +221,7 @@ func TestRunPendingThatFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := w.emu.PutImage(ec2emu.DefaultAccount, "us-east-1", ec2emu.ImageSpec{Name: "doomed", State: "pending", Tags: map[string]string{"ami_config_checksum": fp.Sum}})
+	id, err := w.emu.PutImage(awsemu.DefaultAccount, "us-east-1", awsemu.ImageSpec{Name: "doomed", State: "pending", Tags: map[string]string{"ami_config_checksum": fp.Sum}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,99 @@
+package awsclient
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+
+	"github.com/ami-bakery/ami-bakery/internal/awsemu"
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
+)
+
+func setEnv(t *testing.T, url string) {
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": awsemu.AccessKeyFor(awsemu.DefaultAccount), "AWS_SECRET_ACCESS_KEY": "x",
+		"AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL_EC2": url,
+		"AWS_ENDPOINT_URL_STS": url,
+		"AWS_CONFIG_FILE":      filepath.Join(dir, "c"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "c"),
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+// Many calls in a row against a loopback endpoint, with a custom CA bundle
+// configured (as on machines that set AWS_CA_BUNDLE): no call may fail.
+func TestManyCallsWithCABundle(t *testing.T) {
+	srv := httptest.NewServer(awsemu.New(awsemu.Options{}))
+	defer srv.Close()
+	setEnv(t, srv.URL)
+	if _, err := os.Stat("/etc/ssl/certs/ca-certificates.crt"); err == nil {
+		t.Setenv("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+	}
+	f, err := New(context.Background(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.CheckCredentials(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := f.Client("us-east-1")
+	for i := range 300 {
+		if _, err := c.DescribeImages(context.Background(), &ec2.DescribeImagesInput{Owners: []string{"amazon"}}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+}
+
+func TestRolePackerEnv(t *testing.T) {
+	srv := httptest.NewServer(awsemu.New(awsemu.Options{}))
+	defer srv.Close()
+	setEnv(t, srv.URL)
+	f, err := New(context.Background(), Options{RoleARN: "arn:aws:iam::210987654321:role/builder"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := f.PackerEnv(context.Background(), []string{"PATH=/bin", "AWS_ACCESS_KEY_ID=old", "AWS_PROFILE=p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(env, " ")
+	if !strings.Contains(got, "AWS_ACCESS_KEY_ID="+awsemu.TempAccessKeyFor("210987654321")) || strings.Contains(got, "old") ||
+		strings.Contains(got, "AWS_PROFILE") || !strings.Contains(got, "AWS_SESSION_TOKEN=") || !strings.Contains(got, "PATH=/bin") {
+		t.Errorf("packer env: %v", env)
+	}
+	same, _ := (&Factory{}).PackerEnv(context.Background(), []string{"A=1"})
+	if len(same) != 1 {
+		t.Errorf("without a role the env must pass through: %v", same)
+	}
+}
+
+func TestExplain(t *testing.T) {
+	for code, want := range map[string]string{
+		"AuthFailure": "credentials were refused", "UnauthorizedOperation": "IAM permissions",
+		"ExpiredToken": "expired", "OptInRequired": "not enabled", "InvalidAMIID.NotFound": "",
+	} {
+		err := Explain(&smithy.GenericAPIError{Code: code, Message: "m"})
+		hints := usererr.Hints(err)
+		if want == "" {
+			if len(hints) != 0 {
+				t.Errorf("%s: unexpected hint %v", code, hints)
+			}
+			continue
+		}
+		if len(hints) != 1 || !strings.Contains(hints[0], want) {
+			t.Errorf("%s: hints %v, want one containing %q", code, hints, want)
+		}
+	}
+	plain := errors.New("x")
+	if Explain(plain) != plain {
+		t.Error("a non-AWS error must pass through")
+	}
+}

@@ -1,0 +1,70 @@
+// Package ec2emu is a stateful, in-memory Amazon EC2 that speaks the real EC2
+// Query protocol over HTTP, so that the real clients (aws-sdk-go-v2, the
+// aws-sdk-go v1 inside packer, the aws CLI) can be pointed at it unchanged.
+//
+// # Protocol
+//
+// Requests are POST (or GET) form-encoded "Action=...&Version=2016-11-15&..."
+// with EC2's list style (ImageId.1, Filter.1.Name, Filter.1.Value.1, ...).
+// Responses are XML in the 2016-11-15 namespace, element for element as EC2
+// returns them; errors use EC2's <Response><Errors><Error> envelope with the
+// real error codes and HTTP statuses.
+//
+// # Identity
+//
+// Signatures are not verified. The SigV4 credential scope names the caller:
+// the access key id decides the account (its last 12 characters if they are
+// digits, else DefaultAccount) and the scope's region the region. A request
+// without credentials is refused with AuthFailure, a region outside
+// KnownRegions with AuthFailure, and an access key starting with AKIDDENIED
+// with UnauthorizedOperation.
+//
+// Requests signed for the service "sts" get a minimal STS (sts.go):
+// GetCallerIdentity, and AssumeRole of any arn:aws:iam::ACCOUNT:role/NAME,
+// whose temporary credentials act as ACCOUNT (a role named denied* is
+// refused with AccessDenied).
+//
+// # What is modelled
+//
+// State is kept per region and scoped per owning account, as in EC2: images,
+// snapshots, volumes, instances, key pairs, security groups, and a default VPC
+// with one default subnet per availability zone for every (account, region).
+// Every region is seeded with a few public images owned by AmazonAccount
+// (see SeedImageID). An account sees its own images, public images and images
+// shared with it through launch permissions. Tags belong to the account that
+// wrote them: an account may tag an image it can see but does not own, and
+// only that account sees (and filters by) those tags.
+//
+// Instances move pending -> running, stopping -> stopped and shutting-down ->
+// terminated, and images and snapshots pending -> available/completed, after
+// Options.PendingDelay. Terminated instances stay visible for
+// Options.TerminatedRetention.
+//
+// # What is refused
+//
+// Anything not modelled is an explicit error, never a silent success or a
+// silent match-all: an unknown action is InvalidAction, an unknown filter
+// name or attribute is InvalidParameterValue, and features such as
+// instance-store AMIs, KMS keys on copies or PPK key formats are
+// UnsupportedOperation. Parameters that only tune behaviour EC2 would hide
+// from a client (ClientToken on actions without idempotency, MetadataOptions,
+// UserData, IamInstanceProfile) are accepted and recorded or ignored.
+//
+// # Test hooks
+//
+// Tests get a call log (Calls, CallCount), fault injection (SetFaults),
+// eventual consistency of tags (Options.TagVisibilityDelay), state inspection
+// (Images, Instances, NonTerminatedInstances, KeyPairs, SecurityGroups,
+// Snapshots, Volumes) and direct set-up (PutImage, SetImageState), and Reset
+// to go back to the seeded state. SDK clients in tests should use HTTPClient
+// (see there for the race it avoids).
+//
+// # Packer
+//
+// Packer 1.6.6's amazon-ebs builder runs against the emulator with
+// custom_endpoint_ec2 set to its URL, skip_credential_validation,
+// skip_region_validation and skip_metadata_api_check, communicator "none",
+// and AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_POLL_DELAY_SECONDS=1
+// and CHECKPOINT_DISABLE=1 in its environment; packer_test.go has the
+// templates (JSON and HCL2) and the exact environment.
+package awsemu

@@ -1,0 +1,350 @@
+package awsemu
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// snapshot is an EBS snapshot; it is only visible to its owner.
+type snapshot struct {
+	id, owner, volumeID, description string
+	// state is pending until readyAt, then completed.
+	state     string
+	readyAt   time.Time
+	size      int
+	started   time.Time
+	encrypted bool
+	tags      tagStore
+}
+
+// volume is an EBS volume, attached to an instance or available.
+type volume struct {
+	id, owner, az, snapshotID, volumeType string
+	size, iops                            int
+	encrypted                             bool
+	created                               time.Time
+	// instanceID is set while attached.
+	instanceID, device  string
+	deleteOnTermination bool
+	attachTime          time.Time
+	tags                tagStore
+}
+
+func (v *volume) status() string {
+	if v.instanceID != "" {
+		return "in-use"
+	}
+	return "available"
+}
+
+func (r *request) newSnapshot(volumeID string, size int, encrypted bool, description string) *snapshot {
+	s := &snapshot{
+		id: r.e.newID("snap"), owner: r.account, volumeID: volumeID, description: description,
+		state: "pending", readyAt: r.e.readyAt(r.now), size: size, started: r.now, encrypted: encrypted,
+	}
+	r.rs.snapshots[s.id] = s
+	return s
+}
+
+func (r *request) ownSnapshot(id string) (*snapshot, error) {
+	if err := checkIDs([]string{id}, "snap", "InvalidSnapshotID.Malformed"); err != nil {
+		return nil, err
+	}
+	s, ok := r.rs.snapshots[id]
+	if !ok || s.owner != r.account {
+		return nil, errorf("InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id)
+	}
+	return s, nil
+}
+
+// snapshotUser returns an image still registered on the snapshot, if any.
+func (rs *regionState) snapshotUser(id string) *image {
+	var users []*image
+	for _, im := range rs.images {
+		if slices.Contains(im.snapshotIDs(), id) {
+			users = append(users, im)
+		}
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	slices.SortFunc(users, func(a, b *image) int { return strings.Compare(a.id, b.id) })
+	return users[0]
+}
+
+// releaseVolumes detaches a terminated instance's volumes and deletes those
+// marked delete-on-termination.
+func (rs *regionState) releaseVolumes(in *instance) {
+	for _, att := range in.bdms {
+		v, ok := rs.volumes[att.volumeID]
+		if !ok {
+			continue
+		}
+		if v.deleteOnTermination {
+			delete(rs.volumes, v.id)
+			continue
+		}
+		v.instanceID, v.device, v.attachTime = "", "", time.Time{}
+	}
+}
+
+// ---- DescribeSnapshots
+
+type snapshotXML struct {
+	SnapshotID  string   `xml:"snapshotId"`
+	VolumeID    string   `xml:"volumeId"`
+	Status      string   `xml:"status"`
+	StartTime   string   `xml:"startTime"`
+	Progress    string   `xml:"progress"`
+	OwnerID     string   `xml:"ownerId"`
+	VolumeSize  int      `xml:"volumeSize"`
+	Description string   `xml:"description"`
+	Encrypted   bool     `xml:"encrypted"`
+	StorageTier string   `xml:"storageTier"`
+	OwnerAlias  string   `xml:"ownerAlias,omitempty"`
+	TagSet      []tagXML `xml:"tagSet>item,omitempty"`
+}
+
+type describeSnapshotsResponse struct {
+	meta
+	SnapshotSet items[snapshotXML] `xml:"snapshotSet"`
+	NextToken   string             `xml:"nextToken,omitempty"`
+}
+
+func (s *snapshot) progress() string {
+	if s.state == "completed" {
+		return "100%"
+	}
+	return "0%"
+}
+
+var snapshotFields = fields[*snapshot]{
+	"snapshot-id": func(s *snapshot) []string { return one(s.id) },
+	"volume-id":   func(s *snapshot) []string { return one(s.volumeID) },
+	"status":      func(s *snapshot) []string { return one(s.state) },
+	"owner-id":    func(s *snapshot) []string { return one(s.owner) },
+	"owner-alias": func(s *snapshot) []string {
+		if s.owner == AmazonAccount {
+			return one("amazon")
+		}
+		return nil
+	},
+	"description":  func(s *snapshot) []string { return one(s.description) },
+	"volume-size":  func(s *snapshot) []string { return intStr(s.size) },
+	"encrypted":    func(s *snapshot) []string { return boolStr(s.encrypted) },
+	"start-time":   func(s *snapshot) []string { return one(awsTime(s.started)) },
+	"progress":     func(s *snapshot) []string { return one(s.progress()) },
+	"storage-tier": func(*snapshot) []string { return one("standard") },
+}
+
+func describeSnapshots(r *request) (any, error) {
+	fs, err := r.p.filters()
+	if err != nil {
+		return nil, err
+	}
+	max, err := r.p.maxResults(5, 1000, "SnapshotId")
+	if err != nil {
+		return nil, err
+	}
+	ids := r.p.list("SnapshotId")
+	if err := checkIDs(ids, "snap", "InvalidSnapshotID.Malformed"); err != nil {
+		return nil, err
+	}
+	owners := r.p.list("Owner")
+	var all []*snapshot
+	for _, s := range r.rs.snapshots {
+		if s.owner == r.account {
+			all = append(all, s)
+		}
+	}
+	if len(ids) > 0 {
+		var missing []string
+		for _, id := range ids {
+			if s, ok := r.rs.snapshots[id]; !ok || s.owner != r.account {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, notFoundList("InvalidSnapshot.NotFound", "snapshot", missing)
+		}
+		all = slices.DeleteFunc(all, func(s *snapshot) bool { return !slices.Contains(ids, s.id) })
+	}
+	if len(owners) > 0 {
+		all = slices.DeleteFunc(all, func(s *snapshot) bool {
+			return !slices.Contains(owners, s.owner) && !slices.Contains(owners, "self")
+		})
+	}
+	tags := func(s *snapshot) map[string]string { return s.tags.visible(r.account, r.now) }
+	got, err := applyFilters(fs, snapshotFields, tags, all)
+	if err != nil {
+		return nil, err
+	}
+	page, next, err := paginate(got, func(s *snapshot) string { return s.id }, max, r.p.str("NextToken"))
+	if err != nil {
+		return nil, err
+	}
+	resp := &describeSnapshotsResponse{NextToken: next}
+	for _, s := range page {
+		resp.SnapshotSet.Items = append(resp.SnapshotSet.Items, snapshotXML{
+			SnapshotID: s.id, VolumeID: s.volumeID, Status: s.state, StartTime: awsTime(s.started),
+			Progress: s.progress(), OwnerID: s.owner, VolumeSize: s.size, Description: s.description,
+			Encrypted: s.encrypted, StorageTier: "standard", TagSet: tagXMLs(tags(s)),
+		})
+	}
+	return resp, nil
+}
+
+// ---- DeleteSnapshot
+
+func deleteSnapshot(r *request) (any, error) {
+	id, err := r.p.required("SnapshotId")
+	if err != nil {
+		return nil, err
+	}
+	s, err := r.ownSnapshot(id)
+	if err != nil {
+		return nil, err
+	}
+	if im := r.rs.snapshotUser(id); im != nil {
+		return nil, errorf("InvalidSnapshot.InUse", "The snapshot %s is currently in use by %s", id, im.id)
+	}
+	delete(r.rs.snapshots, s.id)
+	return &returnResponse{Return: true}, nil
+}
+
+// ---- DescribeVolumes
+
+type volumeXML struct {
+	VolumeID         string          `xml:"volumeId"`
+	Size             int             `xml:"size"`
+	SnapshotID       string          `xml:"snapshotId"`
+	AvailabilityZone string          `xml:"availabilityZone"`
+	Status           string          `xml:"status"`
+	CreateTime       string          `xml:"createTime"`
+	AttachmentSet    []attachmentXML `xml:"attachmentSet>item"`
+	TagSet           []tagXML        `xml:"tagSet>item,omitempty"`
+	VolumeType       string          `xml:"volumeType"`
+	Iops             int             `xml:"iops,omitempty"`
+	Encrypted        bool            `xml:"encrypted"`
+	MultiAttach      bool            `xml:"multiAttachEnabled"`
+}
+
+type attachmentXML struct {
+	VolumeID            string `xml:"volumeId"`
+	InstanceID          string `xml:"instanceId"`
+	Device              string `xml:"device"`
+	Status              string `xml:"status"`
+	AttachTime          string `xml:"attachTime"`
+	DeleteOnTermination bool   `xml:"deleteOnTermination"`
+}
+
+type describeVolumesResponse struct {
+	meta
+	VolumeSet items[volumeXML] `xml:"volumeSet"`
+	NextToken string           `xml:"nextToken,omitempty"`
+}
+
+var volumeFields = fields[*volume]{
+	"volume-id":                        func(v *volume) []string { return one(v.id) },
+	"status":                           func(v *volume) []string { return one(v.status()) },
+	"size":                             func(v *volume) []string { return intStr(v.size) },
+	"snapshot-id":                      func(v *volume) []string { return one(v.snapshotID) },
+	"availability-zone":                func(v *volume) []string { return one(v.az) },
+	"volume-type":                      func(v *volume) []string { return one(v.volumeType) },
+	"encrypted":                        func(v *volume) []string { return boolStr(v.encrypted) },
+	"create-time":                      func(v *volume) []string { return one(awsTime(v.created)) },
+	"attachment.instance-id":           func(v *volume) []string { return one(v.instanceID) },
+	"attachment.device":                func(v *volume) []string { return one(v.device) },
+	"attachment.status":                func(v *volume) []string { return v.ifAttached("attached") },
+	"attachment.delete-on-termination": func(v *volume) []string { return v.ifAttached(strconv.FormatBool(v.deleteOnTermination)) },
+	"attachment.attach-time":           func(v *volume) []string { return v.ifAttached(awsTime(v.attachTime)) },
+	"multi-attach-enabled":             func(*volume) []string { return boolStr(false) },
+}
+
+func (v *volume) ifAttached(s string) []string {
+	if v.instanceID == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+func describeVolumes(r *request) (any, error) {
+	fs, err := r.p.filters()
+	if err != nil {
+		return nil, err
+	}
+	max, err := r.p.maxResults(5, 500, "VolumeId")
+	if err != nil {
+		return nil, err
+	}
+	ids := r.p.list("VolumeId")
+	if err := checkIDs(ids, "vol", "InvalidVolumeID.Malformed"); err != nil {
+		return nil, err
+	}
+	var all []*volume
+	for _, v := range r.rs.volumes {
+		if v.owner == r.account {
+			all = append(all, v)
+		}
+	}
+	if len(ids) > 0 {
+		var missing []string
+		for _, id := range ids {
+			if v, ok := r.rs.volumes[id]; !ok || v.owner != r.account {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, notFoundList("InvalidVolume.NotFound", "volume", missing)
+		}
+		all = slices.DeleteFunc(all, func(v *volume) bool { return !slices.Contains(ids, v.id) })
+	}
+	tags := func(v *volume) map[string]string { return v.tags.visible(r.account, r.now) }
+	got, err := applyFilters(fs, volumeFields, tags, all)
+	if err != nil {
+		return nil, err
+	}
+	page, next, err := paginate(got, func(v *volume) string { return v.id }, max, r.p.str("NextToken"))
+	if err != nil {
+		return nil, err
+	}
+	resp := &describeVolumesResponse{NextToken: next}
+	for _, v := range page {
+		x := volumeXML{
+			VolumeID: v.id, Size: v.size, SnapshotID: v.snapshotID, AvailabilityZone: v.az, Status: v.status(),
+			CreateTime: awsTime(v.created), TagSet: tagXMLs(tags(v)), VolumeType: v.volumeType, Iops: v.iops,
+			Encrypted: v.encrypted,
+		}
+		if v.instanceID != "" {
+			x.AttachmentSet = []attachmentXML{{
+				VolumeID: v.id, InstanceID: v.instanceID, Device: v.device, Status: "attached",
+				AttachTime: awsTime(v.attachTime), DeleteOnTermination: v.deleteOnTermination,
+			}}
+		}
+		resp.VolumeSet.Items = append(resp.VolumeSet.Items, x)
+	}
+	return resp, nil
+}
+
+// ---- DeleteVolume
+
+func deleteVolume(r *request) (any, error) {
+	id, err := r.p.required("VolumeId")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkIDs([]string{id}, "vol", "InvalidVolumeID.Malformed"); err != nil {
+		return nil, err
+	}
+	v, ok := r.rs.volumes[id]
+	if !ok || v.owner != r.account {
+		return nil, errorf("InvalidVolume.NotFound", "The volume '%s' does not exist.", id)
+	}
+	if v.instanceID != "" {
+		return nil, errorf("VolumeInUse", "Volume %s is currently attached to %s", id, v.instanceID)
+	}
+	delete(r.rs.volumes, id)
+	return &returnResponse{Return: true}, nil
+}

@@ -1,0 +1,54 @@
+package awsemu
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+)
+
+// Assuming a role in another account makes the caller act as that account,
+// through the SDK's own AssumeRole credential provider.
+func TestSTSAssumeRole(t *testing.T) {
+	emu := New(Options{})
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	base := credentials.NewStaticCredentialsProvider(AccessKeyFor(DefaultAccount), "x", "")
+	stsClient := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: base, HTTPClient: HTTPClient()})
+	ctx := context.Background()
+
+	id, err := stsClient.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(id.Account) != DefaultAccount {
+		t.Fatalf("GetCallerIdentity: %v %v", id, err)
+	}
+
+	const build = "210987654321"
+	role := aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, "arn:aws:iam::"+build+":role/ami-builder"))
+	c := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: role, HTTPClient: HTTPClient()})
+	if _, err := c.CreateKeyPair(ctx, &ec2.CreateKeyPairInput{KeyName: aws.String("in-build-account")}); err != nil {
+		t.Fatal(err)
+	}
+	if kps := emu.KeyPairs(build, "us-east-1"); len(kps) != 1 {
+		t.Errorf("key pairs in the role's account: %v", kps)
+	}
+	if kps := emu.KeyPairs(DefaultAccount, "us-east-1"); len(kps) != 0 {
+		t.Errorf("key pairs in the caller's account: %v", kps)
+	}
+
+	denied := stscreds.NewAssumeRoleProvider(stsClient, "arn:aws:iam::"+build+":role/denied-role")
+	_, err = denied.Retrieve(ctx)
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "AccessDenied" {
+		t.Errorf("denied role: %v", err)
+	}
+	if _, err := stscreds.NewAssumeRoleProvider(stsClient, "not-an-arn").Retrieve(ctx); err == nil {
+		t.Error("malformed ARN accepted")
+	}
+}

@@ -1,0 +1,252 @@
+package awsemu
+
+import (
+	"strconv"
+	"strings"
+)
+
+// taggable is a resource the caller may tag, with its tag store.
+type taggable struct {
+	id, resourceType string
+	tags             *tagStore
+}
+
+var tagPrefixes = map[string]struct{ resourceType, notFound, noun string }{
+	"ami":    {"image", "InvalidAMIID.NotFound", "image id"},
+	"i":      {"instance", "InvalidInstanceID.NotFound", "instance ID"},
+	"vol":    {"volume", "InvalidVolume.NotFound", "volume"},
+	"snap":   {"snapshot", "InvalidSnapshot.NotFound", "snapshot"},
+	"sg":     {"security-group", "InvalidGroup.NotFound", "security group"},
+	"key":    {"key-pair", "InvalidKeyPair.NotFound", "key pair"},
+	"vpc":    {"vpc", "InvalidVpcID.NotFound", "vpc ID"},
+	"subnet": {"subnet", "InvalidSubnetID.NotFound", "subnet ID"},
+}
+
+// taggableResource finds a resource by id. Images need only be visible (an
+// account may tag a public or shared image it does not own; only it sees
+// those tags); everything else must be the caller's.
+func (r *request) taggableResource(id string) (taggable, error) {
+	prefix, _, _ := strings.Cut(id, "-")
+	info, ok := tagPrefixes[prefix]
+	if !ok || !idPattern.MatchString(id) {
+		return taggable{}, errorf("InvalidID", "The ID '%s' is not valid", id)
+	}
+	notFound := notFoundList(info.notFound, info.noun, []string{id})
+	rs := r.rs
+	switch prefix {
+	case "ami":
+		if im, ok := rs.images[id]; ok && im.visibleTo(r.account) {
+			return taggable{id, info.resourceType, &im.tags}, nil
+		}
+	case "i":
+		if in, ok := rs.instances[id]; ok && in.owner == r.account {
+			return taggable{id, info.resourceType, &in.tags}, nil
+		}
+	case "vol":
+		if v, ok := rs.volumes[id]; ok && v.owner == r.account {
+			return taggable{id, info.resourceType, &v.tags}, nil
+		}
+	case "snap":
+		if s, ok := rs.snapshots[id]; ok && s.owner == r.account {
+			return taggable{id, info.resourceType, &s.tags}, nil
+		}
+	case "sg":
+		if g, ok := rs.groups[id]; ok && g.owner == r.account {
+			return taggable{id, info.resourceType, &g.tags}, nil
+		}
+	case "key":
+		if k, ok := rs.keyPairs[id]; ok && k.owner == r.account {
+			return taggable{id, info.resourceType, &k.tags}, nil
+		}
+	case "vpc":
+		if n := rs.networkFor(r.account); n.vpc.id == id {
+			return taggable{id, info.resourceType, &n.vpc.tags}, nil
+		}
+	case "subnet":
+		if s := rs.subnet(r.account, id); s != nil {
+			return taggable{id, info.resourceType, &s.tags}, nil
+		}
+	}
+	return taggable{}, notFound
+}
+
+// taggableResources resolves ResourceId.N, all or nothing.
+func (r *request) taggableResources() ([]taggable, error) {
+	ids := r.p.list("ResourceId")
+	if len(ids) == 0 {
+		return nil, missingParameter("ResourceId")
+	}
+	var out []taggable
+	for _, id := range ids {
+		t, err := r.taggableResource(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// ---- CreateTags
+
+// createTags writes the caller's tags. With Options.TagVisibilityDelay they
+// show in Describe* only after that delay, like EC2's eventual consistency.
+func createTags(r *request) (any, error) {
+	res, err := r.taggableResources()
+	if err != nil {
+		return nil, err
+	}
+	tags, err := r.p.tagList("Tag")
+	if err != nil {
+		return nil, err
+	}
+	if len(tags) == 0 {
+		return nil, missingParameter("Tag")
+	}
+	for _, t := range res {
+		keys := map[string]bool{}
+		for k := range (*t.tags)[r.account] {
+			keys[k] = true
+		}
+		for _, tg := range tags {
+			keys[tg.Key] = true
+		}
+		if len(keys) > maxTags {
+			return nil, errorf("TagLimitExceeded", "Tag limit exceeded for resource %s: at most %d tags", t.id, maxTags)
+		}
+	}
+	since := r.now.Add(r.e.opts.TagVisibilityDelay)
+	for _, t := range res {
+		for _, tg := range tags {
+			t.tags.set(r.account, tg.Key, tg.Value, r.now, since)
+		}
+	}
+	return &returnResponse{Return: true}, nil
+}
+
+// ---- DeleteTags
+
+// deleteTags removes the caller's tags: all of them when no Tag.N is given, a
+// key whatever its value when Tag.N.Value is absent, else only a matching
+// value.
+func deleteTags(r *request) (any, error) {
+	res, err := r.taggableResources()
+	if err != nil {
+		return nil, err
+	}
+	idx := r.p.indices("Tag")
+	for _, t := range res {
+		if len(idx) == 0 {
+			delete(*t.tags, r.account)
+			continue
+		}
+		for _, n := range idx {
+			pre := "Tag." + strconv.Itoa(n)
+			key := r.p.str(pre + ".Key")
+			cur, ok := (*t.tags)[r.account][key]
+			if !ok {
+				continue
+			}
+			if r.p.has(pre+".Value") && cur.value != r.p.str(pre+".Value") {
+				continue
+			}
+			t.tags.remove(r.account, key)
+		}
+	}
+	return &returnResponse{Return: true}, nil
+}
+
+// ---- DescribeTags
+
+type tagDescriptionXML struct {
+	ResourceID   string `xml:"resourceId"`
+	ResourceType string `xml:"resourceType"`
+	Key          string `xml:"key"`
+	Value        string `xml:"value"`
+}
+
+type describeTagsResponse struct {
+	meta
+	TagSet    items[tagDescriptionXML] `xml:"tagSet"`
+	NextToken string                   `xml:"nextToken,omitempty"`
+}
+
+type tagEntry struct {
+	tagDescriptionXML
+	all map[string]string
+}
+
+var tagEntryFields = fields[tagEntry]{
+	"key":           func(t tagEntry) []string { return []string{t.Key} },
+	"value":         func(t tagEntry) []string { return []string{t.Value} },
+	"resource-id":   func(t tagEntry) []string { return one(t.ResourceID) },
+	"resource-type": func(t tagEntry) []string { return one(t.ResourceType) },
+}
+
+func describeTags(r *request) (any, error) {
+	fs, err := r.p.filters()
+	if err != nil {
+		return nil, err
+	}
+	max, err := r.p.maxResults(5, 1000, "")
+	if err != nil {
+		return nil, err
+	}
+	var res []taggable
+	rs := r.rs
+	for id, im := range rs.images {
+		if im.visibleTo(r.account) {
+			res = append(res, taggable{id, "image", &im.tags})
+		}
+	}
+	for id, in := range rs.instances {
+		if in.owner == r.account {
+			res = append(res, taggable{id, "instance", &in.tags})
+		}
+	}
+	for id, v := range rs.volumes {
+		if v.owner == r.account {
+			res = append(res, taggable{id, "volume", &v.tags})
+		}
+	}
+	for id, s := range rs.snapshots {
+		if s.owner == r.account {
+			res = append(res, taggable{id, "snapshot", &s.tags})
+		}
+	}
+	for id, g := range rs.groups {
+		if g.owner == r.account {
+			res = append(res, taggable{id, "security-group", &g.tags})
+		}
+	}
+	for id, k := range rs.keyPairs {
+		if k.owner == r.account {
+			res = append(res, taggable{id, "key-pair", &k.tags})
+		}
+	}
+	n := rs.networkFor(r.account)
+	res = append(res, taggable{n.vpc.id, "vpc", &n.vpc.tags})
+	for _, s := range n.subnets {
+		res = append(res, taggable{s.id, "subnet", &s.tags})
+	}
+	var all []tagEntry
+	for _, t := range res {
+		vis := t.tags.visible(r.account, r.now)
+		for k, v := range vis {
+			all = append(all, tagEntry{tagDescriptionXML{t.id, t.resourceType, k, v}, vis})
+		}
+	}
+	got, err := applyFilters(fs, tagEntryFields, func(t tagEntry) map[string]string { return t.all }, all)
+	if err != nil {
+		return nil, err
+	}
+	page, next, err := paginate(got, func(t tagEntry) string { return t.ResourceID + "\x00" + t.Key }, max, r.p.str("NextToken"))
+	if err != nil {
+		return nil, err
+	}
+	resp := &describeTagsResponse{NextToken: next}
+	for _, t := range page {
+		resp.TagSet.Items = append(resp.TagSet.Items, t.tagDescriptionXML)
+	}
+	return resp, nil
+}

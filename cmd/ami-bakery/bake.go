@@ -97,7 +97,7 @@ func prepare(ctx context.Context, def *options.Definition, lookup *options.Looku
 		TagKey:   lookup.TagKey,
 		ByName:   lookup.By == "name",
 		Endpoint: lookup.Endpoint,
-		Clients:  func(r string) images.EC2 { return clients.Client(r) },
+		Clients:  func(r string) images.EC2 { return clients.EC2(r) },
 		Log:      newLogger(e.stderr, logFormat),
 		Version:  version,
 	}
@@ -114,7 +114,7 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	}
 	if o.build.Lock {
 		bo.Lock = &lock.Locker{
-			Clients: func(r string) lock.EC2 { return clients.Client(r) },
+			Clients: func(r string) lock.EC2 { return clients.EC2(r) },
 			Lease:   o.build.LockLease,
 			Poll:    o.build.PollInterval,
 			Log:     bo.Log,

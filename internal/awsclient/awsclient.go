@@ -2,10 +2,19 @@
 // (environment, shared config and credential files, SSO, web identity,
 // instance roles) and explains the errors a user can fix.
 //
-// Clients are made only when a command needs AWS, one per region, and all
-// share one configuration and one retryer policy: throttling and 5xx answers
-// are retried with exponential backoff and jitter by the SDK's standard
-// retryer; permanent errors (access denied, bad credentials) are not.
+// One Factory loads the configuration once and hands out clients per service
+// and region, made only when a command needs them and cached: EC2 and STS
+// today. A new service is one small method beside EC2 and STS that calls
+// cached with the service's NewFromConfig. All clients share one
+// configuration, one assumed role (Options.RoleARN) and one retryer policy:
+// throttling and 5xx answers are retried with exponential backoff and jitter
+// by the SDK's standard retryer; permanent errors (access denied, bad
+// credentials) are not.
+//
+// The Factory hands out concrete SDK clients; each consumer declares its own
+// narrow interface with the SDK's method signatures (see internal/images and
+// internal/lock), which the real clients, the SDK paginators and test
+// doubles all satisfy.
 package awsclient
 
 import (
@@ -50,13 +59,16 @@ type Options struct {
 	RoleDuration time.Duration
 }
 
-// Factory hands out one client per region.
+// Factory hands out one client per service and region.
 type Factory struct {
 	cfg     aws.Config
 	opts    Options
 	mu      sync.Mutex
-	clients map[string]*ec2.Client
+	clients map[clientKey]any
 }
+
+// clientKey names a cached client.
+type clientKey struct{ service, region string }
 
 // New loads the AWS configuration.
 func New(ctx context.Context, o Options) (*Factory, error) {
@@ -82,7 +94,7 @@ func New(ctx context.Context, o Options) (*Factory, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
-	cfg.HTTPClient = hideWriterTo{cfg.HTTPClient}
+	cfg.HTTPClient = HideWriterTo(cfg.HTTPClient)
 	if o.RoleARN != "" {
 		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), o.RoleARN,
 			func(ao *stscreds.AssumeRoleOptions) {
@@ -92,7 +104,7 @@ func New(ctx context.Context, o Options) (*Factory, error) {
 				}
 			}))
 	}
-	return &Factory{cfg: cfg, opts: o, clients: map[string]*ec2.Client{}}, nil
+	return &Factory{cfg: cfg, opts: o, clients: map[clientKey]any{}}, nil
 }
 
 // PackerEnv returns the environment for packer: env as it is, or, when a
@@ -124,20 +136,37 @@ func (f *Factory) roleError(err error) error {
 		"check the role ARN, that its trust policy allows these credentials, and that they may call sts:AssumeRole")
 }
 
-// Client returns the EC2 client for a region.
-func (f *Factory) Client(region string) *ec2.Client {
+// EC2 returns the EC2 client for a region.
+func (f *Factory) EC2(region string) *ec2.Client {
+	return cached(f, "ec2", region, func() *ec2.Client {
+		return ec2.NewFromConfig(f.cfg, func(o *ec2.Options) {
+			o.Region = region
+			if f.opts.Endpoint != "" {
+				o.BaseEndpoint = aws.String(f.opts.Endpoint)
+			}
+		})
+	})
+}
+
+// STS returns the STS client for a region. Its endpoint comes from the
+// configuration (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL), as for the role
+// assumption.
+func (f *Factory) STS(region string) *sts.Client {
+	return cached(f, "sts", region, func() *sts.Client {
+		return sts.NewFromConfig(f.cfg, func(o *sts.Options) { o.Region = region })
+	})
+}
+
+// cached returns the client of service for region, made by mk on first use.
+func cached[C any](f *Factory, service, region string, mk func() C) C {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if c, ok := f.clients[region]; ok {
-		return c
+	k := clientKey{service, region}
+	if c, ok := f.clients[k]; ok {
+		return c.(C)
 	}
-	c := ec2.NewFromConfig(f.cfg, func(o *ec2.Options) {
-		o.Region = region
-		if f.opts.Endpoint != "" {
-			o.BaseEndpoint = aws.String(f.opts.Endpoint)
-		}
-	})
-	f.clients[region] = c
+	c := mk()
+	f.clients[k] = c
 	return c
 }
 
@@ -180,23 +209,32 @@ func Explain(err error) error {
 	return err
 }
 
-// hideWriterTo wraps the SDK's HTTP client (after the configuration is
-// loaded, so that AWS_CA_BUNDLE still applies) with one fix. net/http may
-// send a small request body straight to the socket, get the response, and
-// only then check the body for excess bytes; by then smithy-go has closed
-// the body, whose WriteTo answers io.EOF, and net/http takes that as a
-// write failure and closes the connection under the response being read
-// ("failed to decode response body ... use of closed network connection").
-// Hiding WriteTo makes that check a Read, which ends cleanly. The
-// emulator's own tests saw it on loopback under the race detector, at
-// times about one call in a hundred; real EC2's latency makes it rarer.
+// HideWriterTo wraps an HTTP client with one fix for a client-side race
+// between net/http and smithy-go. The Factory wraps the SDK's HTTP client
+// with it (after the configuration is loaded, so that AWS_CA_BUNDLE still
+// applies); the emulator's HTTPClient, for SDK clients in tests, does too.
+//
+// net/http may send a small request body straight to the socket (bufio
+// ReadFrom), get the response, and only then check the body for excess
+// bytes; by then smithy-go has closed the body, whose WriteTo answers
+// io.EOF, and net/http takes that as a write failure and closes the
+// connection under the response being read ("failed to decode response
+// body ... use of closed network connection"). Hiding WriteTo makes that
+// check a Read, which ends cleanly. The emulator's own tests saw it on
+// loopback under the race detector, at times about one call in a hundred;
+// real EC2's latency makes it rarer. http.NoBody is left alone: net/http
+// recognises it as an empty body only by identity.
+func HideWriterTo(next aws.HTTPClient) aws.HTTPClient { return hideWriterTo{next} }
+
 type hideWriterTo struct{ next aws.HTTPClient }
 
 func (h hideWriterTo) Do(r *http.Request) (*http.Response, error) {
-	if _, ok := r.Body.(io.WriterTo); ok {
-		r2 := r.Clone(r.Context())
-		r2.Body = struct{ io.ReadCloser }{r.Body}
-		r = r2
+	if r.Body != nil && r.Body != http.NoBody {
+		if _, ok := r.Body.(io.WriterTo); ok {
+			r2 := r.Clone(r.Context())
+			r2.Body = struct{ io.ReadCloser }{r.Body}
+			r = r2
+		}
 	}
 	return h.next.Do(r)
 }

@@ -1,4 +1,4 @@
-package awsclient
+package awsclient_test
 
 import (
 	"context"
@@ -9,9 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/ami-bakery/ami-bakery/internal/awsclient"
 	"github.com/ami-bakery/ami-bakery/internal/awsemu"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
@@ -37,14 +40,14 @@ func TestManyCallsWithCABundle(t *testing.T) {
 	if _, err := os.Stat("/etc/ssl/certs/ca-certificates.crt"); err == nil {
 		t.Setenv("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
 	}
-	f, err := New(context.Background(), Options{})
+	f, err := awsclient.New(context.Background(), awsclient.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := f.CheckCredentials(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	c := f.Client("us-east-1")
+	c := f.EC2("us-east-1")
 	for i := range 300 {
 		if _, err := c.DescribeImages(context.Background(), &ec2.DescribeImagesInput{Owners: []string{"amazon"}}); err != nil {
 			t.Fatalf("call %d: %v", i, err)
@@ -56,7 +59,7 @@ func TestRolePackerEnv(t *testing.T) {
 	srv := httptest.NewServer(awsemu.New(awsemu.Options{}))
 	defer srv.Close()
 	setEnv(t, srv.URL)
-	f, err := New(context.Background(), Options{RoleARN: "arn:aws:iam::210987654321:role/builder"})
+	f, err := awsclient.New(context.Background(), awsclient.Options{RoleARN: "arn:aws:iam::210987654321:role/builder"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +72,7 @@ func TestRolePackerEnv(t *testing.T) {
 		strings.Contains(got, "AWS_PROFILE") || !strings.Contains(got, "AWS_SESSION_TOKEN=") || !strings.Contains(got, "PATH=/bin") {
 		t.Errorf("packer env: %v", env)
 	}
-	same, _ := (&Factory{}).PackerEnv(context.Background(), []string{"A=1"})
+	same, _ := (&awsclient.Factory{}).PackerEnv(context.Background(), []string{"A=1"})
 	if len(same) != 1 {
 		t.Errorf("without a role the env must pass through: %v", same)
 	}
@@ -80,7 +83,7 @@ func TestExplain(t *testing.T) {
 		"AuthFailure": "credentials were refused", "UnauthorizedOperation": "IAM permissions",
 		"ExpiredToken": "expired", "OptInRequired": "not enabled", "InvalidAMIID.NotFound": "",
 	} {
-		err := Explain(&smithy.GenericAPIError{Code: code, Message: "m"})
+		err := awsclient.Explain(&smithy.GenericAPIError{Code: code, Message: "m"})
 		hints := usererr.Hints(err)
 		if want == "" {
 			if len(hints) != 0 {
@@ -93,7 +96,32 @@ func TestExplain(t *testing.T) {
 		}
 	}
 	plain := errors.New("x")
-	if Explain(plain) != plain {
+	if awsclient.Explain(plain) != plain {
 		t.Error("a non-AWS error must pass through")
+	}
+}
+
+// One factory hands out clients of several services; each is made once per
+// region.
+func TestClientsPerServiceAndRegion(t *testing.T) {
+	srv := httptest.NewServer(awsemu.New(awsemu.Options{}))
+	defer srv.Close()
+	setEnv(t, srv.URL)
+	f, err := awsclient.New(context.Background(), awsclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.EC2("us-east-1") != f.EC2("us-east-1") || f.EC2("us-east-1") == f.EC2("eu-west-1") {
+		t.Error("want one EC2 client per region")
+	}
+	if f.STS("us-east-1") != f.STS("us-east-1") {
+		t.Error("want one STS client per region")
+	}
+	id, err := f.STS("us-east-1").GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(id.Account); got != awsemu.DefaultAccount {
+		t.Errorf("account %s, want %s", got, awsemu.DefaultAccount)
 	}
 }

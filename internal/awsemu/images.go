@@ -286,19 +286,26 @@ func (im *image) ebsValues(f func(*ebsSpec) string) []string {
 	return out
 }
 
+var imagesDescribe = &describe[*image]{
+	idParam: "ImageId", idPrefix: "ami", malformed: "InvalidAMIID.Malformed",
+	minPage: 5, maxPage: 1000,
+	fields: imageFields,
+	tags:   func(r *request, im *image) map[string]string { return r.visibleTags(&im.tags) },
+	key:    func(im *image) string { return im.id },
+	list:   describableImages,
+}
+
 func describeImages(r *request) (any, error) {
-	fs, err := r.p.filters()
+	page, next, err := imagesDescribe.run(r)
 	if err != nil {
 		return nil, err
 	}
-	max, err := r.p.maxResults(5, 1000, "ImageId")
-	if err != nil {
-		return nil, err
-	}
-	ids := r.p.list("ImageId")
-	if err := checkIDs(ids, "ami", "InvalidAMIID.Malformed"); err != nil {
-		return nil, err
-	}
+	return &describeImagesResponse{ImagesSet: itemsOf(page, r.imageXML), NextToken: next}, nil
+}
+
+// describableImages are the images the caller sees, narrowed by ImageId,
+// Owner and ExecutableBy.
+func describableImages(r *request, ids []string) ([]*image, error) {
 	owners := r.p.list("Owner")
 	for _, o := range owners {
 		if o != "self" && o != "amazon" && o != "aws-marketplace" && o != "aws-backup-vault" && !isAccountID(o) {
@@ -311,24 +318,12 @@ func describeImages(r *request) (any, error) {
 			return nil, invalidParameter("Invalid ExecutableBy: %s", x)
 		}
 	}
-
-	var all []*image
-	for _, im := range r.rs.images {
-		if im.visibleTo(r.account) {
-			all = append(all, im)
-		}
-	}
-	if len(ids) > 0 {
-		var missing []string
-		for _, id := range ids {
-			if im, ok := r.rs.images[id]; !ok || !im.visibleTo(r.account) {
-				missing = append(missing, id)
-			}
-		}
-		if len(missing) > 0 {
-			return nil, errorf("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", strings.Join(missing, ", "))
-		}
-		all = slices.DeleteFunc(all, func(im *image) bool { return !slices.Contains(ids, im.id) })
+	all, err := named(valuesWhere(r.rs.images, func(im *image) bool { return im.visibleTo(r.account) }),
+		func(im *image) string { return im.id }, ids, func(missing []string) error {
+			return errorf("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", strings.Join(missing, ", "))
+		})
+	if err != nil {
+		return nil, err
 	}
 	if len(owners) > 0 {
 		all = slices.DeleteFunc(all, func(im *image) bool {
@@ -353,20 +348,7 @@ func describeImages(r *request) (any, error) {
 			return true
 		})
 	}
-	tags := func(im *image) map[string]string { return im.tags.visible(r.account, r.now) }
-	got, err := applyFilters(fs, imageFields, tags, all)
-	if err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(got, func(im *image) string { return im.id }, max, r.p.str("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	resp := &describeImagesResponse{NextToken: next}
-	for _, im := range page {
-		resp.ImagesSet.Items = append(resp.ImagesSet.Items, r.imageXML(im))
-	}
-	return resp, nil
+	return all, nil
 }
 
 func isAccountID(s string) bool { return len(s) == 12 && strings.Trim(s, "0123456789") == "" }

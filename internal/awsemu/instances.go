@@ -547,37 +547,25 @@ func (in *instance) groupNames() []string {
 	return out
 }
 
-// describableInstances applies InstanceId.N, filters and pagination.
-func (r *request) describableInstances() ([]*instance, string, error) {
-	fs, err := r.p.filters()
-	if err != nil {
-		return nil, "", err
+// ownOrAllInstances are the instances named by InstanceId.N (refusing any
+// the caller does not own), or all the caller's when none are named.
+func ownOrAllInstances(r *request, ids []string) ([]*instance, error) {
+	if len(ids) == 0 {
+		return valuesWhere(r.rs.instances, func(in *instance) bool { return in.owner == r.account }), nil
 	}
-	max, err := r.p.maxResults(5, 1000, "InstanceId")
-	if err != nil {
-		return nil, "", err
-	}
-	all, err := r.ownInstances(false)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(r.p.list("InstanceId")) == 0 {
-		for _, in := range r.rs.instances {
-			if in.owner == r.account {
-				all = append(all, in)
-			}
-		}
-	}
-	tags := func(in *instance) map[string]string { return in.tags.visible(r.account, r.now) }
-	got, err := applyFilters(fs, instanceFields, tags, all)
-	if err != nil {
-		return nil, "", err
-	}
-	return paginate(got, func(in *instance) string { return in.id }, max, r.p.str("NextToken"))
+	return r.ownInstances(false)
+}
+
+var instancesDescribe = &describe[*instance]{
+	idParam: "InstanceId", minPage: 5, maxPage: 1000,
+	fields: instanceFields,
+	tags:   func(r *request, in *instance) map[string]string { return r.visibleTags(&in.tags) },
+	key:    func(in *instance) string { return in.id },
+	list:   ownOrAllInstances,
 }
 
 func describeInstances(r *request) (any, error) {
-	page, next, err := r.describableInstances()
+	page, next, err := instancesDescribe.run(r)
 	if err != nil {
 		return nil, err
 	}
@@ -637,55 +625,40 @@ var instanceStatusFields = fields[*instance]{
 	"system-status.status":   func(in *instance) []string { return one(in.checkStatus()) },
 }
 
-func describeInstanceStatus(r *request) (any, error) {
-	fs, err := r.p.filters()
-	if err != nil {
-		return nil, err
-	}
-	max, err := r.p.maxResults(5, 1000, "InstanceId")
-	if err != nil {
-		return nil, err
-	}
-	includeAll, err := r.p.boolean("IncludeAllInstances", false)
-	if err != nil {
-		return nil, err
-	}
-	all, err := r.ownInstances(false)
-	if err != nil {
-		return nil, err
-	}
-	if len(r.p.list("InstanceId")) == 0 {
-		for _, in := range r.rs.instances {
-			if in.owner == r.account {
-				all = append(all, in)
-			}
+var instanceStatusDescribe = &describe[*instance]{
+	idParam: "InstanceId", minPage: 5, maxPage: 1000,
+	fields: instanceStatusFields,
+	key:    func(in *instance) string { return in.id },
+	list: func(r *request, ids []string) ([]*instance, error) {
+		includeAll, err := r.p.boolean("IncludeAllInstances", false)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if !includeAll {
-		all = slices.DeleteFunc(all, func(in *instance) bool { return in.state != "running" })
-	}
-	got, err := applyFilters(fs, instanceStatusFields, nil, all)
+		all, err := ownOrAllInstances(r, ids)
+		if err == nil && !includeAll {
+			all = slices.DeleteFunc(all, func(in *instance) bool { return in.state != "running" })
+		}
+		return all, err
+	},
+}
+
+func describeInstanceStatus(r *request) (any, error) {
+	page, next, err := instanceStatusDescribe.run(r)
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := paginate(got, func(in *instance) string { return in.id }, max, r.p.str("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	resp := &describeInstanceStatusResponse{NextToken: next}
-	for _, in := range page {
+	return &describeInstanceStatusResponse{NextToken: next, InstanceStatusSet: itemsOf(page, func(in *instance) instanceStatusXML {
 		st := in.checkStatus()
 		detail := "passed"
 		if st != "ok" {
 			detail = "not-applicable"
 		}
 		sum := statusSummaryXML{Status: st, Details: []statusDetailXML{{"reachability", detail}}}
-		resp.InstanceStatusSet.Items = append(resp.InstanceStatusSet.Items, instanceStatusXML{
+		return instanceStatusXML{
 			InstanceID: in.id, AvailabilityZone: in.az, InstanceState: stateXML(in.state),
 			SystemStatus: sum, InstanceStatus: sum,
-		})
-	}
-	return resp, nil
+		}
+	})}, nil
 }
 
 // ---- StopInstances, StartInstances, TerminateInstances

@@ -268,55 +268,45 @@ var keyPairFields = fields[*keyPair]{
 	"key-type":    func(k *keyPair) []string { return one(k.keyType) },
 }
 
-func describeKeyPairs(r *request) (any, error) {
-	fs, err := r.p.filters()
-	if err != nil {
-		return nil, err
-	}
-	names, ids := r.p.list("KeyName"), r.p.list("KeyPairId")
-	withPublic, err := r.p.boolean("IncludePublicKey", false)
-	if err != nil {
-		return nil, err
-	}
-	var all []*keyPair
-	for _, k := range r.rs.keyPairs {
-		if k.owner == r.account {
-			all = append(all, k)
+var keyPairsDescribe = &describe[*keyPair]{
+	fields: keyPairFields,
+	tags:   func(r *request, k *keyPair) map[string]string { return r.visibleTags(&k.tags) },
+	key:    func(k *keyPair) string { return k.name },
+	list: func(r *request, _ []string) ([]*keyPair, error) {
+		names, ids := r.p.list("KeyName"), r.p.list("KeyPairId")
+		if _, err := r.p.boolean("IncludePublicKey", false); err != nil {
+			return nil, err
 		}
-	}
-	for _, n := range names {
-		if r.rs.keyPairByName(r.account, n) == nil {
-			return nil, errorf("InvalidKeyPair.NotFound", "The key pair '%s' does not exist", n)
-		}
-	}
-	for _, id := range ids {
-		if k, ok := r.rs.keyPairs[id]; !ok || k.owner != r.account {
-			return nil, errorf("InvalidKeyPair.NotFound", "The key pair '%s' does not exist", id)
-		}
-	}
-	if len(names) > 0 || len(ids) > 0 {
-		var keep []*keyPair
-		for _, k := range all {
-			if slices.Contains(names, k.name) || slices.Contains(ids, k.id) {
-				keep = append(keep, k)
+		all := valuesWhere(r.rs.keyPairs, func(k *keyPair) bool { return k.owner == r.account })
+		for _, n := range names {
+			if r.rs.keyPairByName(r.account, n) == nil {
+				return nil, errorf("InvalidKeyPair.NotFound", "The key pair '%s' does not exist", n)
 			}
 		}
-		all = keep
-	}
-	tags := func(k *keyPair) map[string]string { return k.tags.visible(r.account, r.now) }
-	got, err := applyFilters(fs, keyPairFields, tags, all)
+		for _, id := range ids {
+			if k, ok := r.rs.keyPairs[id]; !ok || k.owner != r.account {
+				return nil, errorf("InvalidKeyPair.NotFound", "The key pair '%s' does not exist", id)
+			}
+		}
+		if len(names) > 0 || len(ids) > 0 {
+			all = slices.DeleteFunc(all, func(k *keyPair) bool { return !slices.Contains(names, k.name) && !slices.Contains(ids, k.id) })
+		}
+		return all, nil
+	},
+}
+
+func describeKeyPairs(r *request) (any, error) {
+	got, _, err := keyPairsDescribe.run(r)
 	if err != nil {
 		return nil, err
 	}
-	got, _, _ = paginate(got, func(k *keyPair) string { return k.name }, 0, "")
-	resp := &describeKeyPairsResponse{}
-	for _, k := range got {
+	withPublic, _ := r.p.boolean("IncludePublicKey", false) // checked by list
+	return &describeKeyPairsResponse{KeySet: itemsOf(got, func(k *keyPair) keyPairXML {
 		x := keyPairXML{KeyPairID: k.id, KeyFingerprint: k.fingerprint, KeyName: k.name, KeyType: k.keyType,
-			TagSet: tagXMLs(tags(k)), CreateTime: awsTime(k.created)}
+			TagSet: tagXMLs(r.visibleTags(&k.tags)), CreateTime: awsTime(k.created)}
 		if withPublic {
 			x.PublicKey = k.publicKey
 		}
-		resp.KeySet.Items = append(resp.KeySet.Items, x)
-	}
-	return resp, nil
+		return x
+	})}, nil
 }

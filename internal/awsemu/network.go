@@ -101,24 +101,27 @@ var regionFields = fields[regionXML]{
 	"opt-in-status": func(r regionXML) []string { return one(r.OptInStatus) },
 }
 
+var regionsDescribe = &describe[regionXML]{
+	idParam: "RegionName",
+	fields:  regionFields,
+	list: func(_ *request, names []string) ([]regionXML, error) {
+		for _, n := range names {
+			if !knownRegion(n) {
+				return nil, invalidParameter("Invalid region: %s", n)
+			}
+		}
+		var all []regionXML
+		for _, n := range KnownRegions {
+			if len(names) == 0 || slices.Contains(names, n) {
+				all = append(all, regionXML{RegionName: n, RegionEndpoint: "ec2." + n + ".amazonaws.com", OptInStatus: "opt-in-not-required"})
+			}
+		}
+		return all, nil
+	},
+}
+
 func describeRegions(r *request) (any, error) {
-	fs, err := r.p.filters()
-	if err != nil {
-		return nil, err
-	}
-	names := r.p.list("RegionName")
-	for _, n := range names {
-		if !knownRegion(n) {
-			return nil, invalidParameter("Invalid region: %s", n)
-		}
-	}
-	var all []regionXML
-	for _, n := range KnownRegions {
-		if len(names) == 0 || slices.Contains(names, n) {
-			all = append(all, regionXML{RegionName: n, RegionEndpoint: "ec2." + n + ".amazonaws.com", OptInStatus: "opt-in-not-required"})
-		}
-	}
-	out, err := applyFilters(fs, regionFields, nil, all)
+	out, _, err := regionsDescribe.run(r)
 	if err != nil {
 		return nil, err
 	}
@@ -155,36 +158,39 @@ var zoneFields = fields[zoneXML]{
 	"opt-in-status":        func(z zoneXML) []string { return one(z.OptInStatus) },
 }
 
+var zonesDescribe = &describe[zoneXML]{
+	fields: zoneFields,
+	list: func(r *request, _ []string) ([]zoneXML, error) {
+		names, ids := r.p.list("ZoneName"), r.p.list("ZoneId")
+		var all []zoneXML
+		for _, z := range zones(r.region) {
+			all = append(all, zoneXML{
+				ZoneName: z, ZoneState: "available", RegionName: r.region, ZoneID: zoneID(z),
+				ZoneType: "availability-zone", GroupName: r.region, NetworkBorderGroup: r.region,
+				OptInStatus: "opt-in-not-required",
+			})
+		}
+		for _, n := range names {
+			if !slices.ContainsFunc(all, func(z zoneXML) bool { return z.ZoneName == n }) {
+				return nil, invalidParameter("The zone '%s' does not exist.", n)
+			}
+		}
+		for _, n := range ids {
+			if !slices.ContainsFunc(all, func(z zoneXML) bool { return z.ZoneID == n }) {
+				return nil, invalidParameter("The zone ID '%s' does not exist.", n)
+			}
+		}
+		if len(names) > 0 || len(ids) > 0 {
+			all = slices.DeleteFunc(all, func(z zoneXML) bool {
+				return !slices.Contains(names, z.ZoneName) && !slices.Contains(ids, z.ZoneID)
+			})
+		}
+		return all, nil
+	},
+}
+
 func describeAvailabilityZones(r *request) (any, error) {
-	fs, err := r.p.filters()
-	if err != nil {
-		return nil, err
-	}
-	names, ids := r.p.list("ZoneName"), r.p.list("ZoneId")
-	var all []zoneXML
-	for _, z := range zones(r.region) {
-		all = append(all, zoneXML{
-			ZoneName: z, ZoneState: "available", RegionName: r.region, ZoneID: zoneID(z),
-			ZoneType: "availability-zone", GroupName: r.region, NetworkBorderGroup: r.region,
-			OptInStatus: "opt-in-not-required",
-		})
-	}
-	for _, n := range names {
-		if !slices.ContainsFunc(all, func(z zoneXML) bool { return z.ZoneName == n }) {
-			return nil, invalidParameter("The zone '%s' does not exist.", n)
-		}
-	}
-	for _, n := range ids {
-		if !slices.ContainsFunc(all, func(z zoneXML) bool { return z.ZoneID == n }) {
-			return nil, invalidParameter("The zone ID '%s' does not exist.", n)
-		}
-	}
-	if len(names) > 0 || len(ids) > 0 {
-		all = slices.DeleteFunc(all, func(z zoneXML) bool {
-			return !slices.Contains(names, z.ZoneName) && !slices.Contains(ids, z.ZoneID)
-		})
-	}
-	out, err := applyFilters(fs, zoneFields, nil, all)
+	out, _, err := zonesDescribe.run(r)
 	if err != nil {
 		return nil, err
 	}
@@ -260,49 +266,30 @@ var vpcFields = fields[*vpc]{
 	"dhcp-options-id":                   func(*vpc) []string { return one("dopt-" + strings.Repeat("0", 17)) },
 }
 
+var vpcsDescribe = &describe[*vpc]{
+	idParam: "VpcId", idPrefix: "vpc", malformed: "InvalidVpcID.Malformed",
+	minPage: 5, maxPage: 1000,
+	fields: vpcFields,
+	tags:   func(r *request, v *vpc) map[string]string { return r.visibleTags(&v.tags) },
+	key:    func(v *vpc) string { return v.id },
+	list: func(r *request, ids []string) ([]*vpc, error) {
+		return named([]*vpc{r.rs.networkFor(r.account).vpc}, func(v *vpc) string { return v.id }, ids,
+			notFoundIn("InvalidVpcID.NotFound", "vpc ID"))
+	},
+}
+
 func describeVpcs(r *request) (any, error) {
-	fs, err := r.p.filters()
+	page, next, err := vpcsDescribe.run(r)
 	if err != nil {
 		return nil, err
 	}
-	max, err := r.p.maxResults(5, 1000, "VpcId")
-	if err != nil {
-		return nil, err
-	}
-	n := r.rs.networkFor(r.account)
-	all := []*vpc{n.vpc}
-	if ids := r.p.list("VpcId"); len(ids) > 0 {
-		if err := checkIDs(ids, "vpc", "InvalidVpcID.Malformed"); err != nil {
-			return nil, err
-		}
-		var missing []string
-		for _, id := range ids {
-			if id != n.vpc.id {
-				missing = append(missing, id)
-			}
-		}
-		if len(missing) > 0 {
-			return nil, notFoundList("InvalidVpcID.NotFound", "vpc ID", missing)
-		}
-	}
-	tags := func(v *vpc) map[string]string { return v.tags.visible(r.account, r.now) }
-	got, err := applyFilters(fs, vpcFields, tags, all)
-	if err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(got, func(v *vpc) string { return v.id }, max, r.p.str("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	resp := &describeVpcsResponse{NextToken: next}
-	for _, v := range page {
-		resp.VpcSet.Items = append(resp.VpcSet.Items, vpcXML{
+	return &describeVpcsResponse{NextToken: next, VpcSet: itemsOf(page, func(v *vpc) vpcXML {
+		return vpcXML{
 			VpcID: v.id, OwnerID: v.owner, State: "available", CidrBlock: vpcCIDR,
 			DhcpOptionsID: "dopt-" + strings.Repeat("0", 17), InstanceTenancy: "default", IsDefault: true,
-			TagSet: tagXMLs(tags(v)),
-		})
-	}
-	return resp, nil
+			TagSet: tagXMLs(r.visibleTags(&v.tags)),
+		}
+	})}, nil
 }
 
 // ---- DescribeSubnets
@@ -350,48 +337,29 @@ func (s *subnet) arn() string {
 	return fmt.Sprintf("arn:aws:ec2:%s:%s:subnet/%s", s.az[:len(s.az)-1], s.owner, s.id)
 }
 
+var subnetsDescribe = &describe[*subnet]{
+	idParam: "SubnetId", idPrefix: "subnet", malformed: "InvalidSubnetID.Malformed",
+	minPage: 5, maxPage: 1000,
+	fields: subnetFields,
+	tags:   func(r *request, s *subnet) map[string]string { return r.visibleTags(&s.tags) },
+	key:    func(s *subnet) string { return s.id },
+	list: func(r *request, ids []string) ([]*subnet, error) {
+		return named(slices.Clone(r.rs.networkFor(r.account).subnets), func(s *subnet) string { return s.id }, ids,
+			notFoundIn("InvalidSubnetID.NotFound", "subnet ID"))
+	},
+}
+
 func describeSubnets(r *request) (any, error) {
-	fs, err := r.p.filters()
+	page, next, err := subnetsDescribe.run(r)
 	if err != nil {
 		return nil, err
 	}
-	max, err := r.p.maxResults(5, 1000, "SubnetId")
-	if err != nil {
-		return nil, err
-	}
-	all := slices.Clone(r.rs.networkFor(r.account).subnets)
-	if ids := r.p.list("SubnetId"); len(ids) > 0 {
-		if err := checkIDs(ids, "subnet", "InvalidSubnetID.Malformed"); err != nil {
-			return nil, err
-		}
-		var missing []string
-		for _, id := range ids {
-			if r.rs.subnet(r.account, id) == nil {
-				missing = append(missing, id)
-			}
-		}
-		if len(missing) > 0 {
-			return nil, notFoundList("InvalidSubnetID.NotFound", "subnet ID", missing)
-		}
-		all = slices.DeleteFunc(all, func(s *subnet) bool { return !slices.Contains(ids, s.id) })
-	}
-	tags := func(s *subnet) map[string]string { return s.tags.visible(r.account, r.now) }
-	got, err := applyFilters(fs, subnetFields, tags, all)
-	if err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(got, func(s *subnet) string { return s.id }, max, r.p.str("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	resp := &describeSubnetsResponse{NextToken: next}
-	for _, s := range page {
-		resp.SubnetSet.Items = append(resp.SubnetSet.Items, subnetXML{
+	return &describeSubnetsResponse{NextToken: next, SubnetSet: itemsOf(page, func(s *subnet) subnetXML {
+		return subnetXML{
 			SubnetID: s.id, SubnetArn: s.arn(), State: "available", OwnerID: s.owner, VpcID: s.vpcID,
 			CidrBlock: s.cidr, AvailableIPAddressCount: 4091, AvailabilityZone: s.az,
 			AvailabilityZoneID: zoneID(s.az), DefaultForAz: true, MapPublicIPOnLaunch: true,
-			TagSet: tagXMLs(tags(s)),
-		})
-	}
-	return resp, nil
+			TagSet: tagXMLs(r.visibleTags(&s.tags)),
+		}
+	})}, nil
 }

@@ -411,26 +411,24 @@ var groupFields = fields[*securityGroup]{
 	},
 }
 
-func describeSecurityGroups(r *request) (any, error) {
-	fs, err := r.p.filters()
-	if err != nil {
-		return nil, err
-	}
-	max, err := r.p.maxResults(5, 1000, "GroupId")
-	if err != nil {
-		return nil, err
-	}
-	ids, names := r.p.list("GroupId"), r.p.list("GroupName")
-	if err := checkIDs(ids, "sg", "InvalidGroupId.Malformed"); err != nil {
-		return nil, err
-	}
+var securityGroupsDescribe = &describe[*securityGroup]{
+	idParam: "GroupId", idPrefix: "sg", malformed: "InvalidGroupId.Malformed",
+	minPage: 5, maxPage: 1000,
+	fields: groupFields,
+	tags:   func(r *request, g *securityGroup) map[string]string { return r.visibleTags(&g.tags) },
+	key:    func(g *securityGroup) string { return g.id },
+	list:   describableGroups,
+}
+
+// describableGroups are the caller's groups named by GroupId.N and
+// GroupName.N, or all of them when neither is given. A group named twice
+// is listed once only when the two names are adjacent, as before the
+// describe pipeline; describeSecurityGroups compacts the page again.
+func describableGroups(r *request, ids []string) ([]*securityGroup, error) {
+	names := r.p.list("GroupName")
 	var all []*securityGroup
 	if len(ids) == 0 && len(names) == 0 {
-		for _, g := range r.rs.groups {
-			if g.owner == r.account {
-				all = append(all, g)
-			}
-		}
+		all = valuesWhere(r.rs.groups, func(g *securityGroup) bool { return g.owner == r.account })
 	}
 	var missing []string
 	for _, id := range ids {
@@ -450,27 +448,24 @@ func describeSecurityGroups(r *request) (any, error) {
 		}
 		all = append(all, g)
 	}
-	all = slices.CompactFunc(all, func(a, b *securityGroup) bool { return a == b })
-	tags := func(g *securityGroup) map[string]string { return g.tags.visible(r.account, r.now) }
-	got, err := applyFilters(fs, groupFields, tags, all)
+	return slices.CompactFunc(all, func(a, b *securityGroup) bool { return a == b }), nil
+}
+
+func describeSecurityGroups(r *request) (any, error) {
+	page, next, err := securityGroupsDescribe.run(r)
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := paginate(got, func(g *securityGroup) string { return g.id }, max, r.p.str("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	resp := &describeSecurityGroupsResponse{NextToken: next}
-	for _, g := range slices.CompactFunc(page, func(a, b *securityGroup) bool { return a == b }) {
-		resp.SecurityGroupInfo.Items = append(resp.SecurityGroupInfo.Items, securityGroupXML{
+	page = slices.CompactFunc(page, func(a, b *securityGroup) bool { return a == b })
+	return &describeSecurityGroupsResponse{NextToken: next, SecurityGroupInfo: itemsOf(page, func(g *securityGroup) securityGroupXML {
+		return securityGroupXML{
 			OwnerID: g.owner, GroupID: g.id, GroupName: g.name, GroupDescription: g.description, VpcID: g.vpcID,
 			IPPermissions:       items[ipPermissionXML]{permissionsXML(g.owner, g.ingress)},
 			IPPermissionsEgress: items[ipPermissionXML]{permissionsXML(g.owner, g.egress)},
-			TagSet:              tagXMLs(tags(g)),
+			TagSet:              tagXMLs(r.visibleTags(&g.tags)),
 			SecurityGroupArn:    fmt.Sprintf("arn:aws:ec2:%s:%s:security-group/%s", r.region, g.owner, g.id),
-		})
-	}
-	return resp, nil
+		}
+	})}, nil
 }
 
 // ---- DeleteSecurityGroup

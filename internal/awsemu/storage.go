@@ -139,61 +139,36 @@ var snapshotFields = fields[*snapshot]{
 	"storage-tier": func(*snapshot) []string { return one("standard") },
 }
 
+var snapshotsDescribe = &describe[*snapshot]{
+	idParam: "SnapshotId", idPrefix: "snap", malformed: "InvalidSnapshotID.Malformed",
+	minPage: 5, maxPage: 1000,
+	fields: snapshotFields,
+	tags:   func(r *request, s *snapshot) map[string]string { return r.visibleTags(&s.tags) },
+	key:    func(s *snapshot) string { return s.id },
+	list: func(r *request, ids []string) ([]*snapshot, error) {
+		all, err := named(valuesWhere(r.rs.snapshots, func(s *snapshot) bool { return s.owner == r.account }),
+			func(s *snapshot) string { return s.id }, ids, notFoundIn("InvalidSnapshot.NotFound", "snapshot"))
+		if owners := r.p.list("Owner"); len(owners) > 0 && err == nil {
+			all = slices.DeleteFunc(all, func(s *snapshot) bool {
+				return !slices.Contains(owners, s.owner) && !slices.Contains(owners, "self")
+			})
+		}
+		return all, err
+	},
+}
+
 func describeSnapshots(r *request) (any, error) {
-	fs, err := r.p.filters()
+	page, next, err := snapshotsDescribe.run(r)
 	if err != nil {
 		return nil, err
 	}
-	max, err := r.p.maxResults(5, 1000, "SnapshotId")
-	if err != nil {
-		return nil, err
-	}
-	ids := r.p.list("SnapshotId")
-	if err := checkIDs(ids, "snap", "InvalidSnapshotID.Malformed"); err != nil {
-		return nil, err
-	}
-	owners := r.p.list("Owner")
-	var all []*snapshot
-	for _, s := range r.rs.snapshots {
-		if s.owner == r.account {
-			all = append(all, s)
-		}
-	}
-	if len(ids) > 0 {
-		var missing []string
-		for _, id := range ids {
-			if s, ok := r.rs.snapshots[id]; !ok || s.owner != r.account {
-				missing = append(missing, id)
-			}
-		}
-		if len(missing) > 0 {
-			return nil, notFoundList("InvalidSnapshot.NotFound", "snapshot", missing)
-		}
-		all = slices.DeleteFunc(all, func(s *snapshot) bool { return !slices.Contains(ids, s.id) })
-	}
-	if len(owners) > 0 {
-		all = slices.DeleteFunc(all, func(s *snapshot) bool {
-			return !slices.Contains(owners, s.owner) && !slices.Contains(owners, "self")
-		})
-	}
-	tags := func(s *snapshot) map[string]string { return s.tags.visible(r.account, r.now) }
-	got, err := applyFilters(fs, snapshotFields, tags, all)
-	if err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(got, func(s *snapshot) string { return s.id }, max, r.p.str("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	resp := &describeSnapshotsResponse{NextToken: next}
-	for _, s := range page {
-		resp.SnapshotSet.Items = append(resp.SnapshotSet.Items, snapshotXML{
+	return &describeSnapshotsResponse{NextToken: next, SnapshotSet: itemsOf(page, func(s *snapshot) snapshotXML {
+		return snapshotXML{
 			SnapshotID: s.id, VolumeID: s.volumeID, Status: s.state, StartTime: awsTime(s.started),
 			Progress: s.progress(), OwnerID: s.owner, VolumeSize: s.size, Description: s.description,
-			Encrypted: s.encrypted, StorageTier: "standard", TagSet: tagXMLs(tags(s)),
-		})
-	}
-	return resp, nil
+			Encrypted: s.encrypted, StorageTier: "standard", TagSet: tagXMLs(r.visibleTags(&s.tags)),
+		}
+	})}, nil
 }
 
 // ---- DeleteSnapshot
@@ -270,51 +245,27 @@ func (v *volume) ifAttached(s string) []string {
 	return []string{s}
 }
 
+var volumesDescribe = &describe[*volume]{
+	idParam: "VolumeId", idPrefix: "vol", malformed: "InvalidVolumeID.Malformed",
+	minPage: 5, maxPage: 500,
+	fields: volumeFields,
+	tags:   func(r *request, v *volume) map[string]string { return r.visibleTags(&v.tags) },
+	key:    func(v *volume) string { return v.id },
+	list: func(r *request, ids []string) ([]*volume, error) {
+		return named(valuesWhere(r.rs.volumes, func(v *volume) bool { return v.owner == r.account }),
+			func(v *volume) string { return v.id }, ids, notFoundIn("InvalidVolume.NotFound", "volume"))
+	},
+}
+
 func describeVolumes(r *request) (any, error) {
-	fs, err := r.p.filters()
+	page, next, err := volumesDescribe.run(r)
 	if err != nil {
 		return nil, err
 	}
-	max, err := r.p.maxResults(5, 500, "VolumeId")
-	if err != nil {
-		return nil, err
-	}
-	ids := r.p.list("VolumeId")
-	if err := checkIDs(ids, "vol", "InvalidVolumeID.Malformed"); err != nil {
-		return nil, err
-	}
-	var all []*volume
-	for _, v := range r.rs.volumes {
-		if v.owner == r.account {
-			all = append(all, v)
-		}
-	}
-	if len(ids) > 0 {
-		var missing []string
-		for _, id := range ids {
-			if v, ok := r.rs.volumes[id]; !ok || v.owner != r.account {
-				missing = append(missing, id)
-			}
-		}
-		if len(missing) > 0 {
-			return nil, notFoundList("InvalidVolume.NotFound", "volume", missing)
-		}
-		all = slices.DeleteFunc(all, func(v *volume) bool { return !slices.Contains(ids, v.id) })
-	}
-	tags := func(v *volume) map[string]string { return v.tags.visible(r.account, r.now) }
-	got, err := applyFilters(fs, volumeFields, tags, all)
-	if err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(got, func(v *volume) string { return v.id }, max, r.p.str("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	resp := &describeVolumesResponse{NextToken: next}
-	for _, v := range page {
+	return &describeVolumesResponse{NextToken: next, VolumeSet: itemsOf(page, func(v *volume) volumeXML {
 		x := volumeXML{
 			VolumeID: v.id, Size: v.size, SnapshotID: v.snapshotID, AvailabilityZone: v.az, Status: v.status(),
-			CreateTime: awsTime(v.created), TagSet: tagXMLs(tags(v)), VolumeType: v.volumeType, Iops: v.iops,
+			CreateTime: awsTime(v.created), TagSet: tagXMLs(r.visibleTags(&v.tags)), VolumeType: v.volumeType, Iops: v.iops,
 			Encrypted: v.encrypted,
 		}
 		if v.instanceID != "" {
@@ -323,9 +274,8 @@ func describeVolumes(r *request) (any, error) {
 				AttachTime: awsTime(v.attachTime), DeleteOnTermination: v.deleteOnTermination,
 			}}
 		}
-		resp.VolumeSet.Items = append(resp.VolumeSet.Items, x)
-	}
-	return resp, nil
+		return x
+	})}, nil
 }
 
 // ---- DeleteVolume

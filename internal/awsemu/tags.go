@@ -183,47 +183,32 @@ var tagEntryFields = fields[tagEntry]{
 	"resource-type": func(t tagEntry) []string { return one(t.ResourceType) },
 }
 
+var tagsDescribe = &describe[tagEntry]{
+	minPage: 5, maxPage: 1000,
+	fields: tagEntryFields,
+	tags:   func(_ *request, t tagEntry) map[string]string { return t.all },
+	key:    func(t tagEntry) string { return t.ResourceID + "\x00" + t.Key },
+	list:   describableTags,
+}
+
 func describeTags(r *request) (any, error) {
-	fs, err := r.p.filters()
+	page, next, err := tagsDescribe.run(r)
 	if err != nil {
 		return nil, err
 	}
-	max, err := r.p.maxResults(5, 1000, "")
-	if err != nil {
-		return nil, err
-	}
-	var res []taggable
-	rs := r.rs
-	for id, im := range rs.images {
-		if im.visibleTo(r.account) {
-			res = append(res, taggable{id, "image", &im.tags})
-		}
-	}
-	for id, in := range rs.instances {
-		if in.owner == r.account {
-			res = append(res, taggable{id, "instance", &in.tags})
-		}
-	}
-	for id, v := range rs.volumes {
-		if v.owner == r.account {
-			res = append(res, taggable{id, "volume", &v.tags})
-		}
-	}
-	for id, s := range rs.snapshots {
-		if s.owner == r.account {
-			res = append(res, taggable{id, "snapshot", &s.tags})
-		}
-	}
-	for id, g := range rs.groups {
-		if g.owner == r.account {
-			res = append(res, taggable{id, "security-group", &g.tags})
-		}
-	}
-	for id, k := range rs.keyPairs {
-		if k.owner == r.account {
-			res = append(res, taggable{id, "key-pair", &k.tags})
-		}
-	}
+	return &describeTagsResponse{NextToken: next, TagSet: itemsOf(page, func(t tagEntry) tagDescriptionXML { return t.tagDescriptionXML })}, nil
+}
+
+// describableTags are the tags the caller sees, one entry per resource and
+// key, on every resource the caller may tag.
+func describableTags(r *request, _ []string) ([]tagEntry, error) {
+	rs, own := r.rs, func(owner string) bool { return owner == r.account }
+	res := appendTaggables(nil, rs.images, "image", func(im *image) (bool, *tagStore) { return im.visibleTo(r.account), &im.tags })
+	res = appendTaggables(res, rs.instances, "instance", func(in *instance) (bool, *tagStore) { return own(in.owner), &in.tags })
+	res = appendTaggables(res, rs.volumes, "volume", func(v *volume) (bool, *tagStore) { return own(v.owner), &v.tags })
+	res = appendTaggables(res, rs.snapshots, "snapshot", func(s *snapshot) (bool, *tagStore) { return own(s.owner), &s.tags })
+	res = appendTaggables(res, rs.groups, "security-group", func(g *securityGroup) (bool, *tagStore) { return own(g.owner), &g.tags })
+	res = appendTaggables(res, rs.keyPairs, "key-pair", func(k *keyPair) (bool, *tagStore) { return own(k.owner), &k.tags })
 	n := rs.networkFor(r.account)
 	res = append(res, taggable{n.vpc.id, "vpc", &n.vpc.tags})
 	for _, s := range n.subnets {
@@ -231,22 +216,20 @@ func describeTags(r *request) (any, error) {
 	}
 	var all []tagEntry
 	for _, t := range res {
-		vis := t.tags.visible(r.account, r.now)
+		vis := r.visibleTags(t.tags)
 		for k, v := range vis {
 			all = append(all, tagEntry{tagDescriptionXML{t.id, t.resourceType, k, v}, vis})
 		}
 	}
-	got, err := applyFilters(fs, tagEntryFields, func(t tagEntry) map[string]string { return t.all }, all)
-	if err != nil {
-		return nil, err
+	return all, nil
+}
+
+// appendTaggables appends the resources of m for which mine says true.
+func appendTaggables[T any](res []taggable, m map[string]T, resourceType string, mine func(T) (bool, *tagStore)) []taggable {
+	for id, x := range m {
+		if ok, ts := mine(x); ok {
+			res = append(res, taggable{id, resourceType, ts})
+		}
 	}
-	page, next, err := paginate(got, func(t tagEntry) string { return t.ResourceID + "\x00" + t.Key }, max, r.p.str("NextToken"))
-	if err != nil {
-		return nil, err
-	}
-	resp := &describeTagsResponse{NextToken: next}
-	for _, t := range page {
-		resp.TagSet.Items = append(resp.TagSet.Items, t.tagDescriptionXML)
-	}
-	return resp, nil
+	return res
 }

@@ -14,7 +14,8 @@ import "slices"
 //     after the ids, as in EC2);
 //  6. the items are sorted by key and the page after NextToken is cut.
 //
-// The handler then renders the page (itemsOf) into its response.
+// render then makes the response from the page (itemsOf helps), and handle,
+// the action's handler, runs it all.
 type describe[T any] struct {
 	// idParam is the id list parameter ("ImageId"), or "" when the action
 	// takes none (or list reads several).
@@ -36,6 +37,17 @@ type describe[T any] struct {
 	// list returns the candidates: all the caller may see when ids is
 	// empty, else those named.
 	list func(r *request, ids []string) ([]T, error)
+	// render makes the response for a page and its NextToken.
+	render func(r *request, page []T, next string) any
+}
+
+// handle is the action's handler.
+func (d *describe[T]) handle(r *request) (any, error) {
+	page, next, err := d.run(r)
+	if err != nil {
+		return nil, err
+	}
+	return d.render(r, page, next), nil
 }
 
 // run returns the page of items the request asks for and the NextToken of

@@ -287,6 +287,7 @@ func (im *image) ebsValues(f func(*ebsSpec) string) []string {
 }
 
 var imagesDescribe = &describe[*image]{
+	render:  imagesResponse,
 	idParam: "ImageId", idPrefix: "ami", malformed: "InvalidAMIID.Malformed",
 	minPage: 5, maxPage: 1000,
 	fields: imageFields,
@@ -295,12 +296,8 @@ var imagesDescribe = &describe[*image]{
 	list:   describableImages,
 }
 
-func describeImages(r *request) (any, error) {
-	page, next, err := imagesDescribe.run(r)
-	if err != nil {
-		return nil, err
-	}
-	return &describeImagesResponse{ImagesSet: itemsOf(page, r.imageXML), NextToken: next}, nil
+func imagesResponse(r *request, page []*image, next string) any {
+	return &describeImagesResponse{ImagesSet: itemsOf(page, r.imageXML), NextToken: next}
 }
 
 // describableImages are the images the caller sees, narrowed by ImageId,

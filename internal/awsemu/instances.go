@@ -557,6 +557,7 @@ func ownOrAllInstances(r *request, ids []string) ([]*instance, error) {
 }
 
 var instancesDescribe = &describe[*instance]{
+	render:  instancesResponse,
 	idParam: "InstanceId", minPage: 5, maxPage: 1000,
 	fields: instanceFields,
 	tags:   func(r *request, in *instance) map[string]string { return r.visibleTags(&in.tags) },
@@ -564,11 +565,7 @@ var instancesDescribe = &describe[*instance]{
 	list:   ownOrAllInstances,
 }
 
-func describeInstances(r *request) (any, error) {
-	page, next, err := instancesDescribe.run(r)
-	if err != nil {
-		return nil, err
-	}
+func instancesResponse(r *request, page []*instance, next string) any {
 	// Group by reservation, in the order reservations first appear.
 	slices.SortStableFunc(page, func(a, b *instance) int { return strings.Compare(a.reservationID, b.reservationID) })
 	resp := &describeInstancesResponse{NextToken: next}
@@ -581,7 +578,7 @@ func describeInstances(r *request) (any, error) {
 		res := &resp.ReservationSet.Items[n-1]
 		res.InstancesSet.Items = append(res.InstancesSet.Items, r.instanceXML(in))
 	}
-	return resp, nil
+	return resp
 }
 
 // ---- DescribeInstanceStatus
@@ -626,6 +623,7 @@ var instanceStatusFields = fields[*instance]{
 }
 
 var instanceStatusDescribe = &describe[*instance]{
+	render:  instanceStatusResponse,
 	idParam: "InstanceId", minPage: 5, maxPage: 1000,
 	fields: instanceStatusFields,
 	key:    func(in *instance) string { return in.id },
@@ -642,11 +640,7 @@ var instanceStatusDescribe = &describe[*instance]{
 	},
 }
 
-func describeInstanceStatus(r *request) (any, error) {
-	page, next, err := instanceStatusDescribe.run(r)
-	if err != nil {
-		return nil, err
-	}
+func instanceStatusResponse(r *request, page []*instance, next string) any {
 	return &describeInstanceStatusResponse{NextToken: next, InstanceStatusSet: itemsOf(page, func(in *instance) instanceStatusXML {
 		st := in.checkStatus()
 		detail := "passed"
@@ -658,7 +652,7 @@ func describeInstanceStatus(r *request) (any, error) {
 			InstanceID: in.id, AvailabilityZone: in.az, InstanceState: stateXML(in.state),
 			SystemStatus: sum, InstanceStatus: sum,
 		}
-	})}, nil
+	})}
 }
 
 // ---- StopInstances, StartInstances, TerminateInstances

@@ -269,6 +269,7 @@ var keyPairFields = fields[*keyPair]{
 }
 
 var keyPairsDescribe = &describe[*keyPair]{
+	render: keyPairsResponse,
 	fields: keyPairFields,
 	tags:   func(r *request, k *keyPair) map[string]string { return r.visibleTags(&k.tags) },
 	key:    func(k *keyPair) string { return k.name },
@@ -295,11 +296,7 @@ var keyPairsDescribe = &describe[*keyPair]{
 	},
 }
 
-func describeKeyPairs(r *request) (any, error) {
-	got, _, err := keyPairsDescribe.run(r)
-	if err != nil {
-		return nil, err
-	}
+func keyPairsResponse(r *request, got []*keyPair, _ string) any {
 	withPublic, _ := r.p.boolean("IncludePublicKey", false) // checked by list
 	return &describeKeyPairsResponse{KeySet: itemsOf(got, func(k *keyPair) keyPairXML {
 		x := keyPairXML{KeyPairID: k.id, KeyFingerprint: k.fingerprint, KeyName: k.name, KeyType: k.keyType,
@@ -308,5 +305,5 @@ func describeKeyPairs(r *request) (any, error) {
 			x.PublicKey = k.publicKey
 		}
 		return x
-	})}, nil
+	})}
 }

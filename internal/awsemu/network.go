@@ -102,6 +102,7 @@ var regionFields = fields[regionXML]{
 }
 
 var regionsDescribe = &describe[regionXML]{
+	render:  regionsResponse,
 	idParam: "RegionName",
 	fields:  regionFields,
 	list: func(_ *request, names []string) ([]regionXML, error) {
@@ -120,12 +121,8 @@ var regionsDescribe = &describe[regionXML]{
 	},
 }
 
-func describeRegions(r *request) (any, error) {
-	out, _, err := regionsDescribe.run(r)
-	if err != nil {
-		return nil, err
-	}
-	return &describeRegionsResponse{RegionInfo: items[regionXML]{out}}, nil
+func regionsResponse(_ *request, out []regionXML, _ string) any {
+	return &describeRegionsResponse{RegionInfo: items[regionXML]{out}}
 }
 
 // ---- DescribeAvailabilityZones
@@ -159,6 +156,7 @@ var zoneFields = fields[zoneXML]{
 }
 
 var zonesDescribe = &describe[zoneXML]{
+	render: zonesResponse,
 	fields: zoneFields,
 	list: func(r *request, _ []string) ([]zoneXML, error) {
 		names, ids := r.p.list("ZoneName"), r.p.list("ZoneId")
@@ -189,12 +187,8 @@ var zonesDescribe = &describe[zoneXML]{
 	},
 }
 
-func describeAvailabilityZones(r *request) (any, error) {
-	out, _, err := zonesDescribe.run(r)
-	if err != nil {
-		return nil, err
-	}
-	return &describeAvailabilityZonesResponse{AvailabilityZoneInfo: items[zoneXML]{out}}, nil
+func zonesResponse(_ *request, out []zoneXML, _ string) any {
+	return &describeAvailabilityZonesResponse{AvailabilityZoneInfo: items[zoneXML]{out}}
 }
 
 // ---- DescribeAccountAttributes
@@ -267,6 +261,7 @@ var vpcFields = fields[*vpc]{
 }
 
 var vpcsDescribe = &describe[*vpc]{
+	render:  vpcsResponse,
 	idParam: "VpcId", idPrefix: "vpc", malformed: "InvalidVpcID.Malformed",
 	minPage: 5, maxPage: 1000,
 	fields: vpcFields,
@@ -278,18 +273,14 @@ var vpcsDescribe = &describe[*vpc]{
 	},
 }
 
-func describeVpcs(r *request) (any, error) {
-	page, next, err := vpcsDescribe.run(r)
-	if err != nil {
-		return nil, err
-	}
+func vpcsResponse(r *request, page []*vpc, next string) any {
 	return &describeVpcsResponse{NextToken: next, VpcSet: itemsOf(page, func(v *vpc) vpcXML {
 		return vpcXML{
 			VpcID: v.id, OwnerID: v.owner, State: "available", CidrBlock: vpcCIDR,
 			DhcpOptionsID: "dopt-" + strings.Repeat("0", 17), InstanceTenancy: "default", IsDefault: true,
 			TagSet: tagXMLs(r.visibleTags(&v.tags)),
 		}
-	})}, nil
+	})}
 }
 
 // ---- DescribeSubnets
@@ -338,6 +329,7 @@ func (s *subnet) arn() string {
 }
 
 var subnetsDescribe = &describe[*subnet]{
+	render:  subnetsResponse,
 	idParam: "SubnetId", idPrefix: "subnet", malformed: "InvalidSubnetID.Malformed",
 	minPage: 5, maxPage: 1000,
 	fields: subnetFields,
@@ -349,11 +341,7 @@ var subnetsDescribe = &describe[*subnet]{
 	},
 }
 
-func describeSubnets(r *request) (any, error) {
-	page, next, err := subnetsDescribe.run(r)
-	if err != nil {
-		return nil, err
-	}
+func subnetsResponse(r *request, page []*subnet, next string) any {
 	return &describeSubnetsResponse{NextToken: next, SubnetSet: itemsOf(page, func(s *subnet) subnetXML {
 		return subnetXML{
 			SubnetID: s.id, SubnetArn: s.arn(), State: "available", OwnerID: s.owner, VpcID: s.vpcID,
@@ -361,5 +349,5 @@ func describeSubnets(r *request) (any, error) {
 			AvailabilityZoneID: zoneID(s.az), DefaultForAz: true, MapPublicIPOnLaunch: true,
 			TagSet: tagXMLs(r.visibleTags(&s.tags)),
 		}
-	})}, nil
+	})}
 }

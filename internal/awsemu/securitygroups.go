@@ -412,6 +412,7 @@ var groupFields = fields[*securityGroup]{
 }
 
 var securityGroupsDescribe = &describe[*securityGroup]{
+	render:  securityGroupsResponse,
 	idParam: "GroupId", idPrefix: "sg", malformed: "InvalidGroupId.Malformed",
 	minPage: 5, maxPage: 1000,
 	fields: groupFields,
@@ -451,11 +452,7 @@ func describableGroups(r *request, ids []string) ([]*securityGroup, error) {
 	return slices.CompactFunc(all, func(a, b *securityGroup) bool { return a == b }), nil
 }
 
-func describeSecurityGroups(r *request) (any, error) {
-	page, next, err := securityGroupsDescribe.run(r)
-	if err != nil {
-		return nil, err
-	}
+func securityGroupsResponse(r *request, page []*securityGroup, next string) any {
 	page = slices.CompactFunc(page, func(a, b *securityGroup) bool { return a == b })
 	return &describeSecurityGroupsResponse{NextToken: next, SecurityGroupInfo: itemsOf(page, func(g *securityGroup) securityGroupXML {
 		return securityGroupXML{
@@ -465,7 +462,7 @@ func describeSecurityGroups(r *request) (any, error) {
 			TagSet:              tagXMLs(r.visibleTags(&g.tags)),
 			SecurityGroupArn:    fmt.Sprintf("arn:aws:ec2:%s:%s:security-group/%s", r.region, g.owner, g.id),
 		}
-	})}, nil
+	})}
 }
 
 // ---- DeleteSecurityGroup

@@ -161,13 +161,13 @@ var actions map[string]handler
 
 func init() {
 	actions = map[string]handler{
-		"DescribeRegions":           describeRegions,
-		"DescribeAvailabilityZones": describeAvailabilityZones,
+		"DescribeRegions":           regionsDescribe.handle,
+		"DescribeAvailabilityZones": zonesDescribe.handle,
 		"DescribeAccountAttributes": describeAccountAttributes,
-		"DescribeVpcs":              describeVpcs,
-		"DescribeSubnets":           describeSubnets,
+		"DescribeVpcs":              vpcsDescribe.handle,
+		"DescribeSubnets":           subnetsDescribe.handle,
 
-		"DescribeImages":         describeImages,
+		"DescribeImages":         imagesDescribe.handle,
 		"DescribeImageAttribute": describeImageAttribute,
 		"CreateImage":            createImage,
 		"RegisterImage":          registerImage,
@@ -176,14 +176,14 @@ func init() {
 		"ModifyImageAttribute":   modifyImageAttribute,
 		"ResetImageAttribute":    resetImageAttribute,
 
-		"DescribeSnapshots": describeSnapshots,
+		"DescribeSnapshots": snapshotsDescribe.handle,
 		"DeleteSnapshot":    deleteSnapshot,
-		"DescribeVolumes":   describeVolumes,
+		"DescribeVolumes":   volumesDescribe.handle,
 		"DeleteVolume":      deleteVolume,
 
 		"RunInstances":            runInstances,
-		"DescribeInstances":       describeInstances,
-		"DescribeInstanceStatus":  describeInstanceStatus,
+		"DescribeInstances":       instancesDescribe.handle,
+		"DescribeInstanceStatus":  instanceStatusDescribe.handle,
 		"StopInstances":           stopInstances,
 		"StartInstances":          startInstances,
 		"TerminateInstances":      terminateInstances,
@@ -192,16 +192,16 @@ func init() {
 		"CreateKeyPair":    createKeyPair,
 		"ImportKeyPair":    importKeyPair,
 		"DeleteKeyPair":    deleteKeyPair,
-		"DescribeKeyPairs": describeKeyPairs,
+		"DescribeKeyPairs": keyPairsDescribe.handle,
 
 		"CreateSecurityGroup":           createSecurityGroup,
-		"DescribeSecurityGroups":        describeSecurityGroups,
+		"DescribeSecurityGroups":        securityGroupsDescribe.handle,
 		"AuthorizeSecurityGroupIngress": authorizeSecurityGroupIngress,
 		"DeleteSecurityGroup":           deleteSecurityGroup,
 
 		"CreateTags":   createTags,
 		"DeleteTags":   deleteTags,
-		"DescribeTags": describeTags,
+		"DescribeTags": tagsDescribe.handle,
 	}
 }
 

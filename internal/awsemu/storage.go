@@ -140,6 +140,7 @@ var snapshotFields = fields[*snapshot]{
 }
 
 var snapshotsDescribe = &describe[*snapshot]{
+	render:  snapshotsResponse,
 	idParam: "SnapshotId", idPrefix: "snap", malformed: "InvalidSnapshotID.Malformed",
 	minPage: 5, maxPage: 1000,
 	fields: snapshotFields,
@@ -157,18 +158,14 @@ var snapshotsDescribe = &describe[*snapshot]{
 	},
 }
 
-func describeSnapshots(r *request) (any, error) {
-	page, next, err := snapshotsDescribe.run(r)
-	if err != nil {
-		return nil, err
-	}
+func snapshotsResponse(r *request, page []*snapshot, next string) any {
 	return &describeSnapshotsResponse{NextToken: next, SnapshotSet: itemsOf(page, func(s *snapshot) snapshotXML {
 		return snapshotXML{
 			SnapshotID: s.id, VolumeID: s.volumeID, Status: s.state, StartTime: awsTime(s.started),
 			Progress: s.progress(), OwnerID: s.owner, VolumeSize: s.size, Description: s.description,
 			Encrypted: s.encrypted, StorageTier: "standard", TagSet: tagXMLs(r.visibleTags(&s.tags)),
 		}
-	})}, nil
+	})}
 }
 
 // ---- DeleteSnapshot
@@ -246,6 +243,7 @@ func (v *volume) ifAttached(s string) []string {
 }
 
 var volumesDescribe = &describe[*volume]{
+	render:  volumesResponse,
 	idParam: "VolumeId", idPrefix: "vol", malformed: "InvalidVolumeID.Malformed",
 	minPage: 5, maxPage: 500,
 	fields: volumeFields,
@@ -257,11 +255,7 @@ var volumesDescribe = &describe[*volume]{
 	},
 }
 
-func describeVolumes(r *request) (any, error) {
-	page, next, err := volumesDescribe.run(r)
-	if err != nil {
-		return nil, err
-	}
+func volumesResponse(r *request, page []*volume, next string) any {
 	return &describeVolumesResponse{NextToken: next, VolumeSet: itemsOf(page, func(v *volume) volumeXML {
 		x := volumeXML{
 			VolumeID: v.id, Size: v.size, SnapshotID: v.snapshotID, AvailabilityZone: v.az, Status: v.status(),
@@ -275,7 +269,7 @@ func describeVolumes(r *request) (any, error) {
 			}}
 		}
 		return x
-	})}, nil
+	})}
 }
 
 // ---- DeleteVolume

@@ -184,6 +184,7 @@ var tagEntryFields = fields[tagEntry]{
 }
 
 var tagsDescribe = &describe[tagEntry]{
+	render:  tagsResponse,
 	minPage: 5, maxPage: 1000,
 	fields: tagEntryFields,
 	tags:   func(_ *request, t tagEntry) map[string]string { return t.all },
@@ -191,12 +192,8 @@ var tagsDescribe = &describe[tagEntry]{
 	list:   describableTags,
 }
 
-func describeTags(r *request) (any, error) {
-	page, next, err := tagsDescribe.run(r)
-	if err != nil {
-		return nil, err
-	}
-	return &describeTagsResponse{NextToken: next, TagSet: itemsOf(page, func(t tagEntry) tagDescriptionXML { return t.tagDescriptionXML })}, nil
+func tagsResponse(_ *request, page []tagEntry, next string) any {
+	return &describeTagsResponse{NextToken: next, TagSet: itemsOf(page, func(t tagEntry) tagDescriptionXML { return t.tagDescriptionXML })}
 }
 
 // describableTags are the tags the caller sees, one entry per resource and

@@ -92,15 +92,8 @@ func byID[T any](xs []T, id func(T) string) []T {
 
 // Images returns the images account owns in region, sorted by id.
 func (e *Emulator) Images(account, region string) []Image {
-	var out []Image
-	e.inspect(region, func(rs *regionState) {
-		for _, im := range rs.images {
-			if im.owner == account {
-				out = append(out, im.export(region))
-			}
-		}
-	})
-	return byID(out, func(i Image) string { return i.ID })
+	return exportOwned(e, account, region, func(rs *regionState) map[string]*image { return rs.images },
+		func(i Image) string { return i.ID })
 }
 
 // Image returns the image with id, in whatever region and account holds it.
@@ -131,15 +124,8 @@ func (in *instance) export(region string) Instance {
 // Instances returns account's instances in region, terminated ones included
 // while they are retained, sorted by id.
 func (e *Emulator) Instances(account, region string) []Instance {
-	var out []Instance
-	e.inspect(region, func(rs *regionState) {
-		for _, in := range rs.instances {
-			if in.owner == account {
-				out = append(out, in.export(region))
-			}
-		}
-	})
-	return byID(out, func(i Instance) string { return i.ID })
+	return exportOwned(e, account, region, func(rs *regionState) map[string]*instance { return rs.instances },
+		func(i Instance) string { return i.ID })
 }
 
 // NonTerminatedInstances returns every instance of every account and region
@@ -160,61 +146,68 @@ func (e *Emulator) NonTerminatedInstances() []Instance {
 	return byID(out, func(i Instance) string { return i.ID })
 }
 
+func (k *keyPair) export(region string) KeyPair {
+	return KeyPair{ID: k.id, Name: k.name, Account: k.owner, Region: region,
+		Fingerprint: k.fingerprint, KeyType: k.keyType, Tags: k.tags.latest(k.owner), CreateTime: k.created}
+}
+
 // KeyPairs returns account's key pairs in region, sorted by name.
 func (e *Emulator) KeyPairs(account, region string) []KeyPair {
-	var out []KeyPair
-	e.inspect(region, func(rs *regionState) {
-		for _, k := range rs.keyPairs {
-			if k.owner == account {
-				out = append(out, KeyPair{ID: k.id, Name: k.name, Account: k.owner, Region: region,
-					Fingerprint: k.fingerprint, KeyType: k.keyType, Tags: k.tags.latest(k.owner), CreateTime: k.created})
-			}
-		}
-	})
-	return byID(out, func(k KeyPair) string { return k.Name })
+	return exportOwned(e, account, region, func(rs *regionState) map[string]*keyPair { return rs.keyPairs },
+		func(k KeyPair) string { return k.Name })
+}
+
+func (g *securityGroup) export(region string) SecurityGroup {
+	return SecurityGroup{ID: g.id, Name: g.name, Description: g.description, Account: g.owner,
+		Region: region, VpcID: g.vpcID, IngressRules: len(g.ingress), Tags: g.tags.latest(g.owner)}
 }
 
 // SecurityGroups returns account's security groups in region, sorted by id.
 func (e *Emulator) SecurityGroups(account, region string) []SecurityGroup {
-	var out []SecurityGroup
-	e.inspect(region, func(rs *regionState) {
-		for _, g := range rs.groups {
-			if g.owner == account {
-				out = append(out, SecurityGroup{ID: g.id, Name: g.name, Description: g.description, Account: g.owner,
-					Region: region, VpcID: g.vpcID, IngressRules: len(g.ingress), Tags: g.tags.latest(g.owner)})
-			}
-		}
-	})
-	return byID(out, func(g SecurityGroup) string { return g.ID })
+	return exportOwned(e, account, region, func(rs *regionState) map[string]*securityGroup { return rs.groups },
+		func(g SecurityGroup) string { return g.ID })
+}
+
+func (s *snapshot) export(region string) Snapshot {
+	return Snapshot{ID: s.id, Account: s.owner, Region: region, VolumeID: s.volumeID,
+		State: s.state, Description: s.description, SizeGiB: s.size, Tags: s.tags.latest(s.owner)}
 }
 
 // Snapshots returns account's snapshots in region, sorted by id.
 func (e *Emulator) Snapshots(account, region string) []Snapshot {
-	var out []Snapshot
-	e.inspect(region, func(rs *regionState) {
-		for _, s := range rs.snapshots {
-			if s.owner == account {
-				out = append(out, Snapshot{ID: s.id, Account: s.owner, Region: region, VolumeID: s.volumeID,
-					State: s.state, Description: s.description, SizeGiB: s.size, Tags: s.tags.latest(s.owner)})
-			}
-		}
-	})
-	return byID(out, func(s Snapshot) string { return s.ID })
+	return exportOwned(e, account, region, func(rs *regionState) map[string]*snapshot { return rs.snapshots },
+		func(s Snapshot) string { return s.ID })
+}
+
+func (v *volume) export(region string) Volume {
+	return Volume{ID: v.id, Account: v.owner, Region: region, SnapshotID: v.snapshotID,
+		State: v.status(), InstanceID: v.instanceID, SizeGiB: v.size,
+		DeleteOnTermination: v.deleteOnTermination, Tags: v.tags.latest(v.owner)}
 }
 
 // Volumes returns account's volumes in region, sorted by id.
 func (e *Emulator) Volumes(account, region string) []Volume {
-	var out []Volume
+	return exportOwned(e, account, region, func(rs *regionState) map[string]*volume { return rs.volumes },
+		func(v Volume) string { return v.ID })
+}
+
+// exported is a resource the state inspection copies out.
+type exported[X any] interface {
+	owned
+	export(region string) X
+}
+
+// exportOwned copies out the resources of account in region, sorted by key.
+func exportOwned[T exported[X], X any](e *Emulator, account, region string, all func(*regionState) map[string]T, key func(X) string) []X {
+	var out []X
 	e.inspect(region, func(rs *regionState) {
-		for _, v := range rs.volumes {
-			if v.owner == account {
-				out = append(out, Volume{ID: v.id, Account: v.owner, Region: region, SnapshotID: v.snapshotID,
-					State: v.status(), InstanceID: v.instanceID, SizeGiB: v.size,
-					DeleteOnTermination: v.deleteOnTermination, Tags: v.tags.latest(v.owner)})
+		for _, x := range all(rs) {
+			if x.ownerID() == account {
+				out = append(out, x.export(region))
 			}
 		}
 	})
-	return byID(out, func(v Volume) string { return v.ID })
+	return byID(out, key)
 }
 
 // ImageSpec describes an image for PutImage. Zero fields get defaults.

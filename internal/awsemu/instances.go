@@ -68,14 +68,8 @@ func (in *instance) groupIDs() []string {
 }
 
 func (r *request) ownInstance(id string) (*instance, error) {
-	if err := checkIDs([]string{id}, "i", "InvalidInstanceID.Malformed"); err != nil {
-		return nil, err
-	}
-	in, ok := r.rs.instances[id]
-	if !ok || in.owner != r.account {
-		return nil, notFoundList("InvalidInstanceID.NotFound", "instance ID", []string{id})
-	}
-	return in, nil
+	return ownByID(r, r.rs.instances, id, "i", "InvalidInstanceID.Malformed",
+		notFoundList("InvalidInstanceID.NotFound", "instance ID", []string{id}))
 }
 
 // ownInstances resolves InstanceId.N, all or nothing.
@@ -551,7 +545,7 @@ func (in *instance) groupNames() []string {
 // the caller does not own), or all the caller's when none are named.
 func ownOrAllInstances(r *request, ids []string) ([]*instance, error) {
 	if len(ids) == 0 {
-		return valuesWhere(r.rs.instances, func(in *instance) bool { return in.owner == r.account }), nil
+		return valuesWhere(r.rs.instances, ownedBy[*instance](r.account)), nil
 	}
 	return r.ownInstances(false)
 }

@@ -278,7 +278,7 @@ var keyPairsDescribe = &describe[*keyPair]{
 		if _, err := r.p.boolean("IncludePublicKey", false); err != nil {
 			return nil, err
 		}
-		all := valuesWhere(r.rs.keyPairs, func(k *keyPair) bool { return k.owner == r.account })
+		all := valuesWhere(r.rs.keyPairs, ownedBy[*keyPair](r.account))
 		for _, n := range names {
 			if r.rs.keyPairByName(r.account, n) == nil {
 				return nil, errorf("InvalidKeyPair.NotFound", "The key pair '%s' does not exist", n)

@@ -44,14 +44,8 @@ func (rs *regionState) groupByName(account, vpcID, name string) *securityGroup {
 // ownGroup finds a group by id, or by name in the default VPC.
 func (r *request) ownGroup(id, name string) (*securityGroup, error) {
 	if id != "" {
-		if err := checkIDs([]string{id}, "sg", "InvalidGroupId.Malformed"); err != nil {
-			return nil, err
-		}
-		g, ok := r.rs.groups[id]
-		if !ok || g.owner != r.account {
-			return nil, errorf("InvalidGroup.NotFound", "The security group '%s' does not exist", id)
-		}
-		return g, nil
+		return ownByID(r, r.rs.groups, id, "sg", "InvalidGroupId.Malformed",
+			errorf("InvalidGroup.NotFound", "The security group '%s' does not exist", id))
 	}
 	if name == "" {
 		return nil, missingParameter("GroupId")
@@ -429,7 +423,7 @@ func describableGroups(r *request, ids []string) ([]*securityGroup, error) {
 	names := r.p.list("GroupName")
 	var all []*securityGroup
 	if len(ids) == 0 && len(names) == 0 {
-		all = valuesWhere(r.rs.groups, func(g *securityGroup) bool { return g.owner == r.account })
+		all = valuesWhere(r.rs.groups, ownedBy[*securityGroup](r.account))
 	}
 	var missing []string
 	for _, id := range ids {

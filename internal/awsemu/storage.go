@@ -49,14 +49,8 @@ func (r *request) newSnapshot(volumeID string, size int, encrypted bool, descrip
 }
 
 func (r *request) ownSnapshot(id string) (*snapshot, error) {
-	if err := checkIDs([]string{id}, "snap", "InvalidSnapshotID.Malformed"); err != nil {
-		return nil, err
-	}
-	s, ok := r.rs.snapshots[id]
-	if !ok || s.owner != r.account {
-		return nil, errorf("InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id)
-	}
-	return s, nil
+	return ownByID(r, r.rs.snapshots, id, "snap", "InvalidSnapshotID.Malformed",
+		errorf("InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id))
 }
 
 // snapshotUser returns an image still registered on the snapshot, if any.
@@ -147,7 +141,7 @@ var snapshotsDescribe = &describe[*snapshot]{
 	tags:   func(r *request, s *snapshot) map[string]string { return r.visibleTags(&s.tags) },
 	key:    func(s *snapshot) string { return s.id },
 	list: func(r *request, ids []string) ([]*snapshot, error) {
-		all, err := named(valuesWhere(r.rs.snapshots, func(s *snapshot) bool { return s.owner == r.account }),
+		all, err := named(valuesWhere(r.rs.snapshots, ownedBy[*snapshot](r.account)),
 			func(s *snapshot) string { return s.id }, ids, notFoundIn("InvalidSnapshot.NotFound", "snapshot"))
 		if owners := r.p.list("Owner"); len(owners) > 0 && err == nil {
 			all = slices.DeleteFunc(all, func(s *snapshot) bool {
@@ -250,7 +244,7 @@ var volumesDescribe = &describe[*volume]{
 	tags:   func(r *request, v *volume) map[string]string { return r.visibleTags(&v.tags) },
 	key:    func(v *volume) string { return v.id },
 	list: func(r *request, ids []string) ([]*volume, error) {
-		return named(valuesWhere(r.rs.volumes, func(v *volume) bool { return v.owner == r.account }),
+		return named(valuesWhere(r.rs.volumes, ownedBy[*volume](r.account)),
 			func(v *volume) string { return v.id }, ids, notFoundIn("InvalidVolume.NotFound", "volume"))
 	},
 }
@@ -279,12 +273,10 @@ func deleteVolume(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkIDs([]string{id}, "vol", "InvalidVolumeID.Malformed"); err != nil {
+	v, err := ownByID(r, r.rs.volumes, id, "vol", "InvalidVolumeID.Malformed",
+		errorf("InvalidVolume.NotFound", "The volume '%s' does not exist.", id))
+	if err != nil {
 		return nil, err
-	}
-	v, ok := r.rs.volumes[id]
-	if !ok || v.owner != r.account {
-		return nil, errorf("InvalidVolume.NotFound", "The volume '%s' does not exist.", id)
 	}
 	if v.instanceID != "" {
 		return nil, errorf("VolumeInUse", "Volume %s is currently attached to %s", id, v.instanceID)

@@ -33,41 +33,43 @@ func (r *request) taggableResource(id string) (taggable, error) {
 	}
 	notFound := notFoundList(info.notFound, info.noun, []string{id})
 	rs := r.rs
+	var ts *tagStore
 	switch prefix {
 	case "ami":
 		if im, ok := rs.images[id]; ok && im.visibleTo(r.account) {
-			return taggable{id, info.resourceType, &im.tags}, nil
+			ts = &im.tags
 		}
 	case "i":
-		if in, ok := rs.instances[id]; ok && in.owner == r.account {
-			return taggable{id, info.resourceType, &in.tags}, nil
-		}
+		ts = ownedTags(r, rs.instances, id)
 	case "vol":
-		if v, ok := rs.volumes[id]; ok && v.owner == r.account {
-			return taggable{id, info.resourceType, &v.tags}, nil
-		}
+		ts = ownedTags(r, rs.volumes, id)
 	case "snap":
-		if s, ok := rs.snapshots[id]; ok && s.owner == r.account {
-			return taggable{id, info.resourceType, &s.tags}, nil
-		}
+		ts = ownedTags(r, rs.snapshots, id)
 	case "sg":
-		if g, ok := rs.groups[id]; ok && g.owner == r.account {
-			return taggable{id, info.resourceType, &g.tags}, nil
-		}
+		ts = ownedTags(r, rs.groups, id)
 	case "key":
-		if k, ok := rs.keyPairs[id]; ok && k.owner == r.account {
-			return taggable{id, info.resourceType, &k.tags}, nil
-		}
+		ts = ownedTags(r, rs.keyPairs, id)
 	case "vpc":
 		if n := rs.networkFor(r.account); n.vpc.id == id {
-			return taggable{id, info.resourceType, &n.vpc.tags}, nil
+			ts = &n.vpc.tags
 		}
 	case "subnet":
 		if s := rs.subnet(r.account, id); s != nil {
-			return taggable{id, info.resourceType, &s.tags}, nil
+			ts = &s.tags
 		}
 	}
+	if ts != nil {
+		return taggable{id, info.resourceType, ts}, nil
+	}
 	return taggable{}, notFound
+}
+
+// ownedTags are the tags of the caller's resource id in m, or nil.
+func ownedTags[T tagged](r *request, m map[string]T, id string) *tagStore {
+	if x, ok := m[id]; ok && x.ownerID() == r.account {
+		return x.tagStore()
+	}
+	return nil
 }
 
 // taggableResources resolves ResourceId.N, all or nothing.
@@ -199,13 +201,13 @@ func tagsResponse(_ *request, page []tagEntry, next string) any {
 // describableTags are the tags the caller sees, one entry per resource and
 // key, on every resource the caller may tag.
 func describableTags(r *request, _ []string) ([]tagEntry, error) {
-	rs, own := r.rs, func(owner string) bool { return owner == r.account }
-	res := appendTaggables(nil, rs.images, "image", func(im *image) (bool, *tagStore) { return im.visibleTo(r.account), &im.tags })
-	res = appendTaggables(res, rs.instances, "instance", func(in *instance) (bool, *tagStore) { return own(in.owner), &in.tags })
-	res = appendTaggables(res, rs.volumes, "volume", func(v *volume) (bool, *tagStore) { return own(v.owner), &v.tags })
-	res = appendTaggables(res, rs.snapshots, "snapshot", func(s *snapshot) (bool, *tagStore) { return own(s.owner), &s.tags })
-	res = appendTaggables(res, rs.groups, "security-group", func(g *securityGroup) (bool, *tagStore) { return own(g.owner), &g.tags })
-	res = appendTaggables(res, rs.keyPairs, "key-pair", func(k *keyPair) (bool, *tagStore) { return own(k.owner), &k.tags })
+	rs := r.rs
+	res := appendTaggables(nil, rs.images, "image", func(im *image) bool { return im.visibleTo(r.account) })
+	res = appendTaggables(res, rs.instances, "instance", ownedBy[*instance](r.account))
+	res = appendTaggables(res, rs.volumes, "volume", ownedBy[*volume](r.account))
+	res = appendTaggables(res, rs.snapshots, "snapshot", ownedBy[*snapshot](r.account))
+	res = appendTaggables(res, rs.groups, "security-group", ownedBy[*securityGroup](r.account))
+	res = appendTaggables(res, rs.keyPairs, "key-pair", ownedBy[*keyPair](r.account))
 	n := rs.networkFor(r.account)
 	res = append(res, taggable{n.vpc.id, "vpc", &n.vpc.tags})
 	for _, s := range n.subnets {
@@ -221,11 +223,11 @@ func describableTags(r *request, _ []string) ([]tagEntry, error) {
 	return all, nil
 }
 
-// appendTaggables appends the resources of m for which mine says true.
-func appendTaggables[T any](res []taggable, m map[string]T, resourceType string, mine func(T) (bool, *tagStore)) []taggable {
+// appendTaggables appends the resources of m that mine accepts.
+func appendTaggables[T tagged](res []taggable, m map[string]T, resourceType string, mine func(T) bool) []taggable {
 	for id, x := range m {
-		if ok, ts := mine(x); ok {
-			res = append(res, taggable{id, resourceType, ts})
+		if mine(x) {
+			res = append(res, taggable{id, resourceType, x.tagStore()})
 		}
 	}
 	return res

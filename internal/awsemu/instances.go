@@ -240,20 +240,73 @@ type reservationXML struct {
 
 var instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
 
+// launch is a RunInstances request, read and checked step by step in EC2's
+// order of errors.
+type launch struct {
+	imageID, itype, keyName, token string
+	minCount, maxCount             int
+
+	im                       *image
+	sub                      *subnet
+	groups                   []groupRef
+	publicIP, ebsOpt, noTerm bool
+	overrides                []bdm
+	specs                    map[string][]tag
+}
+
+// plannedVolume is a volume RunInstances will create for each instance.
+type plannedVolume struct {
+	device string
+	spec   ebsSpec
+}
+
 func runInstances(r *request) (any, error) {
+	l, err := r.launchParams()
+	if err != nil {
+		return nil, err
+	}
+	digest := strings.Join([]string{l.imageID, l.itype, strconv.Itoa(l.minCount), strconv.Itoa(l.maxCount), l.keyName, r.p.str("SubnetId")}, "\x00")
+	if prev, ok, err := r.rs.claimToken(r.account, "RunInstances", l.token, digest); err != nil {
+		return nil, err
+	} else if ok {
+		return r.reservationResponse(prev.ids), nil
+	}
+	if err := r.resolveLaunch(l); err != nil {
+		return nil, err
+	}
+	count, err := r.launchCount(l.minCount, l.maxCount)
+	if err != nil {
+		return nil, err
+	}
+	// Resolve the volumes once, before anything is created, so that a bad
+	// mapping leaves no trace.
+	planned, err := r.planVolumes(l.im, l.overrides)
+	if err != nil {
+		return nil, err
+	}
+	resID := r.e.newID("r")
+	var ids []string
+	for i := 0; i < count; i++ {
+		ids = append(ids, r.launchInstance(l, resID, i, planned).id)
+	}
+	r.rs.saveToken(r.account, "RunInstances", l.token, digest, ids)
+	return r.reservationResponse(ids), nil
+}
+
+// launchParams reads what RunInstances checks before its idempotency token.
+func (r *request) launchParams() (*launch, error) {
 	if r.p.hasPrefix("LaunchTemplate.") || r.p.hasPrefix("InstanceMarketOptions.") || r.p.hasPrefix("ElasticGpuSpecification") {
 		return nil, unsupported("launch templates, spot market options and elastic GPUs are not modelled")
 	}
-	imageID, err := r.p.required("ImageId")
-	if err != nil {
+	l := &launch{keyName: r.p.str("KeyName"), token: r.p.str("ClientToken")}
+	var err error
+	if l.imageID, err = r.p.required("ImageId"); err != nil {
 		return nil, err
 	}
-	minCount, err := r.p.integer("MinCount", 0)
-	if err != nil {
+	if l.minCount, err = r.p.integer("MinCount", 0); err != nil {
 		return nil, err
 	}
-	maxCount, err := r.p.integer("MaxCount", 0)
-	if err != nil {
+	if l.maxCount, err = r.p.integer("MaxCount", 0); err != nil {
 		return nil, err
 	}
 	if !r.p.has("MinCount") {
@@ -262,64 +315,60 @@ func runInstances(r *request) (any, error) {
 	if !r.p.has("MaxCount") {
 		return nil, missingParameter("MaxCount")
 	}
-	if minCount < 1 || maxCount < minCount {
-		return nil, invalidParameter("Invalid value for MinCount (%d) and MaxCount (%d): need 1 <= MinCount <= MaxCount", minCount, maxCount)
+	if l.minCount < 1 || l.maxCount < l.minCount {
+		return nil, invalidParameter("Invalid value for MinCount (%d) and MaxCount (%d): need 1 <= MinCount <= MaxCount", l.minCount, l.maxCount)
 	}
-	itype := r.p.str("InstanceType")
-	if itype == "" {
-		itype = "m1.small"
+	l.itype = r.p.str("InstanceType")
+	if l.itype == "" {
+		l.itype = "m1.small"
 	}
-	if !instanceTypePattern.MatchString(itype) {
-		return nil, invalidParameter("Invalid value '%s' for InstanceType.", itype)
+	if !instanceTypePattern.MatchString(l.itype) {
+		return nil, invalidParameter("Invalid value '%s' for InstanceType.", l.itype)
 	}
-	token := r.p.str("ClientToken")
-	digest := strings.Join([]string{imageID, itype, strconv.Itoa(minCount), strconv.Itoa(maxCount), r.p.str("KeyName"), r.p.str("SubnetId")}, "\x00")
-	if prev, ok, err := r.rs.claimToken(r.account, "RunInstances", token, digest); err != nil {
-		return nil, err
-	} else if ok {
-		return r.reservationResponse(prev.ids), nil
-	}
+	return l, nil
+}
 
-	im, err := r.visibleImage(r.rs, imageID)
-	if err != nil {
-		return nil, err
+// resolveLaunch finds the image, key pair, subnet and groups, and reads the
+// remaining parameters.
+func (r *request) resolveLaunch(l *launch) error {
+	var err error
+	if l.im, err = r.visibleImage(r.rs, l.imageID); err != nil {
+		return err
 	}
-	if im.state != "available" {
-		return nil, errorf("InvalidAMIID.Unavailable", "AMI '%s' is %s, and cannot be run", im.id, im.state)
+	if l.im.state != "available" {
+		return errorf("InvalidAMIID.Unavailable", "AMI '%s' is %s, and cannot be run", l.im.id, l.im.state)
 	}
-	if name := r.p.str("KeyName"); name != "" && r.rs.keyPairByName(r.account, name) == nil {
-		return nil, errorf("InvalidKeyPair.NotFound", "The key pair '%s' does not exist", name)
+	if l.keyName != "" && r.rs.keyPairByName(r.account, l.keyName) == nil {
+		return errorf("InvalidKeyPair.NotFound", "The key pair '%s' does not exist", l.keyName)
 	}
-	sub, err := r.launchSubnet()
-	if err != nil {
-		return nil, err
+	if l.sub, err = r.launchSubnet(); err != nil {
+		return err
 	}
-	groups, err := r.launchGroups(sub.vpcID)
-	if err != nil {
-		return nil, err
+	if l.groups, err = r.launchGroups(l.sub.vpcID); err != nil {
+		return err
 	}
-	publicIP := true
+	l.publicIP = true
 	if r.p.has("NetworkInterface.1.AssociatePublicIpAddress") {
-		if publicIP, err = r.p.boolean("NetworkInterface.1.AssociatePublicIpAddress", true); err != nil {
-			return nil, err
+		if l.publicIP, err = r.p.boolean("NetworkInterface.1.AssociatePublicIpAddress", true); err != nil {
+			return err
 		}
 	}
-	overrides, err := r.p.blockDevices("BlockDeviceMapping")
-	if err != nil {
-		return nil, err
+	if l.overrides, err = r.p.blockDevices("BlockDeviceMapping"); err != nil {
+		return err
 	}
-	specs, err := r.p.tagSpecs("instance", "volume", "network-interface")
-	if err != nil {
-		return nil, err
+	if l.specs, err = r.p.tagSpecs("instance", "volume", "network-interface"); err != nil {
+		return err
 	}
-	ebsOpt, err := r.p.boolean("EbsOptimized", false)
-	if err != nil {
-		return nil, err
+	if l.ebsOpt, err = r.p.boolean("EbsOptimized", false); err != nil {
+		return err
 	}
-	noTerm, err := r.p.boolean("DisableApiTermination", false)
-	if err != nil {
-		return nil, err
-	}
+	l.noTerm, err = r.p.boolean("DisableApiTermination", false)
+	return err
+}
+
+// launchCount is how many instances to start: up to maxCount as the quota
+// allows, and at least minCount or none.
+func (r *request) launchCount(minCount, maxCount int) (int, error) {
 	live := 0
 	for _, in := range r.rs.instances {
 		if in.owner == r.account && in.state != "terminated" && in.state != "shutting-down" {
@@ -327,16 +376,14 @@ func runInstances(r *request) (any, error) {
 		}
 	}
 	if live+minCount > maxInstances {
-		return nil, errorf("InstanceLimitExceeded", "Your quota allows for %d more running instance(s). You requested at least %d.", maxInstances-live, minCount)
+		return 0, errorf("InstanceLimitExceeded", "Your quota allows for %d more running instance(s). You requested at least %d.", maxInstances-live, minCount)
 	}
-	count := min(maxCount, maxInstances-live)
+	return min(maxCount, maxInstances-live), nil
+}
 
-	// Resolve the volumes once, before anything is created, so that a bad
-	// mapping leaves no trace.
-	type plannedVolume struct {
-		device string
-		spec   ebsSpec
-	}
+// planVolumes merges the image's block devices with the request's
+// overrides and additions.
+func (r *request) planVolumes(im *image, overrides []bdm) ([]plannedVolume, error) {
 	var planned []plannedVolume
 	for _, b := range im.bdms {
 		if b.ebs == nil {
@@ -374,44 +421,44 @@ func runInstances(r *request) (any, error) {
 		}
 		planned = append(planned, plannedVolume{ov.device, spec})
 	}
+	return planned, nil
+}
 
-	resID := r.e.newID("r")
-	var ids []string
-	for i := 0; i < count; i++ {
-		in := &instance{
-			id: r.e.newID("i"), owner: r.account, reservationID: resID, imageID: im.id, instanceType: itype,
-			state: "pending", readyAt: r.e.readyAt(r.now), launched: r.now, launchIndex: i,
-			keyName: r.p.str("KeyName"), subnetID: sub.id, vpcID: sub.vpcID, az: sub.az, groups: groups,
-			clientToken: token, arch: im.arch, virtType: im.virtType, rootDevice: im.rootDevice,
-			platform: im.platform, enaSupport: im.enaSupport, ebsOptimized: ebsOpt, sourceDestCheck: true,
-			apiTermination: noTerm, sriov: im.sriov, bootMode: im.bootMode,
-			shutdownBehavior: r.p.str("InstanceInitiatedShutdownBehavior"),
-			iamProfile:       r.p.str("IamInstanceProfile.Arn"),
-		}
-		if name := r.p.str("IamInstanceProfile.Name"); name != "" {
-			in.iamProfile = "arn:aws:iam::" + r.account + ":instance-profile/" + name
-		}
-		in.privateIP = privateIP(sub, in.id)
-		if publicIP {
-			in.publicIP = "203.0.113." + strconv.Itoa(1+int(in.id[2])%250)
-		}
-		for _, pv := range planned {
-			v := &volume{
-				id: r.e.newID("vol"), owner: r.account, az: sub.az, snapshotID: pv.spec.snapshotID,
-				volumeType: pv.spec.volumeType, size: pv.spec.size, iops: pv.spec.iops, encrypted: pv.spec.encrypted,
-				created: r.now, instanceID: in.id, device: pv.device, deleteOnTermination: pv.spec.deleteOnTermination,
-				attachTime: r.now,
-			}
-			v.tags.setAll(r.account, specs["volume"], r.now)
-			r.rs.volumes[v.id] = v
-			in.bdms = append(in.bdms, attachment{device: pv.device, volumeID: v.id})
-		}
-		in.tags.setAll(r.account, specs["instance"], r.now)
-		r.rs.instances[in.id] = in
-		ids = append(ids, in.id)
+// launchInstance creates the i-th instance of reservation resID, with its
+// volumes.
+func (r *request) launchInstance(l *launch, resID string, i int, planned []plannedVolume) *instance {
+	im, sub := l.im, l.sub
+	in := &instance{
+		id: r.e.newID("i"), owner: r.account, reservationID: resID, imageID: im.id, instanceType: l.itype,
+		state: "pending", readyAt: r.e.readyAt(r.now), launched: r.now, launchIndex: i,
+		keyName: l.keyName, subnetID: sub.id, vpcID: sub.vpcID, az: sub.az, groups: l.groups,
+		clientToken: l.token, arch: im.arch, virtType: im.virtType, rootDevice: im.rootDevice,
+		platform: im.platform, enaSupport: im.enaSupport, ebsOptimized: l.ebsOpt, sourceDestCheck: true,
+		apiTermination: l.noTerm, sriov: im.sriov, bootMode: im.bootMode,
+		shutdownBehavior: r.p.str("InstanceInitiatedShutdownBehavior"),
+		iamProfile:       r.p.str("IamInstanceProfile.Arn"),
 	}
-	r.rs.saveToken(r.account, "RunInstances", token, digest, ids)
-	return r.reservationResponse(ids), nil
+	if name := r.p.str("IamInstanceProfile.Name"); name != "" {
+		in.iamProfile = "arn:aws:iam::" + r.account + ":instance-profile/" + name
+	}
+	in.privateIP = privateIP(sub, in.id)
+	if l.publicIP {
+		in.publicIP = "203.0.113." + strconv.Itoa(1+int(in.id[2])%250)
+	}
+	for _, pv := range planned {
+		v := &volume{
+			id: r.e.newID("vol"), owner: r.account, az: sub.az, snapshotID: pv.spec.snapshotID,
+			volumeType: pv.spec.volumeType, size: pv.spec.size, iops: pv.spec.iops, encrypted: pv.spec.encrypted,
+			created: r.now, instanceID: in.id, device: pv.device, deleteOnTermination: pv.spec.deleteOnTermination,
+			attachTime: r.now,
+		}
+		v.tags.setAll(r.account, l.specs["volume"], r.now)
+		r.rs.volumes[v.id] = v
+		in.bdms = append(in.bdms, attachment{device: pv.device, volumeID: v.id})
+	}
+	in.tags.setAll(r.account, l.specs["instance"], r.now)
+	r.rs.instances[in.id] = in
+	return in
 }
 
 func (r *request) reservationResponse(ids []string) *reservationXML {
@@ -743,11 +790,44 @@ func modifyInstanceAttribute(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Collect attribute -> value from both request styles: Attribute+Value
-	// and Name.Value.
+	set := r.p.instanceAttributes()
+	groups := r.p.list("GroupId")
+	if len(groups) == 0 && r.p.str("Attribute") == "groupSet" {
+		return nil, missingParameter("GroupId")
+	}
+	delete(set, "groupSet")
+	bdms := r.p.hasPrefix("BlockDeviceMapping.")
+	if len(set) == 0 && len(groups) == 0 && !bdms {
+		return nil, errorf("InvalidParameterCombination", "No attributes specified.")
+	}
+	if len(set)+btoi(len(groups) > 0)+btoi(bdms) > 1 {
+		return nil, errorf("InvalidParameterCombination", "Fields for multiple attribute types specified")
+	}
+	if in.state == "terminated" || in.state == "shutting-down" {
+		return nil, errorf("IncorrectInstanceState", "The instance '%s' is not in a state from which it can be modified.", in.id)
+	}
+	// Exactly one of the three is asked for.
+	for attr, v := range set {
+		err = setInstanceAttribute(in, attr, v)
+	}
+	if len(groups) > 0 {
+		err = r.setInstanceGroups(in, groups)
+	}
+	if bdms {
+		err = r.setDeleteOnTermination(in)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &returnResponse{Return: true}, nil
+}
+
+// instanceAttributes collects attribute -> value from both request styles:
+// Attribute+Value and Name.Value.
+func (p params) instanceAttributes() map[string]string {
 	set := map[string]string{}
-	if attr := r.p.str("Attribute"); attr != "" {
-		set[attr] = r.p.str("Value")
+	if attr := p.str("Attribute"); attr != "" {
+		set[attr] = p.str("Value")
 	}
 	for param, attr := range map[string]string{
 		"InstanceType.Value": "instanceType", "UserData.Value": "userData", "EnaSupport.Value": "enaSupport",
@@ -756,115 +836,115 @@ func modifyInstanceAttribute(r *request) (any, error) {
 		"InstanceInitiatedShutdownBehavior.Value": "instanceInitiatedShutdownBehavior",
 		"DisableApiStop.Value":                    "disableApiStop",
 	} {
-		if r.p.has(param) {
-			set[attr] = r.p.str(param)
+		if p.has(param) {
+			set[attr] = p.str(param)
 		}
 	}
-	groups := r.p.list("GroupId")
-	if len(groups) == 0 && r.p.str("Attribute") == "groupSet" {
-		return nil, missingParameter("GroupId")
-	}
-	delete(set, "groupSet")
-	if len(set) == 0 && len(groups) == 0 && !r.p.hasPrefix("BlockDeviceMapping.") {
-		return nil, errorf("InvalidParameterCombination", "No attributes specified.")
-	}
-	if len(set)+btoi(len(groups) > 0)+btoi(r.p.hasPrefix("BlockDeviceMapping.")) > 1 {
-		return nil, errorf("InvalidParameterCombination", "Fields for multiple attribute types specified")
-	}
-	if in.state == "terminated" || in.state == "shutting-down" {
-		return nil, errorf("IncorrectInstanceState", "The instance '%s' is not in a state from which it can be modified.", in.id)
-	}
-	boolVal := func(attr, v string) (bool, error) {
-		switch strings.ToLower(v) {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
+	return set
+}
+
+// setInstanceAttribute sets one attribute named as in the Attribute
+// parameter.
+func setInstanceAttribute(in *instance, attr, v string) error {
+	notStopped := errorf("IncorrectInstanceState", "The instance '%s' is not in the 'stopped' state.", in.id)
+	switch attr {
+	case "instanceType":
+		if in.state != "stopped" {
+			return notStopped
 		}
-		return false, invalidParameter("Value (%s) for parameter %s is invalid. Expected a boolean", v, attr)
-	}
-	for attr, v := range set {
+		if !instanceTypePattern.MatchString(v) {
+			return invalidParameter("Invalid value '%s' for InstanceType.", v)
+		}
+		in.instanceType = v
+	case "enaSupport":
+		b, err := attributeBool(attr, v)
+		if err != nil {
+			return err
+		}
+		if in.state != "stopped" {
+			return notStopped
+		}
+		in.enaSupport = b
+	case "sriovNetSupport":
+		if v != "simple" {
+			return invalidParameter("Value (%s) for parameter sriovNetSupport is invalid. Only simple is supported.", v)
+		}
+		in.sriov = v
+	case "sourceDestCheck", "disableApiTermination", "ebsOptimized", "disableApiStop":
+		b, err := attributeBool(attr, v)
+		if err != nil {
+			return err
+		}
 		switch attr {
-		case "instanceType":
-			if in.state != "stopped" {
-				return nil, errorf("IncorrectInstanceState", "The instance '%s' is not in the 'stopped' state.", in.id)
-			}
-			if !instanceTypePattern.MatchString(v) {
-				return nil, invalidParameter("Invalid value '%s' for InstanceType.", v)
-			}
-			in.instanceType = v
-		case "enaSupport":
-			b, err := boolVal(attr, v)
-			if err != nil {
-				return nil, err
-			}
-			if in.state != "stopped" {
-				return nil, errorf("IncorrectInstanceState", "The instance '%s' is not in the 'stopped' state.", in.id)
-			}
-			in.enaSupport = b
-		case "sriovNetSupport":
-			if v != "simple" {
-				return nil, invalidParameter("Value (%s) for parameter sriovNetSupport is invalid. Only simple is supported.", v)
-			}
-			in.sriov = v
-		case "sourceDestCheck", "disableApiTermination", "ebsOptimized", "disableApiStop":
-			b, err := boolVal(attr, v)
-			if err != nil {
-				return nil, err
-			}
-			switch attr {
-			case "sourceDestCheck":
-				in.sourceDestCheck = b
-			case "disableApiTermination":
-				in.apiTermination = b
-			case "ebsOptimized":
-				in.ebsOptimized = b
-			}
-		case "instanceInitiatedShutdownBehavior":
-			if v != "stop" && v != "terminate" {
-				return nil, invalidParameter("Value (%s) for parameter instanceInitiatedShutdownBehavior is invalid.", v)
-			}
-			in.shutdownBehavior = v
-		case "userData":
-			// Accepted and dropped: nothing runs.
-		default:
-			return nil, unsupported("instance attribute %s is not modelled", attr)
+		case "sourceDestCheck":
+			in.sourceDestCheck = b
+		case "disableApiTermination":
+			in.apiTermination = b
+		case "ebsOptimized":
+			in.ebsOptimized = b
 		}
-	}
-	if len(groups) > 0 {
-		var refs []groupRef
-		for _, gid := range groups {
-			g, err := r.ownGroup(gid, "")
-			if err != nil {
-				return nil, err
-			}
-			refs = append(refs, groupRef{g.id, g.name})
+	case "instanceInitiatedShutdownBehavior":
+		if v != "stop" && v != "terminate" {
+			return invalidParameter("Value (%s) for parameter instanceInitiatedShutdownBehavior is invalid.", v)
 		}
-		in.groups = refs
+		in.shutdownBehavior = v
+	case "userData":
+		// Accepted and dropped: nothing runs.
+	default:
+		return unsupported("instance attribute %s is not modelled", attr)
 	}
-	if r.p.hasPrefix("BlockDeviceMapping.") {
-		for _, n := range r.p.indices("BlockDeviceMapping") {
-			pre := "BlockDeviceMapping." + strconv.Itoa(n)
-			dev := r.p.str(pre + ".DeviceName")
-			dot, err := r.p.boolean(pre+".Ebs.DeleteOnTermination", true)
-			if err != nil {
-				return nil, err
-			}
-			found := false
-			for _, a := range in.bdms {
-				if a.device == dev {
-					if v := r.rs.volumes[a.volumeID]; v != nil {
-						v.deleteOnTermination = dot
-						found = true
-					}
+	return nil
+}
+
+// attributeBool reads an attribute's boolean value, in any case.
+func attributeBool(attr, v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, invalidParameter("Value (%s) for parameter %s is invalid. Expected a boolean", v, attr)
+}
+
+// setInstanceGroups replaces the instance's security groups.
+func (r *request) setInstanceGroups(in *instance, groups []string) error {
+	var refs []groupRef
+	for _, gid := range groups {
+		g, err := r.ownGroup(gid, "")
+		if err != nil {
+			return err
+		}
+		refs = append(refs, groupRef{g.id, g.name})
+	}
+	in.groups = refs
+	return nil
+}
+
+// setDeleteOnTermination applies BlockDeviceMapping.N.Ebs.DeleteOnTermination
+// to the instance's attached volumes.
+func (r *request) setDeleteOnTermination(in *instance) error {
+	for _, n := range r.p.indices("BlockDeviceMapping") {
+		pre := "BlockDeviceMapping." + strconv.Itoa(n)
+		dev := r.p.str(pre + ".DeviceName")
+		dot, err := r.p.boolean(pre+".Ebs.DeleteOnTermination", true)
+		if err != nil {
+			return err
+		}
+		found := false
+		for _, a := range in.bdms {
+			if a.device == dev {
+				if v := r.rs.volumes[a.volumeID]; v != nil {
+					v.deleteOnTermination = dot
+					found = true
 				}
 			}
-			if !found {
-				return nil, errorf("InvalidInstanceAttributeValue", "No device is currently mapped at %s", dev)
-			}
+		}
+		if !found {
+			return errorf("InvalidInstanceAttributeValue", "No device is currently mapped at %s", dev)
 		}
 	}
-	return &returnResponse{Return: true}, nil
+	return nil
 }
 
 func btoi(b bool) int {

@@ -94,6 +94,9 @@ func (d *describe[T]) run(r *request) ([]T, string, error) {
 // visibleTags are the tags of a resource as the caller sees them now.
 func (r *request) visibleTags(ts *tagStore) map[string]string { return ts.visible(r.account, r.now) }
 
+// visibleTagsOf is describe.tags for a tagged resource.
+func visibleTagsOf[T tagged](r *request, x T) map[string]string { return r.visibleTags(x.tagStore()) }
+
 // itemsOf renders a page of items as an XML item list.
 func itemsOf[T, X any](page []T, render func(T) X) items[X] {
 	var out items[X]

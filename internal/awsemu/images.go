@@ -291,7 +291,7 @@ var imagesDescribe = &describe[*image]{
 	idParam: "ImageId", idPrefix: "ami", malformed: "InvalidAMIID.Malformed",
 	minPage: 5, maxPage: 1000,
 	fields: imageFields,
-	tags:   func(r *request, im *image) map[string]string { return r.visibleTags(&im.tags) },
+	tags:   visibleTagsOf[*image],
 	key:    func(im *image) string { return im.id },
 	list:   describableImages,
 }

@@ -601,7 +601,7 @@ var instancesDescribe = &describe[*instance]{
 	render:  instancesResponse,
 	idParam: "InstanceId", minPage: 5, maxPage: 1000,
 	fields: instanceFields,
-	tags:   func(r *request, in *instance) map[string]string { return r.visibleTags(&in.tags) },
+	tags:   visibleTagsOf[*instance],
 	key:    func(in *instance) string { return in.id },
 	list:   ownOrAllInstances,
 }

@@ -271,7 +271,7 @@ var keyPairFields = fields[*keyPair]{
 var keyPairsDescribe = &describe[*keyPair]{
 	render: keyPairsResponse,
 	fields: keyPairFields,
-	tags:   func(r *request, k *keyPair) map[string]string { return r.visibleTags(&k.tags) },
+	tags:   visibleTagsOf[*keyPair],
 	key:    func(k *keyPair) string { return k.name },
 	list: func(r *request, _ []string) ([]*keyPair, error) {
 		names, ids := r.p.list("KeyName"), r.p.list("KeyPairId")

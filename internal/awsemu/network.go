@@ -265,7 +265,7 @@ var vpcsDescribe = &describe[*vpc]{
 	idParam: "VpcId", idPrefix: "vpc", malformed: "InvalidVpcID.Malformed",
 	minPage: 5, maxPage: 1000,
 	fields: vpcFields,
-	tags:   func(r *request, v *vpc) map[string]string { return r.visibleTags(&v.tags) },
+	tags:   visibleTagsOf[*vpc],
 	key:    func(v *vpc) string { return v.id },
 	list: func(r *request, ids []string) ([]*vpc, error) {
 		return named([]*vpc{r.rs.networkFor(r.account).vpc}, func(v *vpc) string { return v.id }, ids,
@@ -333,7 +333,7 @@ var subnetsDescribe = &describe[*subnet]{
 	idParam: "SubnetId", idPrefix: "subnet", malformed: "InvalidSubnetID.Malformed",
 	minPage: 5, maxPage: 1000,
 	fields: subnetFields,
-	tags:   func(r *request, s *subnet) map[string]string { return r.visibleTags(&s.tags) },
+	tags:   visibleTagsOf[*subnet],
 	key:    func(s *subnet) string { return s.id },
 	list: func(r *request, ids []string) ([]*subnet, error) {
 		return named(slices.Clone(r.rs.networkFor(r.account).subnets), func(s *subnet) string { return s.id }, ids,

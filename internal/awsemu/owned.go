@@ -17,6 +17,8 @@ func (k *keyPair) ownerID() string       { return k.owner }
 func (g *securityGroup) ownerID() string { return g.owner }
 func (s *snapshot) ownerID() string      { return s.owner }
 func (v *volume) ownerID() string        { return v.owner }
+func (v *vpc) ownerID() string           { return v.owner }
+func (s *subnet) ownerID() string        { return s.owner }
 
 func (im *image) tagStore() *tagStore        { return &im.tags }
 func (in *instance) tagStore() *tagStore     { return &in.tags }
@@ -24,6 +26,8 @@ func (k *keyPair) tagStore() *tagStore       { return &k.tags }
 func (g *securityGroup) tagStore() *tagStore { return &g.tags }
 func (s *snapshot) tagStore() *tagStore      { return &s.tags }
 func (v *volume) tagStore() *tagStore        { return &v.tags }
+func (v *vpc) tagStore() *tagStore           { return &v.tags }
+func (s *subnet) tagStore() *tagStore        { return &s.tags }
 
 // ownedBy is a filter for valuesWhere: the resources of account.
 func ownedBy[T owned](account string) func(T) bool {

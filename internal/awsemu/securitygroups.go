@@ -175,25 +175,24 @@ func (r *request) permissionRules(pre string) ([]rule, error) {
 	if r.p.hasPrefix(pre + "PrefixListIds.") {
 		return nil, unsupported("prefix lists are not modelled")
 	}
-	for _, n := range r.p.indices(pre + "IpRanges") {
-		item := pre + "IpRanges." + strconv.Itoa(n)
-		c := r.p.str(item + ".CidrIp")
-		if pfx, err := netip.ParsePrefix(c); err != nil || !pfx.Addr().Is4() {
-			return nil, invalidParameter("CIDR block %s is malformed", c)
+	for _, fam := range []struct {
+		list, field string
+		v6          bool
+	}{{"IpRanges", "CidrIp", false}, {"Ipv6Ranges", "CidrIpv6", true}} {
+		for _, n := range r.p.indices(pre + fam.list) {
+			item := pre + fam.list + "." + strconv.Itoa(n)
+			c := r.p.str(item + "." + fam.field)
+			if pfx, err := netip.ParsePrefix(c); err != nil || pfx.Addr().Is6() != fam.v6 {
+				return nil, invalidParameter("CIDR block %s is malformed", c)
+			}
+			ru := base
+			if ru.desc = r.p.str(item + ".Description"); fam.v6 {
+				ru.cidr6 = c
+			} else {
+				ru.cidr = c
+			}
+			out = append(out, ru)
 		}
-		ru := base
-		ru.cidr, ru.desc = c, r.p.str(item+".Description")
-		out = append(out, ru)
-	}
-	for _, n := range r.p.indices(pre + "Ipv6Ranges") {
-		item := pre + "Ipv6Ranges." + strconv.Itoa(n)
-		c := r.p.str(item + ".CidrIpv6")
-		if pfx, err := netip.ParsePrefix(c); err != nil || !pfx.Addr().Is6() {
-			return nil, invalidParameter("CIDR block %s is malformed", c)
-		}
-		ru := base
-		ru.cidr6, ru.desc = c, r.p.str(item+".Description")
-		out = append(out, ru)
 	}
 	for _, n := range r.p.indices(pre + "Groups") {
 		item := pre + "Groups." + strconv.Itoa(n)
@@ -410,7 +409,7 @@ var securityGroupsDescribe = &describe[*securityGroup]{
 	idParam: "GroupId", idPrefix: "sg", malformed: "InvalidGroupId.Malformed",
 	minPage: 5, maxPage: 1000,
 	fields: groupFields,
-	tags:   func(r *request, g *securityGroup) map[string]string { return r.visibleTags(&g.tags) },
+	tags:   visibleTagsOf[*securityGroup],
 	key:    func(g *securityGroup) string { return g.id },
 	list:   describableGroups,
 }

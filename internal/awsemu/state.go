@@ -176,8 +176,6 @@ func (t tagStore) latest(account string) map[string]string {
 	return out
 }
 
-func (t tagStore) count(account string) int { return len(t[account]) }
-
 func (t tagStore) remove(account, key string) { delete(t[account], key) }
 
 // tagXMLs renders a tag map sorted by key.

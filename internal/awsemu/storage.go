@@ -138,7 +138,7 @@ var snapshotsDescribe = &describe[*snapshot]{
 	idParam: "SnapshotId", idPrefix: "snap", malformed: "InvalidSnapshotID.Malformed",
 	minPage: 5, maxPage: 1000,
 	fields: snapshotFields,
-	tags:   func(r *request, s *snapshot) map[string]string { return r.visibleTags(&s.tags) },
+	tags:   visibleTagsOf[*snapshot],
 	key:    func(s *snapshot) string { return s.id },
 	list: func(r *request, ids []string) ([]*snapshot, error) {
 		all, err := named(valuesWhere(r.rs.snapshots, ownedBy[*snapshot](r.account)),
@@ -241,7 +241,7 @@ var volumesDescribe = &describe[*volume]{
 	idParam: "VolumeId", idPrefix: "vol", malformed: "InvalidVolumeID.Malformed",
 	minPage: 5, maxPage: 500,
 	fields: volumeFields,
-	tags:   func(r *request, v *volume) map[string]string { return r.visibleTags(&v.tags) },
+	tags:   visibleTagsOf[*volume],
 	key:    func(v *volume) string { return v.id },
 	list: func(r *request, ids []string) ([]*volume, error) {
 		return named(valuesWhere(r.rs.volumes, ownedBy[*volume](r.account)),

@@ -3,13 +3,11 @@ package awsemu
 import (
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	smithy "github.com/aws/smithy-go"
@@ -27,22 +25,15 @@ const (
 // serve starts an emulator behind an httptest server.
 func serve(t *testing.T, opts Options) (*Emulator, string) {
 	t.Helper()
-	emu := New(opts)
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	return emu, srv.URL
+	s := NewTestServer(t, opts)
+	return s.Emulator, s.URL
 }
 
-// client is the real SDK client for account in region, without retries so
-// that every call reaches the emulator exactly once.
+// client is the real SDK client for account in region of the emulator at
+// url (from serve), as TestServer.EC2 makes it: without retries, so that
+// every call reaches the emulator exactly once.
 func client(url, account, region string) *ec2.Client {
-	return ec2.New(ec2.Options{
-		Region:       region,
-		BaseEndpoint: aws.String(url),
-		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyFor(account), "secret", ""),
-		Retryer:      aws.NopRetryer{},
-		HTTPClient:   HTTPClient(),
-	})
+	return (&TestServer{URL: url, http: HTTPClient()}).EC2(account, region)
 }
 
 // apiCode is the EC2 error code of err, or "" if err is not an API error.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -169,14 +168,6 @@ func checkImage(t *testing.T, emu *Emulator, id, wantRegion, name string) {
 	}
 }
 
-func packerServer(t *testing.T, opts Options) (*Emulator, string) {
-	t.Helper()
-	emu := New(opts)
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	return emu, srv.URL
-}
-
 func jsonTemplate(t *testing.T, builder map[string]any) []byte {
 	t.Helper()
 	out, err := json.MarshalIndent(map[string]any{"builders": []any{builder}}, "", "  ")
@@ -190,7 +181,7 @@ func jsonTemplate(t *testing.T, builder map[string]any) []byte {
 // replaces the first image and its snapshot, as on EC2.
 func TestPackerBuildJSON(t *testing.T) {
 	t.Parallel()
-	emu, url := packerServer(t, Options{})
+	emu, url := serve(t, Options{})
 	b := amazonEBS(url, "bakery-json")
 	b["ami_users"] = []string{accountB}
 	b["snapshot_tags"] = map[string]string{"Fingerprint": "fp-bakery-json"}
@@ -234,7 +225,7 @@ func TestPackerBuildJSON(t *testing.T) {
 // and instances staying pending for a while as on EC2.
 func TestPackerBuildAMIRegions(t *testing.T) {
 	t.Parallel()
-	emu, url := packerServer(t, Options{PendingDelay: 300 * time.Millisecond})
+	emu, url := serve(t, Options{PendingDelay: 300 * time.Millisecond})
 	b := amazonEBS(url, "bakery-regions")
 	b["ami_regions"] = []string{otherRegion}
 	start := time.Now()
@@ -260,7 +251,7 @@ func TestPackerBuildAMIRegions(t *testing.T) {
 
 func TestPackerBuildHCL2(t *testing.T) {
 	t.Parallel()
-	emu, url := packerServer(t, Options{})
+	emu, url := serve(t, Options{})
 	hcl := `source "amazon-ebs" "base" {
   region                     = "` + region + `"
   custom_endpoint_ec2        = "` + url + `"
@@ -296,7 +287,7 @@ build {
 func TestPackerInterrupted(t *testing.T) {
 	t.Parallel()
 	launched := make(chan struct{}, 1)
-	emu, url := packerServer(t, Options{
+	emu, url := serve(t, Options{
 		// Long enough that packer is still waiting for the instance
 		// when the signal arrives.
 		PendingDelay: 2 * time.Second,

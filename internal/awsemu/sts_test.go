@@ -3,11 +3,9 @@ package awsemu
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -17,11 +15,8 @@ import (
 // Assuming a role in another account makes the caller act as that account,
 // through the SDK's own AssumeRole credential provider.
 func TestSTSAssumeRole(t *testing.T) {
-	emu := New(Options{})
-	srv := httptest.NewServer(emu)
-	defer srv.Close()
-	base := credentials.NewStaticCredentialsProvider(AccessKeyFor(DefaultAccount), "x", "")
-	stsClient := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: base, HTTPClient: HTTPClient()})
+	emu := NewTestServer(t)
+	stsClient := emu.STS(DefaultAccount, "us-east-1")
 	ctx := context.Background()
 
 	id, err := stsClient.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
@@ -31,7 +26,7 @@ func TestSTSAssumeRole(t *testing.T) {
 
 	const build = "210987654321"
 	role := aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, "arn:aws:iam::"+build+":role/ami-builder"))
-	c := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: role, HTTPClient: HTTPClient()})
+	c := emu.EC2(DefaultAccount, "us-east-1", func(o *ec2.Options) { o.Credentials = role })
 	if _, err := c.CreateKeyPair(ctx, &ec2.CreateKeyPairInput{KeyName: aws.String("in-build-account")}); err != nil {
 		t.Fatal(err)
 	}

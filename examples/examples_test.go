@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -632,8 +631,7 @@ func TestActionEndToEnd(t *testing.T) {
 	}
 	packerBin := testenv.Command(t, "packer", "scripts/ensure-deps.sh installs it")
 	script, env := actionStep(t, "bake")
-	srv := httptest.NewServer(awsemu.New(awsemu.Options{PendingDelay: 300 * time.Millisecond}))
-	defer srv.Close()
+	srv := awsemu.NewTestServer(t, awsemu.Options{PendingDelay: 300 * time.Millisecond})
 
 	const account = "111122223333"
 	dir := t.TempDir()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,15 +16,13 @@ import (
 // every goroutine they started (signal handling, lookups in parallel
 // regions, lock renewals, the SDK's) has ended when Main returns.
 func TestNoGoroutineOutlivesACommand(t *testing.T) {
-	emu := awsemu.New(awsemu.Options{})
-	srv := httptest.NewServer(emu)
-	defer srv.Close()
+	emu := awsemu.NewTestServer(t)
 	dir := t.TempDir()
 	tmpl := filepath.Join(dir, "ami.json")
 	os.WriteFile(tmpl, []byte(`{"variables": {"config_checksum": ""}, "builders": [{"type": "amazon-ebs", "ami_name": "a-{{user `+"`config_checksum`"+`}}"}]}`), 0o644)
 	os.WriteFile(filepath.Join(dir, "setup.sh"), []byte("echo hi\n"), 0o644)
 	env := map[string]string{
-		"AWS_ENDPOINT_URL_EC2":        srv.URL,
+		"AWS_ENDPOINT_URL_EC2":        emu.URL,
 		"AWS_ACCESS_KEY_ID":           awsemu.AccessKeyFor(awsemu.DefaultAccount),
 		"AWS_SECRET_ACCESS_KEY":       "x",
 		"AWS_REGION":                  "us-east-1",
@@ -65,6 +62,6 @@ func TestNoGoroutineOutlivesACommand(t *testing.T) {
 	if _, code := run("bake", "-t", tmpl, "-d", dir, "--region", "bad"); code != 2 {
 		t.Fatalf("bad region: exit %d", code)
 	}
-	srv.CloseClientConnections()
+	emu.Server.CloseClientConnections()
 	goleak.VerifyNone(t, before)
 }

@@ -17,6 +17,8 @@ type TestServer struct {
 	*Emulator
 	// URL is the endpoint of every service (the SigV4 scope picks one).
 	URL string
+	// Server serves it, e.g. to CloseClientConnections.
+	Server *httptest.Server
 
 	http aws.HTTPClient
 }
@@ -36,7 +38,7 @@ func NewTestServer(t testing.TB, opts ...Options) *TestServer {
 	emu := New(o)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	return &TestServer{Emulator: emu, URL: srv.URL, http: HTTPClient()}
+	return &TestServer{Emulator: emu, URL: srv.URL, Server: srv, http: HTTPClient()}
 }
 
 // EC2 returns an EC2 client acting as account (AccessKeyFor) in region.

@@ -3,7 +3,6 @@ package bake
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"go.uber.org/goleak"
 
@@ -65,9 +63,8 @@ type world struct {
 
 func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 	t.Helper()
-	w := &world{emu: awsemu.New(awsemu.Options{PendingDelay: time.Millisecond})}
-	srv := httptest.NewServer(w.emu)
-	t.Cleanup(srv.Close)
+	srv := awsemu.NewTestServer(t, awsemu.Options{PendingDelay: time.Millisecond})
+	w := &world{emu: srv.Emulator}
 	w.dir = t.TempDir()
 	os.WriteFile(filepath.Join(w.dir, "ami.json"), []byte(tmpl), 0o644)
 	os.WriteFile(filepath.Join(w.dir, "setup.sh"), []byte("echo hi\n"), 0o755)
@@ -77,11 +74,7 @@ func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 	}
 	clients := map[string]*ec2.Client{}
 	for _, r := range append(regions, "us-east-1", "us-west-2", "eu-west-1") {
-		clients[r] = ec2.New(ec2.Options{
-			Region: r, BaseEndpoint: aws.String(srv.URL),
-			Credentials: credentials.NewStaticCredentialsProvider(awsemu.AccessKeyFor(awsemu.DefaultAccount), "x", ""),
-			HTTPClient:  awsemu.HTTPClient(),
-		})
+		clients[r] = srv.EC2(awsemu.DefaultAccount, r)
 	}
 	w.opts = &Options{
 		Spec:           fingerprint.Spec{Template: filepath.Join(w.dir, "ami.json"), Dirs: []string{w.dir}},
@@ -165,11 +158,9 @@ func TestRunTagsAnUntaggedBuild(t *testing.T) {
 // yet must not cause a second build. The AMI name carries the fingerprint.
 func TestRunEventualConsistency(t *testing.T) {
 	w := newWorld(t, tagged, "us-east-1")
-	w.emu = awsemu.New(awsemu.Options{TagVisibilityDelay: time.Hour})
-	srv := httptest.NewServer(w.emu)
-	t.Cleanup(srv.Close)
-	c := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider(awsemu.AccessKeyFor(awsemu.DefaultAccount), "x", ""), HTTPClient: awsemu.HTTPClient()})
+	srv := awsemu.NewTestServer(t, awsemu.Options{TagVisibilityDelay: time.Hour})
+	w.emu = srv.Emulator
+	c := srv.EC2(awsemu.DefaultAccount, "us-east-1")
 	w.opts.Clients = func(string) images.EC2 { return c }
 	w.opts.RunPacker = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
 		w.builds.Add(1)

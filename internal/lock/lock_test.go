@@ -2,14 +2,12 @@ package lock
 
 import (
 	"context"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"go.uber.org/goleak"
@@ -22,17 +20,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const fp = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 func newEmu(t *testing.T) (*awsemu.Emulator, func(string) EC2) {
-	emu := awsemu.New(awsemu.Options{})
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	return emu, func(region string) EC2 {
-		return ec2.New(ec2.Options{
-			Region:       region,
-			BaseEndpoint: aws.String(srv.URL),
-			Credentials:  credentials.NewStaticCredentialsProvider(awsemu.AccessKeyFor(awsemu.DefaultAccount), "x", ""),
-			HTTPClient:   awsemu.HTTPClient(),
-		})
-	}
+	srv := awsemu.NewTestServer(t)
+	return srv.Emulator, func(region string) EC2 { return srv.EC2(awsemu.DefaultAccount, region) }
 }
 
 func fast(clients func(string) EC2, owner string) *Locker {

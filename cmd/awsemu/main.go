@@ -8,7 +8,8 @@
 //
 // Clients sign requests as usual; the access key decides the account (its
 // last 12 characters if they are digits, else 123456789012) and the signing
-// region the region. Once listening, awsemu prints the endpoint URL on
+// region the region, and the signing service the service (EC2 and STS, one
+// endpoint for all). Once listening, awsemu prints the endpoint URL on
 // stdout and, with --addr-file, writes it atomically to PATH. Each call is
 // logged on stderr unless --quiet. SIGINT or SIGTERM shut it down gracefully.
 //

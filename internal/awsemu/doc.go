@@ -1,8 +1,26 @@
-// Package ec2emu is a stateful, in-memory Amazon EC2 that speaks the real EC2
-// Query protocol over HTTP, so that the real clients (aws-sdk-go-v2, the
-// aws-sdk-go v1 inside packer, the aws CLI) can be pointed at it unchanged.
+// Package awsemu is a stateful, in-memory AWS for tests and demos: the
+// services ami-bakery uses, speaking their real wire protocols over HTTP, so
+// that the real clients (aws-sdk-go-v2, the aws-sdk-go v1 inside packer, the
+// aws CLI) can be pointed at it unchanged. Today that is EC2 and a minimal
+// STS.
 //
-// # Protocol
+// # Services
+//
+// One Emulator holds the state every service shares: accounts, regions
+// (regionState), one clock, the call log and the faults. Each service is a
+// file group: ec2.go and ec2_*.go (one file per kind of resource, with the
+// describe pipeline in ec2_describe.go), sts.go. ServeHTTP routes a request
+// by the service named in its SigV4 credential scope
+// (AKID/DATE/REGION/SERVICE/aws4_request) through the services map in
+// server.go; a request for a service not listed (or unsigned) goes to EC2,
+// which refuses it as EC2 would. Adding a service (SSM, Auto Scaling, ...)
+// is a new file group with a serveX method added to services; its state
+// goes into regionState, so Reset and the region's clock cover it. Query
+// services (Auto Scaling) reuse params; JSON services (SSM) read the
+// X-Amz-Target header instead of Action. Every service records its calls
+// (Call.Action) so tests can count them.
+//
+// # EC2 protocol
 //
 // Requests are POST (or GET) form-encoded "Action=...&Version=2016-11-15&..."
 // with EC2's list style (ImageId.1, Filter.1.Name, Filter.1.Value.1, ...).
@@ -19,7 +37,8 @@
 // KnownRegions with AuthFailure, and an access key starting with AKIDDENIED
 // with UnauthorizedOperation.
 //
-// Requests signed for the service "sts" get a minimal STS (sts.go):
+// Requests signed for the service "sts" get a minimal STS (sts.go), in STS's
+// own namespace and error envelope:
 // GetCallerIdentity, and AssumeRole of any arn:aws:iam::ACCOUNT:role/NAME,
 // whose temporary credentials act as ACCOUNT (a role named denied* is
 // refused with AccessDenied).
@@ -56,8 +75,10 @@
 // eventual consistency of tags (Options.TagVisibilityDelay), state inspection
 // (Images, Instances, NonTerminatedInstances, KeyPairs, SecurityGroups,
 // Snapshots, Volumes) and direct set-up (PutImage, SetImageState), and Reset
-// to go back to the seeded state. SDK clients in tests should use HTTPClient
-// (see there for the race it avoids).
+// to go back to the seeded state. NewTestServer starts an emulator for a test
+// and hands out SDK clients (TestServer.EC2, TestServer.STS) for any account
+// and region; other SDK clients in tests should use HTTPClient (see there
+// for the race it avoids).
 //
 // # Packer
 //

@@ -1,9 +1,7 @@
 package awsemu
 
 import (
-	"bytes"
 	"crypto/rand"
-	"encoding/xml"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,9 +9,6 @@ import (
 	"sync"
 	"time"
 )
-
-// Namespace is the XML namespace of every EC2 response.
-const Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/"
 
 const (
 	// DefaultAccount is the account of an access key that does not end in
@@ -87,8 +82,8 @@ type Call struct {
 	Duration  time.Duration
 }
 
-// Emulator is the in-memory EC2. It is an http.Handler; all methods are safe
-// for concurrent use.
+// Emulator is the in-memory AWS: every service, one state. It is an
+// http.Handler; all methods are safe for concurrent use.
 type Emulator struct {
 	opts Options
 
@@ -144,86 +139,25 @@ func (e *Emulator) CallCount(action string, regions ...string) int {
 	return n
 }
 
-// request is one call being served, with the lock held.
-type request struct {
-	e       *Emulator
-	account string
-	region  string
-	p       params
-	now     time.Time
-	rs      *regionState
+// services routes a request to a service by the service its SigV4
+// credential scope names ("sts" in .../us-east-1/sts/aws4_request). A
+// request for any other service, or an unsigned one, goes to EC2, which
+// refuses it as EC2 would. A new service is a file group (ssm.go, ...)
+// with its handler added here.
+var services = map[string]func(e *Emulator, w http.ResponseWriter, r *http.Request, call *Call){
+	"sts": (*Emulator).serveSTS,
 }
 
-type handler func(r *request) (any, error)
-
-// actions maps every supported Action to its handler.
-var actions map[string]handler
-
-func init() {
-	actions = map[string]handler{
-		"DescribeRegions":           regionsDescribe.handle,
-		"DescribeAvailabilityZones": zonesDescribe.handle,
-		"DescribeAccountAttributes": describeAccountAttributes,
-		"DescribeVpcs":              vpcsDescribe.handle,
-		"DescribeSubnets":           subnetsDescribe.handle,
-
-		"DescribeImages":         imagesDescribe.handle,
-		"DescribeImageAttribute": describeImageAttribute,
-		"CreateImage":            createImage,
-		"RegisterImage":          registerImage,
-		"CopyImage":              copyImage,
-		"DeregisterImage":        deregisterImage,
-		"ModifyImageAttribute":   modifyImageAttribute,
-		"ResetImageAttribute":    resetImageAttribute,
-
-		"DescribeSnapshots": snapshotsDescribe.handle,
-		"DeleteSnapshot":    deleteSnapshot,
-		"DescribeVolumes":   volumesDescribe.handle,
-		"DeleteVolume":      deleteVolume,
-
-		"RunInstances":            runInstances,
-		"DescribeInstances":       instancesDescribe.handle,
-		"DescribeInstanceStatus":  instanceStatusDescribe.handle,
-		"StopInstances":           stopInstances,
-		"StartInstances":          startInstances,
-		"TerminateInstances":      terminateInstances,
-		"ModifyInstanceAttribute": modifyInstanceAttribute,
-
-		"CreateKeyPair":    createKeyPair,
-		"ImportKeyPair":    importKeyPair,
-		"DeleteKeyPair":    deleteKeyPair,
-		"DescribeKeyPairs": keyPairsDescribe.handle,
-
-		"CreateSecurityGroup":           createSecurityGroup,
-		"DescribeSecurityGroups":        securityGroupsDescribe.handle,
-		"AuthorizeSecurityGroupIngress": authorizeSecurityGroupIngress,
-		"DeleteSecurityGroup":           deleteSecurityGroup,
-
-		"CreateTags":   createTags,
-		"DeleteTags":   deleteTags,
-		"DescribeTags": tagsDescribe.handle,
-	}
-}
-
-// Actions lists the supported actions, sorted.
-func Actions() []string {
-	out := make([]string, 0, len(actions))
-	for a := range actions {
-		out = append(out, a)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// ServeHTTP answers one EC2 Query request.
+// ServeHTTP answers one request of any service and records it in the call
+// log.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	call := Call{RequestID: newRequestID(), Time: start}
-	if serviceOf(r) == "sts" {
-		e.serveSTS(w, r, &call)
-	} else {
-		e.serveEC2(w, r, &call)
+	serve, ok := services[serviceOf(r)]
+	if !ok {
+		serve = (*Emulator).serveEC2
 	}
+	serve(e, w, r, &call)
 	call.Duration = time.Since(start)
 	e.mu.Lock()
 	e.calls = append(e.calls, call)
@@ -234,64 +168,19 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveEC2 answers one EC2 request.
-func (e *Emulator) serveEC2(w http.ResponseWriter, r *http.Request, call *Call) {
-	body, err := e.serve(w, r, call)
-	if err == nil {
-		writeResponse(w, call.Action, body, call.RequestID)
-		return
-	}
-	ae, ok := err.(*apiError)
+// serviceOf is the service a SigV4 Authorization header is scoped to.
+func serviceOf(r *http.Request) string {
+	auth := r.Header.Get("Authorization")
+	_, rest, ok := strings.Cut(auth, "Credential=")
 	if !ok {
-		ae = errorf("InternalError", "An internal error has occurred")
+		return ""
 	}
-	call.ErrorCode = ae.Code
-	writeError(w, ae, call.RequestID)
-}
-
-func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, call *Call) (any, error) {
-	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		return nil, errorf("InvalidHttpRequest", "The HTTP method %s is not supported", r.Method)
+	cred, _, _ := strings.Cut(rest, ",")
+	parts := strings.Split(strings.TrimSpace(cred), "/")
+	if len(parts) != 5 {
+		return ""
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	if err := r.ParseForm(); err != nil {
-		return nil, errorf("InvalidQueryParameter", "The request could not be parsed: %v", err)
-	}
-	p := params{v: r.Form}
-	call.Action = p.str("Action")
-	akid, region := credentialScope(r)
-	call.Region = region
-	if akid == "" {
-		return nil, errorf("AuthFailure", "AWS was not able to validate the provided access credentials")
-	}
-	call.Account = accountForKey(akid)
-	if !knownRegion(region) {
-		return nil, errorf("AuthFailure", "The credential scope names region '%s', which this EC2 does not serve; known regions: %s", region, strings.Join(KnownRegions, ", "))
-	}
-	if strings.HasPrefix(akid, DeniedKeyPrefix) {
-		return nil, errorf("UnauthorizedOperation", "You are not authorized to perform this operation.")
-	}
-	if call.Action == "" {
-		return nil, errorf("MissingAction", "The request must contain the parameter Action")
-	}
-	h, ok := actions[call.Action]
-	if !ok {
-		return nil, errorf("InvalidAction", "The action %s is not valid for this web service.", call.Action)
-	}
-	if err := e.injectFault(call.Action); err != nil {
-		return nil, err
-	}
-	if dry, err := p.boolean("DryRun", false); err != nil {
-		return nil, err
-	} else if dry {
-		return nil, errorf("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
-	}
-
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	req := &request{e: e, account: call.Account, region: region, p: p, now: time.Now()}
-	req.rs = e.regionLocked(region, req.now)
-	return h(req)
+	return parts[3]
 }
 
 // credentialScope extracts the access key id and region from a SigV4
@@ -318,52 +207,4 @@ func newRequestID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
-
-// responder lets writeResponse fill in the request id of any response type.
-type responder interface{ setRequestID(string) }
-
-// meta is embedded first in every response body.
-type meta struct {
-	RequestID string `xml:"requestId"`
-}
-
-func (m *meta) setRequestID(id string) { m.RequestID = id }
-
-func writeResponse(w http.ResponseWriter, action string, body any, requestID string) {
-	if r, ok := body.(responder); ok {
-		r.setRequestID(requestID)
-	}
-	var buf bytes.Buffer
-	buf.WriteString(xml.Header)
-	start := xml.StartElement{
-		Name: xml.Name{Local: action + "Response"},
-		Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: Namespace}},
-	}
-	if err := xml.NewEncoder(&buf).EncodeElement(body, start); err != nil {
-		writeError(w, errorf("InternalError", "encoding the response: %v", err), requestID)
-		return
-	}
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
-}
-
-type errorEnvelope struct {
-	XMLName   xml.Name     `xml:"Response"`
-	Errors    []errorEntry `xml:"Errors>Error"`
-	RequestID string       `xml:"RequestID"`
-}
-
-type errorEntry struct {
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
-}
-
-func writeError(w http.ResponseWriter, e *apiError, requestID string) {
-	out, _ := xml.Marshal(errorEnvelope{Errors: []errorEntry{{e.Code, e.Message}}, RequestID: requestID})
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	w.WriteHeader(e.Status)
-	_, _ = w.Write([]byte(xml.Header))
-	_, _ = w.Write(out)
 }

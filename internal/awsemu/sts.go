@@ -27,20 +27,6 @@ var roleARN = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):role/(?:[\w+=,.@-]+/
 // account, as AssumeRole hands out.
 func TempAccessKeyFor(account string) string { return "ASIAEMUL" + account }
 
-func serviceOf(r *http.Request) string {
-	auth := r.Header.Get("Authorization")
-	_, rest, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return ""
-	}
-	cred, _, _ := strings.Cut(rest, ",")
-	parts := strings.Split(strings.TrimSpace(cred), "/")
-	if len(parts) != 5 {
-		return ""
-	}
-	return parts[3]
-}
-
 type stsError struct {
 	XMLName xml.Name `xml:"ErrorResponse"`
 	Xmlns   string   `xml:"xmlns,attr"`

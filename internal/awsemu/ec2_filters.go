@@ -136,6 +136,8 @@ func boolStr(b bool) []string { return []string{strconv.FormatBool(b)} }
 
 func intStr(n int) []string { return []string{strconv.Itoa(n)} }
 
+// tokenPrefix starts every NextToken (base64 of it and the last key). It
+// keeps the package's old name: tokens are wire format.
 const tokenPrefix = "ec2emu-v1:"
 
 // paginate sorts items by key and returns the page after token (if any) of at

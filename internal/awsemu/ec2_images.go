@@ -73,6 +73,17 @@ func (im *image) sharedAccounts() []string {
 	return slices.Sorted(maps.Keys(im.sharedWith))
 }
 
+// requiredAndImageName reads the required parameter param, then Name,
+// checked with EC2's rules for image names, and fails in that order
+// (CreateImage, CopyImage).
+func (p params) requiredAndImageName(param string) (value, name string, err error) {
+	if value, err = p.required(param); err != nil {
+		return "", "", err
+	}
+	name = p.str("Name")
+	return value, name, validateImageName(name)
+}
+
 var imageNamePattern = regexp.MustCompile(`^[a-zA-Z0-9()\[\] ./\-'@_]{3,128}$`)
 
 func validateImageName(name string) error {
@@ -358,12 +369,8 @@ type imageIDResponse struct {
 }
 
 func createImage(r *request) (any, error) {
-	instID, err := r.p.required("InstanceId")
+	instID, name, err := r.p.requiredAndImageName("InstanceId")
 	if err != nil {
-		return nil, err
-	}
-	name := r.p.str("Name")
-	if err := validateImageName(name); err != nil {
 		return nil, err
 	}
 	in, err := r.ownInstance(instID)
@@ -626,12 +633,8 @@ func copyImage(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	srcID, err := r.p.required("SourceImageId")
+	srcID, name, err := r.p.requiredAndImageName("SourceImageId")
 	if err != nil {
-		return nil, err
-	}
-	name := r.p.str("Name")
-	if err := validateImageName(name); err != nil {
 		return nil, err
 	}
 	if !knownRegion(srcRegion) {

@@ -416,8 +416,8 @@ var securityGroupsDescribe = &describe[*securityGroup]{
 
 // describableGroups are the caller's groups named by GroupId.N and
 // GroupName.N, or all of them when neither is given. A group named twice
-// is listed once only when the two names are adjacent, as before the
-// describe pipeline; describeSecurityGroups compacts the page again.
+// in a row (its GroupId.N, then its GroupName.N) is listed once, and
+// securityGroupsResponse drops the repeats that sorting brings together.
 func describableGroups(r *request, ids []string) ([]*securityGroup, error) {
 	names := r.p.list("GroupName")
 	var all []*securityGroup

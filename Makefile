@@ -15,7 +15,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 # version, commit and build date that --version prints.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ami-bakery ./cmd/ami-bakery
-	$(GO) build -o bin/ec2emu ./cmd/ec2emu
+	$(GO) build -o bin/awsemu ./cmd/awsemu
 
 deps:
 	scripts/ensure-deps.sh

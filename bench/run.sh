@@ -59,7 +59,7 @@ say "building"
 bin=$work/bin
 mkdir -p "$bin" "$work/build"
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/build/ami-bakery" ./cmd/ami-bakery
-go build -o "$bin/ec2emu" ./cmd/ec2emu
+go build -o "$bin/awsemu" ./cmd/awsemu
 go build -o "$bin/benchtool" ./bench/benchtool
 install -m 755 "$work/build/ami-bakery" "$bin/ami-bakery"
 install -m 755 bench/fakepacker.sh "$bin/fakepacker"
@@ -89,9 +89,9 @@ done < <(compgen -e)
 export HOME=$work/home
 mkdir -p "$HOME"
 
-# Without --quiet the emulator logs one line per call: "ec2emu: REGION
+# Without --quiet the emulator logs one line per call: "awsemu: REGION
 # ACCOUNT ACTION STATUS DURATION".
-"$bin/ec2emu" --addr 127.0.0.1:0 --addr-file "$work/addr" >/dev/null 2>"$work/calls.log" &
+"$bin/awsemu" --addr 127.0.0.1:0 --addr-file "$work/addr" >/dev/null 2>"$work/calls.log" &
 emu_pid=$!
 for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.05; done
 [ -s "$work/addr" ] || die "the emulator did not start"
@@ -107,7 +107,7 @@ aws() { /usr/bin/aws --endpoint-url "$url" "$@"; }
 # answer is sent; the pause lets the last line land.
 calls_since() {
 	sleep 0.2
-	tail -n +"$(($1 + 1))" "$work/calls.log" | awk -v a="$2" -v r="$3" '$1 == "ec2emu:" && $2 == r && (a == "*" || $4 == a) { n++ } END { print n + 0 }'
+	tail -n +"$(($1 + 1))" "$work/calls.log" | awk -v a="$2" -v r="$3" '$1 == "awsemu:" && $2 == r && (a == "*" || $4 == a) { n++ } END { print n + 0 }'
 }
 mark() { wc -l <"$work/calls.log"; }
 

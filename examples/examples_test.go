@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,7 +37,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
-	"github.com/ami-bakery/ami-bakery/internal/ec2emu"
+	"github.com/ami-bakery/ami-bakery/internal/awsemu"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
 	"github.com/ami-bakery/ami-bakery/internal/testenv"
@@ -693,8 +692,7 @@ func TestActionEndToEnd(t *testing.T) {
 	}
 	packerBin := testenv.Command(t, "packer", "scripts/ensure-deps.sh installs it")
 	script, env := actionStep(t, "bake")
-	srv := httptest.NewServer(ec2emu.New(ec2emu.Options{PendingDelay: 300 * time.Millisecond}))
-	defer srv.Close()
+	srv := awsemu.NewTestServer(t, awsemu.Options{PendingDelay: 300 * time.Millisecond})
 
 	const account = "111122223333"
 	dir := t.TempDir()
@@ -711,7 +709,7 @@ func TestActionEndToEnd(t *testing.T) {
     "custom_endpoint_ec2": "{{user `+"`aws_ec2_endpoint`"+`}}",
     "skip_credential_validation": true,
     "skip_region_validation": true,
-    "source_ami": "`+ec2emu.SeedImageID("us-east-1", ec2emu.SeedDebian)+`",
+    "source_ami": "`+awsemu.SeedImageID("us-east-1", awsemu.SeedDebian)+`",
     "instance_type": "t3.micro",
     "communicator": "none",
     "ami_name": "action-{{user `+"`config_checksum`"+`}}",
@@ -728,7 +726,7 @@ func TestActionEndToEnd(t *testing.T) {
 		"IN_TEMPLATE":              "ami/packer/ami.json",
 		"IN_DIRS":                  "ami",
 		"IN_REGION":                "us-east-1",
-		"IN_SUBNET_ID":             ec2emu.DefaultSubnetID(account, "us-east-1"),
+		"IN_SUBNET_ID":             awsemu.DefaultSubnetID(account, "us-east-1"),
 		"IN_TFVARS_FILE":           "ami.auto.tfvars.json",
 		"AWS_ACCESS_KEY_ID":        "AKIAACTIONTEST" + account,
 		"AWS_SECRET_ACCESS_KEY":    "secret",

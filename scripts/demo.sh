@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 scripts/ensure-deps.sh
 go build -o bin/ami-bakery ./cmd/ami-bakery
-go build -o bin/ec2emu ./cmd/ec2emu
+go build -o bin/awsemu ./cmd/awsemu
 
 work=$(mktemp -d)
 emu_pid=""
@@ -25,7 +25,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-bin/ec2emu --addr 127.0.0.1:0 --addr-file "$work/addr" --quiet &
+bin/awsemu --addr 127.0.0.1:0 --addr-file "$work/addr" --quiet &
 emu_pid=$!
 for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.05; done
 [ -s "$work/addr" ] || { echo "demo: the emulator did not start" >&2; exit 1; }

@@ -11,7 +11,7 @@
 # packer base from this machine's packer (scripts/image-base.sh) as
 # PACKER_IMAGE; build the static ami-bakery on the host and the image with
 # BINARY=context (the goreleaser path: no golang image to pull); start
-# ec2emu on loopback; then in the container, with --network host:
+# awsemu on loopback; then in the container, with --network host:
 #
 #   1. the original command line (no --user; the mounted directory is
 #      writable by the image's uid 65532): packer builds the AMI, stdout is
@@ -181,11 +181,11 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 version=image-test
 mkdir -p "$work/context/$platform" "$work/bin"
-log "building ami-bakery ($platform, static) and ec2emu on the host"
+log "building ami-bakery ($platform, static) and awsemu on the host"
 CGO_ENABLED=0 GOOS=linux GOARCH=$arch bg go build -trimpath \
 	-ldflags "-s -w -X main.version=$version -X main.commit=$commit -X main.date=$date" \
 	-o "$work/context/$platform/ami-bakery" ./cmd/ami-bakery
-bg go build -o "$work/bin/ec2emu" ./cmd/ec2emu
+bg go build -o "$work/bin/awsemu" ./cmd/awsemu
 if command -v file >/dev/null 2>&1; then
 	file "$work/context/$platform/ami-bakery" | grep -q 'statically linked' || fail "ami-bakery is not statically linked"
 fi
@@ -242,20 +242,20 @@ case $out in "Packer v"*) ;; *) fail "packer version in the image: got $out" ;; 
 # In a session of its own, so that a Ctrl-C reaches the container (where
 # ami-bakery interrupts packer, which then cleans up) but not the emulator
 # packer cleans up against; the trap stops it last.
-setsid "$work/bin/ec2emu" --addr 127.0.0.1:0 --addr-file "$work/emu.addr" --pending-delay 300ms \
+setsid "$work/bin/awsemu" --addr 127.0.0.1:0 --addr-file "$work/emu.addr" --pending-delay 300ms \
 	>/dev/null 2>"$work/emu.log" &
 emu_pid=$!
 for _ in $(seq 100); do
 	[ -s "$work/emu.addr" ] && break
 	kill -0 "$emu_pid" 2>/dev/null || {
-		show ec2emu "$work/emu.log"
-		fail "ec2emu exited"
+		show awsemu "$work/emu.log"
+		fail "awsemu exited"
 	}
 	sleep 0.1
 done
-[ -s "$work/emu.addr" ] || fail "ec2emu did not start"
+[ -s "$work/emu.addr" ] || fail "awsemu did not start"
 endpoint=$(cat "$work/emu.addr")
-log "ec2emu at $endpoint"
+log "awsemu at $endpoint"
 
 # The emulator takes the account from the access key's last 12 digits. Its
 # default subnet ids are derived from account and zone; a wrong one would
@@ -327,7 +327,7 @@ interrupted "$rc"
 if [ "$rc" -ne 0 ]; then
 	show stdout "$work/out1"
 	show stderr "$work/err1"
-	show ec2emu "$work/emu.log"
+	show awsemu "$work/emu.log"
 	fail "bake 1 exited with status $rc"
 fi
 ami=$(cat "$work/out1")

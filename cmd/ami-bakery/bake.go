@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
+	"github.com/ami-bakery/ami-bakery/internal/awsclient"
 	"github.com/ami-bakery/ami-bakery/internal/bake"
-	"github.com/ami-bakery/ami-bakery/internal/ec2client"
 	"github.com/ami-bakery/ami-bakery/internal/images"
 	"github.com/ami-bakery/ami-bakery/internal/lock"
 	"github.com/ami-bakery/ami-bakery/internal/logging"
@@ -75,7 +75,7 @@ func (o *bakeOptions) validate() error {
 // fingerprint spec, loaded template, regions and how its AMI is found) and
 // a Baker with EC2 clients whose credentials were checked, and the client
 // factory, for what a bake adds.
-func prepare(ctx context.Context, def *options.Definition, lookup *options.Lookup, e *env, logFormat string, written ...string) (*bake.Baker, *bake.Image, *ec2client.Factory, error) {
+func prepare(ctx context.Context, def *options.Definition, lookup *options.Lookup, e *env, logFormat string, written ...string) (*bake.Baker, *bake.Image, *awsclient.Factory, error) {
 	sp, err := spec(def, written...)
 	if err != nil {
 		return nil, nil, nil, err
@@ -84,7 +84,7 @@ func prepare(ctx context.Context, def *options.Definition, lookup *options.Looku
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	clients, err := ec2client.New(ctx, ec2client.Options{Endpoint: lookup.Endpoint, RoleARN: lookup.RoleARN})
+	clients, err := awsclient.New(ctx, awsclient.Options{Endpoint: lookup.Endpoint, RoleARN: lookup.RoleARN})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -101,7 +101,7 @@ func prepare(ctx context.Context, def *options.Definition, lookup *options.Looku
 		Endpoint: lookup.Endpoint,
 	}
 	b := &bake.Baker{
-		Clients: func(r string) images.EC2 { return clients.Client(r) },
+		Clients: func(r string) images.EC2 { return clients.EC2(r) },
 		Packer:  bake.PackerCLI{},
 		Log:     newLogger(e.stderr, logFormat),
 		Version: version,
@@ -125,7 +125,7 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	}
 	if o.build.Lock {
 		b.Lock = &lock.Locker{
-			Clients: func(r string) lock.EC2 { return clients.Client(r) },
+			Clients: func(r string) lock.EC2 { return clients.EC2(r) },
 			Lease:   o.build.LockLease,
 			Poll:    o.build.PollInterval,
 			Log:     b.Log,

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/ami-bakery/ami-bakery/internal/ec2emu"
+	"github.com/ami-bakery/ami-bakery/internal/awsemu"
 )
 
 // fakePacker is a scripted stand-in for packer, for CLI scripts where the
@@ -173,7 +173,7 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 	b := t.Builders[0]
 	region = render(b.Region)
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithHTTPClient(ec2emu.HTTPClient()))
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithHTTPClient(awsemu.HTTPClient()))
 	if err != nil {
 		return "", "", err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,23 +9,21 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/ami-bakery/ami-bakery/internal/ec2emu"
+	"github.com/ami-bakery/ami-bakery/internal/awsemu"
 )
 
 // TestNoGoroutineOutlivesACommand runs commands in-process and checks that
 // every goroutine they started (signal handling, lookups in parallel
 // regions, lock renewals, the SDK's) has ended when Main returns.
 func TestNoGoroutineOutlivesACommand(t *testing.T) {
-	emu := ec2emu.New(ec2emu.Options{})
-	srv := httptest.NewServer(emu)
-	defer srv.Close()
+	emu := awsemu.NewTestServer(t)
 	dir := t.TempDir()
 	tmpl := filepath.Join(dir, "ami.json")
 	os.WriteFile(tmpl, []byte(`{"variables": {"config_checksum": ""}, "builders": [{"type": "amazon-ebs", "ami_name": "a-{{user `+"`config_checksum`"+`}}"}]}`), 0o644)
 	os.WriteFile(filepath.Join(dir, "setup.sh"), []byte("echo hi\n"), 0o644)
 	env := map[string]string{
-		"AWS_ENDPOINT_URL_EC2":        srv.URL,
-		"AWS_ACCESS_KEY_ID":           ec2emu.AccessKeyFor(ec2emu.DefaultAccount),
+		"AWS_ENDPOINT_URL_EC2":        emu.URL,
+		"AWS_ACCESS_KEY_ID":           awsemu.AccessKeyFor(awsemu.DefaultAccount),
 		"AWS_SECRET_ACCESS_KEY":       "x",
 		"AWS_REGION":                  "us-east-1",
 		"AWS_EC2_METADATA_DISABLED":   "true",
@@ -51,7 +48,7 @@ func TestNoGoroutineOutlivesACommand(t *testing.T) {
 	if code != 0 {
 		t.Fatal("checksum failed")
 	}
-	id, err := emu.PutImage(ec2emu.DefaultAccount, "us-west-2", ec2emu.ImageSpec{Name: "a-" + fp, Tags: map[string]string{"ami_config_checksum": fp}})
+	id, err := emu.PutImage(awsemu.DefaultAccount, "us-west-2", awsemu.ImageSpec{Name: "a-" + fp, Tags: map[string]string{"ami_config_checksum": fp}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +62,6 @@ func TestNoGoroutineOutlivesACommand(t *testing.T) {
 	if _, code := run("bake", "-t", tmpl, "-d", dir, "--region", "bad"); code != exitUsage {
 		t.Fatalf("bad region: exit %d", code)
 	}
-	srv.CloseClientConnections()
+	emu.Server.CloseClientConnections()
 	goleak.VerifyNone(t, before)
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/ami-bakery/ami-bakery/internal/ec2emu"
+	"github.com/ami-bakery/ami-bakery/internal/awsemu"
 	"github.com/ami-bakery/ami-bakery/internal/testenv"
 )
 
@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs the CLI scripts in testdata/script. Each script gets a
-// fresh EC2 emulator on loopback, credentials for ec2emu.DefaultAccount and
+// fresh EC2 emulator on loopback, credentials for awsemu.DefaultAccount and
 // the emu command to inspect and change it. Scripts that need the real
 // packer start with [!exec:packer] skip; under CI a missing packer fails
 // instead (see requirePacker).
@@ -198,7 +198,7 @@ func cmdTerm(ts *testscript.TestScript, neg bool, args []string) {
 type emuKey struct{}
 
 func setupScript(env *testscript.Env) error {
-	emu := ec2emu.New(ec2emu.Options{})
+	emu := awsemu.New(awsemu.Options{})
 	srv := httptest.NewServer(emu)
 	env.Defer(srv.Close)
 	env.Values[emuKey{}] = emu
@@ -215,15 +215,15 @@ func setupScript(env *testscript.Env) error {
 		"EMU":                         srv.URL,
 		"AWS_ENDPOINT_URL_EC2":        srv.URL,
 		"AWS_ENDPOINT_URL_STS":        srv.URL,
-		"AWS_ACCESS_KEY_ID":           ec2emu.AccessKeyFor(ec2emu.DefaultAccount),
+		"AWS_ACCESS_KEY_ID":           awsemu.AccessKeyFor(awsemu.DefaultAccount),
 		"AWS_SECRET_ACCESS_KEY":       "emulator",
 		"AWS_REGION":                  "us-east-1",
 		"AWS_EC2_METADATA_DISABLED":   "true",
 		"AWS_CONFIG_FILE":             filepath.Join(home, "aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(home, "aws-credentials"),
 		"AMI_BAKERY_POLL_INTERVAL":    "50ms",
-		"SOURCE_AMI":                  ec2emu.SeedImageID("us-east-1", ec2emu.SeedImageNames()[0]),
-		"ACCOUNT":                     ec2emu.DefaultAccount,
+		"SOURCE_AMI":                  awsemu.SeedImageID("us-east-1", awsemu.SeedImageNames()[0]),
+		"ACCOUNT":                     awsemu.DefaultAccount,
 		"PACKER_CACHE_DIR":            filepath.Join(home, "packer-cache"),
 		"CHECKPOINT_DISABLE":          "1",
 	} {
@@ -245,7 +245,7 @@ func setupScript(env *testscript.Env) error {
 //	emu leftovers                       assert no key pair or security group is left
 //	emu wait-call ACTION                wait until ACTION has been called
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
-	emu := ts.Value(emuKey{}).(*ec2emu.Emulator)
+	emu := ts.Value(emuKey{}).(*awsemu.Emulator)
 	if len(args) == 0 {
 		ts.Fatalf("usage: emu images|count|running|put-image|faults|leftovers ...")
 	}
@@ -259,7 +259,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	switch args[0] {
 	case "images":
-		region, account := "us-east-1", ec2emu.DefaultAccount
+		region, account := "us-east-1", awsemu.DefaultAccount
 		if len(args) > 1 {
 			region = args[1]
 		}
@@ -287,7 +287,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		check("instances not terminated", len(emu.NonTerminatedInstances()), n)
 	case "put-image":
-		account, spec := ec2emu.DefaultAccount, ec2emu.ImageSpec{Tags: map[string]string{}}
+		account, spec := awsemu.DefaultAccount, awsemu.ImageSpec{Tags: map[string]string{}}
 		rest := args[1:]
 		for len(rest) > 0 && strings.HasPrefix(rest[0], "-") {
 			switch rest[0] {
@@ -320,7 +320,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			Region:       "us-east-1",
 			BaseEndpoint: aws.String(ts.Getenv("EMU")),
 			Credentials:  credentials.NewStaticCredentialsProvider(ts.Getenv("AWS_ACCESS_KEY_ID"), "x", ""),
-			HTTPClient:   ec2emu.HTTPClient(),
+			HTTPClient:   awsemu.HTTPClient(),
 		})
 		var tags []types.Tag
 		for k, v := range tagArgs(ts, args[2:]) {
@@ -331,7 +331,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	case "faults":
 		rate, err := strconv.ParseFloat(args[1], 64)
 		ts.Check(err)
-		emu.SetFaults(ec2emu.Faults{Rate: rate, Seed: 1})
+		emu.SetFaults(awsemu.Faults{Rate: rate, Seed: 1})
 	case "faulted-at-least":
 		n, err := strconv.Atoi(args[1])
 		ts.Check(err)
@@ -363,10 +363,10 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		check("calls of "+args[1]+" since the mark", got, n)
 	case "leftovers":
 		for _, region := range []string{"us-east-1", "us-west-2", "eu-west-1"} {
-			if kp := emu.KeyPairs(ec2emu.DefaultAccount, region); len(kp) > 0 {
+			if kp := emu.KeyPairs(awsemu.DefaultAccount, region); len(kp) > 0 {
 				ts.Fatalf("key pairs left in %s: %v", region, kp)
 			}
-			if sg := emu.SecurityGroups(ec2emu.DefaultAccount, region); len(sg) > 0 {
+			if sg := emu.SecurityGroups(awsemu.DefaultAccount, region); len(sg) > 0 {
 				ts.Fatalf("security groups left in %s: %v", region, sg)
 			}
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
-	"github.com/ami-bakery/ami-bakery/internal/ec2client"
+	"github.com/ami-bakery/ami-bakery/internal/awsclient"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
@@ -105,7 +105,7 @@ func exitStatus(stderr io.Writer, err error) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	err = ec2client.Explain(err)
+	err = awsclient.Explain(err)
 	fmt.Fprintf(stderr, "ami-bakery: error: %v\n", err)
 	for _, h := range usererr.Hints(err) {
 		fmt.Fprintf(stderr, "ami-bakery: hint: %s\n", h)

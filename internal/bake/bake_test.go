@@ -3,7 +3,6 @@ package bake
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,11 +13,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"go.uber.org/goleak"
 
-	"github.com/ami-bakery/ami-bakery/internal/ec2emu"
+	"github.com/ami-bakery/ami-bakery/internal/awsemu"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/images"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
@@ -59,7 +57,7 @@ func TestDecide(t *testing.T) {
 // to both, with a stand-in for packer that builds through the emulator as
 // packer would and counts its runs.
 type world struct {
-	emu    *ec2emu.Emulator
+	emu    *awsemu.Emulator
 	baker  *Baker
 	img    *Image
 	packer *fakePacker
@@ -101,9 +99,8 @@ func (f *fakePacker) InitSupported(ctx context.Context, o packer.BuildOptions) (
 
 func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 	t.Helper()
-	w := &world{emu: ec2emu.New(ec2emu.Options{PendingDelay: time.Millisecond})}
-	srv := httptest.NewServer(w.emu)
-	t.Cleanup(srv.Close)
+	srv := awsemu.NewTestServer(t, awsemu.Options{PendingDelay: time.Millisecond})
+	w := &world{emu: srv.Emulator}
 	w.dir = t.TempDir()
 	os.WriteFile(filepath.Join(w.dir, "ami.json"), []byte(tmpl), 0o644)
 	os.WriteFile(filepath.Join(w.dir, "setup.sh"), []byte("echo hi\n"), 0o755)
@@ -113,11 +110,7 @@ func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 	}
 	clients := map[string]*ec2.Client{}
 	for _, r := range append(regions, "us-east-1", "us-west-2", "eu-west-1") {
-		clients[r] = ec2.New(ec2.Options{
-			Region: r, BaseEndpoint: aws.String(srv.URL),
-			Credentials: credentials.NewStaticCredentialsProvider(ec2emu.AccessKeyFor(ec2emu.DefaultAccount), "x", ""),
-			HTTPClient:  ec2emu.HTTPClient(),
-		})
+		clients[r] = srv.EC2(awsemu.DefaultAccount, r)
 	}
 	w.img = &Image{
 		Spec:           fingerprint.Spec{Template: filepath.Join(w.dir, "ami.json"), Dirs: []string{w.dir}},
@@ -146,7 +139,7 @@ func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 		if strings.Contains(tmpl, "tags") {
 			tags["ami_config_checksum"] = fp
 		}
-		id, err := w.emu.PutImage(ec2emu.DefaultAccount, regions[0], ec2emu.ImageSpec{Name: "app-" + fp, Tags: tags})
+		id, err := w.emu.PutImage(awsemu.DefaultAccount, regions[0], awsemu.ImageSpec{Name: "app-" + fp, Tags: tags})
 		if err != nil {
 			return nil, err
 		}
@@ -205,15 +198,13 @@ func TestRunTagsAnUntaggedBuild(t *testing.T) {
 // yet must not cause a second build. The AMI name carries the fingerprint.
 func TestRunEventualConsistency(t *testing.T) {
 	w := newWorld(t, tagged, "us-east-1")
-	w.emu = ec2emu.New(ec2emu.Options{TagVisibilityDelay: time.Hour})
-	srv := httptest.NewServer(w.emu)
-	t.Cleanup(srv.Close)
-	c := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider(ec2emu.AccessKeyFor(ec2emu.DefaultAccount), "x", ""), HTTPClient: ec2emu.HTTPClient()})
+	srv := awsemu.NewTestServer(t, awsemu.Options{TagVisibilityDelay: time.Hour})
+	w.emu = srv.Emulator
+	c := srv.EC2(awsemu.DefaultAccount, "us-east-1")
 	w.baker.Clients = func(string) images.EC2 { return c }
 	w.packer.build = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
 		w.builds.Add(1)
-		run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ec2emu.SeedImageID("us-east-1", ec2emu.SeedImageNames()[0])), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+		run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(awsemu.SeedImageID("us-east-1", awsemu.SeedImageNames()[0])), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
 		if err != nil {
 			return nil, err
 		}
@@ -261,7 +252,7 @@ func TestRunPendingThatFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := w.emu.PutImage(ec2emu.DefaultAccount, "us-east-1", ec2emu.ImageSpec{Name: "doomed", State: "pending", Tags: map[string]string{"ami_config_checksum": fp.Sum}})
+	id, err := w.emu.PutImage(awsemu.DefaultAccount, "us-east-1", awsemu.ImageSpec{Name: "doomed", State: "pending", Tags: map[string]string{"ami_config_checksum": fp.Sum}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,37 +2,26 @@ package lock
 
 import (
 	"context"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"go.uber.org/goleak"
 
-	"github.com/ami-bakery/ami-bakery/internal/ec2emu"
+	"github.com/ami-bakery/ami-bakery/internal/awsemu"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const fp = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-func newEmu(t *testing.T) (*ec2emu.Emulator, func(string) EC2) {
-	emu := ec2emu.New(ec2emu.Options{})
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	return emu, func(region string) EC2 {
-		return ec2.New(ec2.Options{
-			Region:       region,
-			BaseEndpoint: aws.String(srv.URL),
-			Credentials:  credentials.NewStaticCredentialsProvider(ec2emu.AccessKeyFor(ec2emu.DefaultAccount), "x", ""),
-			HTTPClient:   ec2emu.HTTPClient(),
-		})
-	}
+func newEmu(t *testing.T) (*awsemu.Emulator, func(string) EC2) {
+	srv := awsemu.NewTestServer(t)
+	return srv.Emulator, func(region string) EC2 { return srv.EC2(awsemu.DefaultAccount, region) }
 }
 
 func fast(clients func(string) EC2, owner string) *Locker {
@@ -75,7 +64,7 @@ func TestMutualExclusion(t *testing.T) {
 	if done.Load() != 8 {
 		t.Errorf("%d of 8 jobs got the lock", done.Load())
 	}
-	if kps := emu.KeyPairs(ec2emu.DefaultAccount, "us-east-1"); len(kps) != 0 {
+	if kps := emu.KeyPairs(awsemu.DefaultAccount, "us-east-1"); len(kps) != 0 {
 		t.Errorf("locks left behind: %v", kps)
 	}
 }
@@ -95,7 +84,7 @@ func TestStaleTakeover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale := emu.KeyPairs(ec2emu.DefaultAccount, "us-east-1")[0].ID
+	stale := emu.KeyPairs(awsemu.DefaultAccount, "us-east-1")[0].ID
 	var holders, maxHolders atomic.Int32
 	seen := make(chan string, 64)
 	var wg sync.WaitGroup
@@ -110,7 +99,7 @@ func TestStaleTakeover(t *testing.T) {
 			if n := holders.Add(1); n > maxHolders.Load() {
 				maxHolders.Store(n)
 			}
-			for _, kp := range emu.KeyPairs(ec2emu.DefaultAccount, "us-east-1") {
+			for _, kp := range emu.KeyPairs(awsemu.DefaultAccount, "us-east-1") {
 				seen <- kp.ID
 			}
 			time.Sleep(5 * time.Millisecond)
@@ -128,7 +117,7 @@ func TestStaleTakeover(t *testing.T) {
 			t.Errorf("the stale lock was still there while a taker held the lock")
 		}
 	}
-	if kps := emu.KeyPairs(ec2emu.DefaultAccount, "us-east-1"); len(kps) != 0 {
+	if kps := emu.KeyPairs(awsemu.DefaultAccount, "us-east-1"); len(kps) != 0 {
 		t.Errorf("locks left behind: %v", kps)
 	}
 }

@@ -21,7 +21,7 @@ import (
 
 type bakeOptions struct {
 	def    options.Definition
-	lookup options.Lookup
+	target options.Target
 	build  options.Build
 	out    options.Output
 }
@@ -51,7 +51,7 @@ region when there are several, or one JSON object with --json. On success
 	}
 	fs := cmd.Flags()
 	o.def.AddFlags(fs)
-	o.lookup.AddFlags(fs)
+	o.target.AddFlags(fs)
 	o.build.AddFlags(fs)
 	o.out.AddFlags(fs, true)
 	fs.SortFlags = false
@@ -62,7 +62,7 @@ func (o *bakeOptions) validate() error {
 	if err := o.def.Validate(); err != nil {
 		return err
 	}
-	if err := o.lookup.Validate(); err != nil {
+	if err := o.target.Validate(); err != nil {
 		return err
 	}
 	if err := o.build.Validate(&o.def); err != nil {
@@ -75,7 +75,7 @@ func (o *bakeOptions) validate() error {
 // fingerprint spec, loaded template, regions and how its AMI is found) and
 // a Baker with EC2 clients whose credentials were checked, and the client
 // factory, for what a bake adds.
-func prepare(ctx context.Context, def *options.Definition, lookup *options.Lookup, e *env, logFormat string, written ...string) (*bake.Baker, *bake.Image, *awsclient.Factory, error) {
+func prepare(ctx context.Context, def *options.Definition, target *options.Target, e *env, logFormat string, written ...string) (*bake.Baker, *bake.Image, *awsclient.Factory, error) {
 	sp, err := spec(def, written...)
 	if err != nil {
 		return nil, nil, nil, err
@@ -84,7 +84,7 @@ func prepare(ctx context.Context, def *options.Definition, lookup *options.Looku
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	clients, err := awsclient.New(ctx, awsclient.Options{Endpoint: lookup.Endpoint, RoleARN: lookup.RoleARN})
+	clients, err := awsclient.New(ctx, awsclient.Options{Endpoint: target.Endpoint, RoleARN: target.RoleARN})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -94,11 +94,11 @@ func prepare(ctx context.Context, def *options.Definition, lookup *options.Looku
 	img := &bake.Image{
 		Spec:     sp,
 		Template: tmpl,
-		Regions:  lookup.AllRegions(),
-		Owners:   lookup.TrustedOwners(),
-		TagKey:   lookup.TagKey,
-		ByName:   lookup.By == "name",
-		Endpoint: lookup.Endpoint,
+		Regions:  target.AllRegions(),
+		Owners:   target.TrustedOwners(),
+		TagKey:   target.TagKey,
+		ByName:   target.By == "name",
+		Endpoint: target.Endpoint,
 	}
 	b := &bake.Baker{
 		Clients: func(r string) images.EC2 { return clients.EC2(r) },
@@ -119,7 +119,7 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	if err := report.CheckAll(sinks); err != nil {
 		return err
 	}
-	b, img, clients, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat, o.out.OutputFile, o.out.TFVarsFile)
+	b, img, clients, err := prepare(ctx, &o.def, &o.target, e, o.out.LogFormat, o.out.OutputFile, o.out.TFVarsFile)
 	if err != nil {
 		return err
 	}
@@ -180,8 +180,8 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 // sinkOptions names where the result goes besides stdout: the files the
 // flags name, and the GitHub Actions files when running there.
 func (o *bakeOptions) sinkOptions(e *env) report.SinkOptions {
-	ghOutput, _ := e.lookup("GITHUB_OUTPUT")
-	ghSummary, _ := e.lookup("GITHUB_STEP_SUMMARY")
+	ghOutput, _ := e.getenv("GITHUB_OUTPUT")
+	ghSummary, _ := e.getenv("GITHUB_STEP_SUMMARY")
 	return report.SinkOptions{
 		OutputFile:    o.out.OutputFile,
 		TFVarsFile:    o.out.TFVarsFile,

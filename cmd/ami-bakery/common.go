@@ -59,7 +59,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 
 // applyEnv fills unset flags from the environment.
 func applyEnv(cmd *cobra.Command, e *env) error {
-	return options.ApplyEnv(cmd.Flags(), e.lookup)
+	return options.ApplyEnv(cmd.Flags(), e.getenv)
 }
 
 func newLogger(w io.Writer, format string) *slog.Logger { return logging.New(w, format) }

@@ -33,10 +33,10 @@ func TestNoGoroutineOutlivesACommand(t *testing.T) {
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	run := func(args ...string) (string, int) {
 		var out, errb bytes.Buffer
-		code := Main(args, strings.NewReader(""), &out, &errb, lookup)
+		code := Main(args, strings.NewReader(""), &out, &errb, getenv)
 		if code != 0 {
 			t.Logf("%v: exit %d\n%s", args, code, errb.String())
 		}

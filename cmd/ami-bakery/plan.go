@@ -11,7 +11,7 @@ import (
 
 type planOptions struct {
 	def      options.Definition
-	lookup   options.Lookup
+	target   options.Target
 	out      options.Output
 	detailed bool
 }
@@ -37,7 +37,7 @@ With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
 	}
 	fs := cmd.Flags()
 	o.def.AddFlags(fs)
-	o.lookup.AddFlags(fs)
+	o.target.AddFlags(fs)
 	o.out.AddFlags(fs, false)
 	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 0 when up to date, 2 when there is something to do, 1 on error")
 	fs.SortFlags = false
@@ -48,13 +48,13 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err := o.def.Validate(); err != nil {
 		return err
 	}
-	if err := o.lookup.Validate(); err != nil {
+	if err := o.target.Validate(); err != nil {
 		return err
 	}
 	if err := o.out.Validate(""); err != nil {
 		return err
 	}
-	b, img, _, err := prepare(ctx, &o.def, &o.lookup, e, o.out.LogFormat)
+	b, img, _, err := prepare(ctx, &o.def, &o.target, e, o.out.LogFormat)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ Exit status:
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	lookup         func(string) (string, bool)
+	getenv         func(string) (string, bool)
 	// kill is closed on a second interrupt: stop packer at once.
 	kill <-chan struct{}
 }
@@ -53,7 +53,7 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // Main runs the command line and returns the exit status.
-func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) (string, bool)) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	kill := make(chan struct{})
@@ -80,7 +80,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(
 		}
 	}()
 
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, lookup: lookup, kill: kill}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, kill: kill}
 	root := newRootCommand(e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -140,7 +140,7 @@ original ami-bakery did.` + exitHelp,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if v, ok := e.lookup("PACKER_JSON_PATH"); ok && v != "" {
+			if v, ok := e.getenv("PACKER_JSON_PATH"); ok && v != "" {
 				bake := newBakeCommand(e)
 				bake.SetContext(cmd.Context())
 				return bake.RunE(bake, nil)

@@ -34,15 +34,15 @@ func BindEnv(fs *pflag.FlagSet, name string, envs ...string) {
 }
 
 // ApplyEnv sets every flag that was not given on the command line from its
-// environment variables. lookup is os.LookupEnv in production.
-func ApplyEnv(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
+// environment variables. getenv is os.LookupEnv in production.
+func ApplyEnv(fs *pflag.FlagSet, getenv func(string) (string, bool)) error {
 	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
 		if err != nil || f.Changed {
 			return
 		}
 		for _, env := range f.Annotations[envAnnotation] {
-			v, ok := lookup(env)
+			v, ok := getenv(env)
 			if !ok || v == "" {
 				continue
 			}

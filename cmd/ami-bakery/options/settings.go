@@ -110,8 +110,10 @@ func checkOverlap(dirs []string) error {
 // VarName returns the name in a name=value var.
 func VarName(v string) string { n, _, _ := strings.Cut(v, "="); return n }
 
-// Lookup is where and how the AMI is looked up.
-type Lookup struct {
+// Target is where the AMI must exist and how it is found there: the
+// regions, the trusted owners, the tag (or name) that carries the
+// fingerprint, the endpoint and the role.
+type Target struct {
 	Region   string
 	Regions  []string
 	Owners   []string
@@ -121,8 +123,8 @@ type Lookup struct {
 	RoleARN  string
 }
 
-// AddFlags registers the lookup flags.
-func (l *Lookup) AddFlags(fs *pflag.FlagSet) {
+// AddFlags registers the target flags.
+func (l *Target) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&l.Region, "region", "", "primary AWS region, where a build happens")
 	fs.StringSliceVar(&l.Regions, "regions", nil, "every region the AMI must exist in (comma-separated; the primary region is added first)")
 	fs.StringSliceVar(&l.Owners, "owner", nil, "account id trusted to own the AMI, besides your own; repeatable")
@@ -147,9 +149,9 @@ var roleRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]
 // is checked apart.
 var tagKeyRE = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`)
 
-// Validate checks the lookup flags. Afterwards AllRegions is the primary
+// Validate checks the target flags. Afterwards AllRegions is the primary
 // region followed by the others, without repeats.
-func (l *Lookup) Validate() error {
+func (l *Target) Validate() error {
 	all := l.AllRegions()
 	if len(all) == 0 {
 		return usererr.WithHint(usererr.Usagef("no AWS region given"),
@@ -186,7 +188,7 @@ func (l *Lookup) Validate() error {
 }
 
 // AllRegions returns the primary region then the others, without repeats.
-func (l *Lookup) AllRegions() []string {
+func (l *Target) AllRegions() []string {
 	var out []string
 	for _, r := range append([]string{l.Region}, l.Regions...) {
 		r = strings.TrimSpace(r)
@@ -199,7 +201,7 @@ func (l *Lookup) AllRegions() []string {
 
 // TrustedOwners returns the owners to look in: the caller's own account,
 // then the --owner accounts.
-func (l *Lookup) TrustedOwners() []string {
+func (l *Target) TrustedOwners() []string {
 	out := []string{"self"}
 	for _, o := range l.Owners {
 		if !slices.Contains(out, o) {

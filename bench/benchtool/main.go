@@ -68,7 +68,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("want a command: gen-large, gen-small or race")
+		return errors.New("want a command: gen-large, gen-small, floor or race")
 	}
 	cmd, args := args[0], args[1:]
 	switch {

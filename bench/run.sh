@@ -8,9 +8,9 @@
 # run: large files against SHA-256 on all cores from memory (@sha256), small
 # files against `benchtool floor`. The ratios to sha1sum and to
 # find | xargs sha1sum are printed for information only: they are a property
-# of the CPU (SHA-256 instructions speed up SHA-256 and not SHA-1, so
-# ami-bakery is about 4.2x sha1sum on a CPU with them and 1.8x on one
-# without), not of ami-bakery.
+# of the CPU (SHA-256 instructions speed up SHA-256 and not SHA-1: on one
+# Intel VM ami-bakery was 3.5x sha1sum, and 1.15x with them switched off by
+# GODEBUG=cpu.sha=off), not of ami-bakery.
 #
 # Everything happens in temporary directories that are removed at the end
 # (the generated trees in BENCH_TREES_DIR, default TMPDIR), with the in-repo

@@ -4,6 +4,14 @@
 # the ratio and PASS or FAIL against the target. BENCHMARKS.md has a run's
 # table and says how each figure is measured.
 #
+# Hashing is judged against this machine's own limits, measured in the same
+# run: large files against SHA-256 on all cores from memory (@sha256), small
+# files against `benchtool floor`. The ratios to sha1sum and to
+# find | xargs sha1sum are printed for information only: they are a property
+# of the CPU (SHA-256 instructions speed up SHA-256 and not SHA-1: on one
+# Intel VM ami-bakery was 3.5x sha1sum, and 1.15x with them switched off by
+# GODEBUG=cpu.sha=off), not of ami-bakery.
+#
 # Everything happens in temporary directories that are removed at the end
 # (the generated trees in BENCH_TREES_DIR, default TMPDIR), with the in-repo
 # EC2 emulator on loopback (stopped at the end), the real packer for one
@@ -194,7 +202,9 @@ large=("$trees"/large/disk*.img)
 	sha1sum sha1sum "${large[@]}" ::: \
 	limit @sha256 "${large[@]}" >"$work/sha1sum.txt"
 
-say "timing fingerprints of 20,000 small files against find | xargs sha1sum"
+say "timing fingerprints of 20,000 small files against the floor and find | xargs sha1sum"
+# $0 is for the inner sh to expand: the tree.
+# shellcheck disable=SC2016
 "$bt" race -n "$rounds" -w 1 -- \
 	bakery "$bin/ami-bakery" checksum -t "$trees/small20k/ami.json" -d "$trees/small20k" ::: \
 	xargs sh -c 'find "$0" -type f | xargs sha1sum' "$trees/small20k" ::: \
@@ -229,6 +239,7 @@ small_kib=$(field "$work/small.txt" bakery 5)
 xargs_s=$(field "$work/small.txt" xargs 2)
 xargs_x=$(field "$work/small.txt" xargs 6)
 floor_s=$(field "$work/small.txt" floor 2)
+floor_x=$(field "$work/small.txt" floor 6)
 limit2_s=$(field "$work/sha1sum.txt" limit 2)
 k1_kib=$(field "$work/mem.txt" small1k 5)
 k100_kib=$(field "$work/mem.txt" small100k 5)
@@ -238,22 +249,29 @@ pf() { if [ "$1" = 1 ]; then echo PASS; else echo FAIL; fi; }
 calc() { awk "BEGIN { $1 }"; }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+# SHA-256 instructions, which crypto/sha256 uses where the CPU has them:
+# "sha_ni" among the flags on x86, "sha2" among the Features on arm64. They
+# set the SHA-256 limit, and the ratios to sha1sum move with them.
+sha_hw=$(awk -F': *' '$1 ~ /^(flags|Features)[[:space:]]*$/ {
+	n = split($2, f, " ")
+	for (i = 1; i <= n; i++) if (f[i] == "sha_ni" || f[i] == "sha2") { print f[i]; exit }
+}' /proc/cpuinfo)
+if [ -n "$sha_hw" ]; then sha_hw="SHA-256 instructions: yes ($sha_hw)"; else sha_hw="SHA-256 instructions: no"; fi
 echo
-echo "ami-bakery $commit (release build), $(date -u +%Y-%m-%d), $(nproc) CPUs ($cpu), Linux $(uname -r), $(go version | cut -d' ' -f3),"
+echo "ami-bakery $commit (release build), $(date -u +%Y-%m-%d), $(nproc) CPUs ($cpu; $sha_hw), Linux $(uname -r), $(go version | cut -d' ' -f3),"
 echo "packer $(packer version | head -1 | cut -d' ' -f2), $(/usr/bin/aws --version | cut -d' ' -f1); medians of $rounds rounds (5 for 1 GiB, 3 for memory);"
-echo "trees on $trees_fs, warm page cache; load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after (other work on the machine costs the parallel ami-bakery more than the serial baselines)"
+echo "trees on $trees_fs, warm page cache; load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after (the limit and the floor use all cores, as ami-bakery does; other work on the machine costs them more than the serial sha1sum baselines)"
 echo
 echo "| Figure | ami-bakery | Baseline, same run | Ratio | Target | Result |"
 echo "|---|---|---|---|---|---|"
 calc "r = $aws_x; printf \"| No-op decision: start to AMI id printed, fingerprint included | %.1f ms | aws ec2 describe-images, the lookup alone: %.0f ms | %.0fx | >= 10x | %s |\n\", $noop_s * 1000, $aws_s * 1000, r, (r >= 10) ? \"PASS\" : \"FAIL\""
 calc "mb = $noop_kib * 1024 / 1e6; printf \"| No-op decision: peak RSS (ru_maxrss) | %.1f MB | | | <= 25 MB | %s |\n\", mb, (mb <= 25) ? \"PASS\" : \"FAIL\""
-echo "| No-op decision: EC2 calls, one region | $calls1_di DescribeImages, $calls1_all calls in all | | | 1 DescribeImages per region | $(pf $([ "$calls1_di" = 1 ] && [ "$calls1_all" = 1 ] && echo 1)) |"
-echo "| No-op decision: EC2 calls, two regions | $calls2_di_use1 + $calls2_di_euw1 DescribeImages, $calls2_all calls in all | | | 1 DescribeImages per region | $(pf $([ "$calls2_di_use1" = 1 ] && [ "$calls2_di_euw1" = 1 ] && [ "$calls2_all" = 2 ] && echo 1)) |"
-calc "g = 1073741824 / 1e9; r = $limit_x; printf \"| Fingerprint, 1 GiB in 4 files, warm cache | %.2f GB/s | SHA-256 on all cores, from memory: %.2f GB/s | %.2fx | >= 0.8x | %s |\n\", g / $large_s, g / $limit_s, r, (r >= 0.8) ? \"PASS\" : \"FAIL\""
-calc "g = 1073741824 / 1e9; r = $sha1_x; printf \"| Fingerprint, 1 GiB in 4 files, warm cache | %.2f GB/s | sha1sum: %.2f GB/s | %.1fx | >= 5x | %s |\n\", g / $large2_s, g / $sha1_s, r, (r >= 5) ? \"PASS\" : \"FAIL\""
-calc "g = 1073741824 / 1e9; printf \"| Ceiling of the row above: SHA-256 on all cores from memory, no I/O | %.2f GB/s | sha1sum: %.2f GB/s | %.1fx | | INFO |\n\", g / $limit2_s, g / $sha1_s, $sha1_s / $limit2_s"
-calc "r = $xargs_x; printf \"| Fingerprint, 20,000 files of 0-4 KiB, warm cache | %.0f files/s | find \\\\| xargs sha1sum: %.0f files/s | %.1fx | >= 3x | %s |\n\", 20000 / $small_s, 20000 / $xargs_s, r, (r >= 3) ? \"PASS\" : \"FAIL\""
-calc "printf \"| Ceiling of the row above: only open, fstat, read, SHA-256 and close, on all cores (benchtool floor) | %.0f files/s | find \\\\| xargs sha1sum: %.0f files/s | %.1fx | | INFO |\n\", 20000 / $floor_s, 20000 / $xargs_s, $xargs_s / $floor_s"
+echo "| No-op decision: EC2 calls, one region | $calls1_di DescribeImages, $calls1_all calls in all | | | 1 DescribeImages per region | $(pf "$([ "$calls1_di" = 1 ] && [ "$calls1_all" = 1 ] && echo 1)") |"
+echo "| No-op decision: EC2 calls, two regions | $calls2_di_use1 + $calls2_di_euw1 DescribeImages, $calls2_all calls in all | | | 1 DescribeImages per region | $(pf "$([ "$calls2_di_use1" = 1 ] && [ "$calls2_di_euw1" = 1 ] && [ "$calls2_all" = 2 ] && echo 1)") |"
+calc "g = 1073741824 / 1e9; r = $limit_x; printf \"| Fingerprint, 1 GiB in 4 files, warm cache | %.2f GB/s | the limit: SHA-256 on all cores, from memory: %.2f GB/s | %.2fx | >= 0.85x | %s |\n\", g / $large_s, g / $limit_s, r, (r >= 0.85) ? \"PASS\" : \"FAIL\""
+calc "r = $floor_x; printf \"| Fingerprint, 20,000 files of 0-4 KiB, warm cache | %.0f files/s | the floor: only open, fstat, read, SHA-256 and close, on all cores (benchtool floor): %.0f files/s | %.2fx | >= 0.85x | %s |\n\", 20000 / $small_s, 20000 / $floor_s, r, (r >= 0.85) ? \"PASS\" : \"FAIL\""
+calc "g = 1073741824 / 1e9; printf \"| Informational, not a target (depends on the CPU's SHA-256 instructions): 1 GiB against sha1sum; in brackets, the limit against sha1sum | %.2f GB/s | sha1sum: %.2f GB/s | %.1fx (%.1fx) | | INFO |\n\", g / $large2_s, g / $sha1_s, $sha1_x, $sha1_s / $limit2_s"
+calc "printf \"| Informational, not a target: 20,000 small files against find \\\\| xargs sha1sum; in brackets, the floor against it | %.0f files/s | find \\\\| xargs sha1sum: %.0f files/s | %.1fx (%.1fx) | | INFO |\n\", 20000 / $small_s, 20000 / $xargs_s, $xargs_x, $xargs_s / $floor_s"
 calc "d = ($large_kib - $m64_kib) * 1024 / 1e6; printf \"| Peak RSS, 64 MiB -> 1 GiB (4 files) | %.1f -> %.1f MB | | %+.1f MB | flat (+2 MB at most) | %s |\n\", $m64_kib * 1024 / 1e6, $large_kib * 1024 / 1e6, d, (d <= 2) ? \"PASS\" : \"FAIL\""
 calc "b = ($k100_kib - $k1_kib) * 1024 / 99000; printf \"| Peak RSS, 1k -> 20k -> 100k small files | %.1f -> %.1f -> %.1f MB | | %.0f bytes/file | none: contents are streamed, a path and hash per file kept | INFO |\n\", $k1_kib * 1024 / 1e6, $small_kib * 1024 / 1e6, $k100_kib * 1024 / 1e6, b"
 calc "o = ($bake_s - $packer_s) * 1000; printf \"| Build overhead: bake minus the packer it runs (packer that takes no time) | %.1f ms | that packer run alone: %.1f ms | %.1f ms | < 100 ms | %s |\n\", $bake_s * 1000, $packer_s * 1000, o, (o < 100) ? \"PASS\" : \"FAIL\""

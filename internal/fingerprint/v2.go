@@ -18,6 +18,65 @@ import (
 
 // computeV2 computes a V2 fingerprint; see Compute and manifest.go.
 //
+// The inputs are gathered in a fixed order (the template, -var-files,
+// -vars, then the files and symlinks of the roots) and sorted before the
+// manifest is hashed. Errors are reported in that order too, so a spec with
+// several mistakes always names the same one first.
+func computeV2(ctx context.Context, s Spec) (Result, error) {
+	ignoreName, err := checkSpecV2(s)
+	if err != nil {
+		return Result{}, err
+	}
+	inputs, roots, err := rootsV2(ctx, s, ignoreName)
+	if err != nil {
+		return Result{}, err
+	}
+	args, err := argInputsV2(ctx, s)
+	if err != nil {
+		return Result{}, err
+	}
+	inputs = append(inputs, args...)
+	files, links, err := hashRootsV2(ctx, s, roots, ignoreName)
+	if err != nil {
+		return Result{}, err
+	}
+	inputs = slices.Grow(inputs, len(files)+len(links))
+	for _, e := range files {
+		inputs = append(inputs, Input{
+			Kind:       KindFile,
+			Root:       e.root.label,
+			Path:       e.rel,
+			Executable: e.exec,
+			Size:       e.size,
+			Hash:       hex.EncodeToString(e.sum[:sha256.Size]),
+		})
+	}
+	inputs = append(inputs, links...)
+	sortInputs(inputs)
+	return Result{Algorithm: V2, Sum: manifestSum(inputs), Inputs: inputs}, nil
+}
+
+// checkSpecV2 rejects a spec that names nothing to fingerprint or a bad
+// ignore file name, and returns the ignore file name in force.
+func checkSpecV2(s Spec) (string, error) {
+	ignoreName := s.IgnoreFile
+	if ignoreName == "" {
+		ignoreName = DefaultIgnoreFile
+	}
+	if err := checkIgnoreFileName(ignoreName); err != nil {
+		return "", err
+	}
+	if s.Template == "" && len(s.Dirs) == 0 {
+		return "", usererr.WithHint(errors.New("nothing to fingerprint: no template and no definition directories"),
+			"name the packer template and the directories it uses")
+	}
+	return ignoreName, nil
+}
+
+// rootsV2 hashes the template, when it is a file, and returns the roots to
+// walk: the template when it is a directory, then the definition
+// directories, each labelled and with its ignore rules loaded.
+//
 // Roots are labelled by their path relative to a base directory: the
 // template's directory (the directory itself when Template is one), or
 // without a template the deepest directory that holds every root. The base
@@ -25,50 +84,25 @@ import (
 // the tree is checked out, while moving a directory relative to the
 // template (which changes what a relative path in the template means)
 // changes the sum.
-func computeV2(ctx context.Context, s Spec) (Result, error) {
-	ignoreName := s.IgnoreFile
-	if ignoreName == "" {
-		ignoreName = DefaultIgnoreFile
-	}
-	if err := checkIgnoreFileName(ignoreName); err != nil {
-		return Result{}, err
-	}
-	if s.Template == "" && len(s.Dirs) == 0 {
-		return Result{}, usererr.WithHint(errors.New("nothing to fingerprint: no template and no definition directories"),
-			"name the packer template and the directories it uses")
-	}
-
+func rootsV2(ctx context.Context, s Spec, ignoreName string) ([]Input, []*root, error) {
 	var (
 		inputs []Input
 		roots  []*root
 		base   string
 	)
-	addRoot := func(given, abs string) {
-		for _, r := range roots {
-			if r.abs == abs {
-				return // the same directory twice counts once
-			}
-		}
-		prefix := abs
-		if !strings.HasSuffix(prefix, string(filepath.Separator)) {
-			prefix += "/"
-		}
-		roots = append(roots, &root{given: given, abs: abs, prefix: prefix})
-	}
-
 	if s.Template != "" {
 		abs, err := filepath.Abs(s.Template)
 		if err != nil {
-			return Result{}, fmt.Errorf("reading packer template %q: %w", s.Template, err)
+			return nil, nil, fmt.Errorf("reading packer template %q: %w", s.Template, err)
 		}
 		what := fmt.Sprintf("packer template %q", s.Template)
 		if fi, err := os.Stat(s.Template); err == nil && fi.IsDir() {
 			base = abs
-			addRoot(s.Template, abs)
+			roots = addRoot(roots, s.Template, abs)
 		} else {
 			in, err := hashArg(ctx, what, s.Template, "check the template path; a relative path is taken from the current directory")
 			if err != nil {
-				return Result{}, err
+				return nil, nil, err
 			}
 			base = filepath.Dir(abs)
 			in.Kind, in.Root, in.Path = KindTemplate, ".", filepath.Base(abs)
@@ -79,12 +113,12 @@ func computeV2(ctx context.Context, s Spec) (Result, error) {
 	for _, d := range s.Dirs {
 		abs, err := filepath.Abs(d)
 		if err != nil {
-			return Result{}, fmt.Errorf("reading definition directory %q: %w", d, err)
+			return nil, nil, fmt.Errorf("reading definition directory %q: %w", d, err)
 		}
 		if err := checkDir(d); err != nil {
-			return Result{}, err
+			return nil, nil, err
 		}
-		addRoot(d, abs)
+		roots = addRoot(roots, d, abs)
 	}
 
 	if base == "" {
@@ -97,30 +131,55 @@ func computeV2(ctx context.Context, s Spec) (Result, error) {
 	for _, r := range roots {
 		rel, err := filepath.Rel(base, r.abs)
 		if err != nil {
-			return Result{}, usererr.WithHint(fmt.Errorf("labelling definition directory %q: %w", r.given, err),
+			return nil, nil, usererr.WithHint(fmt.Errorf("labelling definition directory %q: %w", r.given, err),
 				"keep the definition directories on the same volume as the template")
 		}
 		r.label = filepath.ToSlash(rel)
 		if r.ignore, err = loadIgnore(r, ignoreName); err != nil {
-			return Result{}, err
+			return nil, nil, err
 		}
 	}
+	return inputs, roots, nil
+}
 
+// addRoot adds the directory abs (given as given) to roots, unless it is
+// there already: the same directory named twice counts once.
+func addRoot(roots []*root, given, abs string) []*root {
+	for _, r := range roots {
+		if r.abs == abs {
+			return roots
+		}
+	}
+	prefix := abs
+	if !strings.HasSuffix(prefix, string(filepath.Separator)) {
+		prefix += "/"
+	}
+	return append(roots, &root{given: given, abs: abs, prefix: prefix})
+}
+
+// argInputsV2 returns the inputs named on the command line besides the
+// template: each -var-file, hashed, then the -vars.
+func argInputsV2(ctx context.Context, s Spec) ([]Input, error) {
+	var inputs []Input
 	for _, vf := range s.VarFiles {
 		in, err := hashArg(ctx, fmt.Sprintf("-var-file %q", vf), vf, "check the -var-file path; a relative path is taken from the current directory")
 		if err != nil {
-			return Result{}, err
+			return nil, err
 		}
 		in.Kind, in.Root, in.Path = KindVarFile, "", filepath.Base(vf)
 		inputs = append(inputs, in)
 	}
-
 	vars, err := parseVars(s.Vars)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	inputs = append(inputs, vars...)
+	return append(inputs, vars...), nil
+}
 
+// hashRootsV2 walks the roots and hashes their files on s.Workers workers.
+// It returns the hashed files in walk order and the symlinks found, and
+// fails if a root holds nothing to fingerprint.
+func hashRootsV2(ctx context.Context, s Spec, roots []*root, ignoreName string) ([]*fileEntry, []Input, error) {
 	w := &walkV2{ignoreName: ignoreName, exclude: map[string]bool{}}
 	for _, x := range s.Exclude {
 		if abs, err := filepath.Abs(x); err == nil {
@@ -137,7 +196,7 @@ func computeV2(ctx context.Context, s Spec) (Result, error) {
 		return nil
 	})
 	if err != nil {
-		return Result{}, err
+		return nil, nil, err
 	}
 	for _, r := range roots {
 		if r.count == 0 {
@@ -145,24 +204,10 @@ func computeV2(ctx context.Context, s Spec) (Result, error) {
 			if r.ignore != nil {
 				hint = fmt.Sprintf("check that its %s does not leave out everything", ignoreName)
 			}
-			return Result{}, usererr.WithHint(fmt.Errorf("definition directory %q has no files to fingerprint", r.given), "%s", hint)
+			return nil, nil, usererr.WithHint(fmt.Errorf("definition directory %q has no files to fingerprint", r.given), "%s", hint)
 		}
 	}
-
-	inputs = slices.Grow(inputs, len(files)+len(w.links))
-	for _, e := range files {
-		inputs = append(inputs, Input{
-			Kind:       KindFile,
-			Root:       e.root.label,
-			Path:       e.rel,
-			Executable: e.exec,
-			Size:       e.size,
-			Hash:       hex.EncodeToString(e.sum[:sha256.Size]),
-		})
-	}
-	inputs = append(inputs, w.links...)
-	sortInputs(inputs)
-	return Result{Algorithm: V2, Sum: manifestSum(inputs), Inputs: inputs}, nil
+	return files, w.links, nil
 }
 
 // checkDir reports a definition directory that is missing or not a directory.

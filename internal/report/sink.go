@@ -133,7 +133,8 @@ func marshal(v any) ([]byte, error) {
 }
 
 // writeFile writes data to path atomically, with mode 0644: a temporary
-// file in the same directory, then a rename.
+// file in the same directory, then a rename. Run as root, it gives the file
+// the directory's owner (ownLikeDir).
 func writeFile(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -144,6 +145,9 @@ func writeFile(path string, data []byte) error {
 	_, err = f.Write(data)
 	if err == nil {
 		err = f.Chmod(0o644)
+	}
+	if err == nil {
+		ownLikeDir(f, dir)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

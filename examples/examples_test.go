@@ -1061,7 +1061,12 @@ func TestDockerfile(t *testing.T) {
 		`-X main\.version=\$\{VERSION\} -X main\.commit=\$\{COMMIT\} -X main\.date=\$\{DATE\}`,
 		`(?m)^COPY \$\{TARGETPLATFORM\}/ami-bakery /out/ami-bakery$`,
 		`packer plugins install github.com/hashicorp/amazon`,
-		`(?m)^USER 65532:65532$`,
+		// Root by default, as the original image ran, with credentials in
+		// /root/.aws; HOME is the same, and writable, for any --user
+		// (issue 16).
+		`(?m)^USER 0:0$`,
+		`(?m)^ENV HOME=/root `,
+		`chmod 1777 /tmp "\$HOME" "\$PACKER_PLUGIN_PATH"`,
 		`(?m)^WORKDIR /workdir$`,
 		`(?m)^ENTRYPOINT \["ami-bakery"\]$`,
 	} {

@@ -19,7 +19,10 @@ set -euo pipefail
 
 tag=${1:?usage: image-base.sh TAG [PACKER]}
 packer=${2:-$(command -v packer || true)}
-[ -n "$packer" ] && [ -x "$packer" ] || { echo "image-base: no packer binary (install Debian's packer, or pass its path)" >&2; exit 1; }
+if [ -z "$packer" ] || [ ! -x "$packer" ]; then
+	echo "image-base: no packer binary (install Debian's packer, or pass its path)" >&2
+	exit 1
+fi
 read -r -a opts <<<"${BUILDAH_OPTS:-}"
 tools=(sh mkdir chmod chown)
 

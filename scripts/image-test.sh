@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
 # image-test.sh: build the real Dockerfile without a Docker engine or a
 # registry, and bake in the image against the EC2 emulator, the way the
-# original tool was run:
+# original tool's README ran it, in CI, as an ordinary user (issue 16):
 #
-#   docker run -e PACKER_JSON_PATH=... -e AMI_DEFINITION_DIRS=... \
-#     -e AWS_DEFAULT_REGION=... -e AWS_SUBNET_ID=... \
-#     --mount type=bind,source=$PWD,target=/workdir ... ami-bakery
+#   docker run --rm -t \
+#       -e PACKER_JSON_PATH=`pwd`/example-app/ami/packer/ami.json \
+#       -e AMI_DEFINITION_DIRS=`pwd`/example-app/ami/ \
+#       --mount type=bind,source=`pwd`,target=`pwd` \
+#       --mount type=bind,source=$HOME/.aws/,target=/root/.aws \
+#       -e AWS_DEFAULT_REGION -e AWS_SUBNET_ID mechtron/ami-bakery
 #
 # Steps: lint the Dockerfile (dockerfilelint); assemble a FROM-scratch
 # packer base from this machine's packer (scripts/image-base.sh) as
 # PACKER_IMAGE; build the static ami-bakery on the host and the image with
 # BINARY=context (the goreleaser path: no golang image to pull); start
-# awsemu on loopback; then in the container, with --network host:
+# awsemu on loopback; make a checkout and ~/.aws/credentials (a profile,
+# mode 0600) owned by a CI user, uid 1000; then run that line, verbatim
+# but for the image name, with podman (--network host, the emulator's
+# endpoint added):
 #
-#   1. the original command line (no --user; the mounted directory is
-#      writable by the image's uid 65532): packer builds the AMI, stdout is
-#      its id, .ami_id.json is written in the mount;
-#   2. the same with --user UID:GID for a checkout owned by another user,
-#      and a packer that does not exist: the same id, reused, no packer.
+#   1. as it is, as root, with -t: packer builds the AMI; with the terminal,
+#      everything arrives on stdout, the id last; .ami_id.json is written in
+#      the checkout and owned by the CI user;
+#   2. the hardened variant, --user 1000:1000, without -t, one byte of the
+#      definition changed: packer builds again as that user, stdout is the
+#      new id alone;
+#   3. as root, without -t, the change reverted and a packer that does not
+#      exist: the first id, reused, no packer.
 #
 # Then (unless IMAGE_TEST_SOURCE=0) the Dockerfile's default path,
 # BINARY=source, with a stand-in for the golang image made from this
@@ -101,7 +110,8 @@ cleanup() {
 	local pid cmdline left=()
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		left=()
-		for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+		for pid in /proc/[0-9]*; do
+			pid=${pid#/proc/}
 			[ "$pid" != $$ ] || continue
 			cmdline=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || continue
 			case $cmdline in *"$work"*) left+=("$pid") ;; esac
@@ -179,7 +189,7 @@ arch=$(go env GOARCH)
 platform=linux/$arch
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-version=image-test
+version='image-test'
 mkdir -p "$work/context/$platform" "$work/bin"
 log "building ami-bakery ($platform, static) and awsemu on the host"
 CGO_ENABLED=0 GOOS=linux GOARCH=$arch bg go build -trimpath \
@@ -212,6 +222,7 @@ grep -q 'amazon builder is built in' "$work/build.log" || {
 log "building with a stand-in packer 1.14.3 (the plugin install branch)"
 ctr=$("${buildah[@]}" from --pull=never "$base_image")
 root=$("${buildah[@]}" mount "$ctr")
+# shellcheck disable=SC2016 # a script for the image, expanded there
 printf '%s\n' '#!/bin/sh' 'case "$1" in version) echo "Packer v1.14.3" ;; *) echo "stand-in packer: $*" ;; esac' >"$root/bin/packer"
 chmod 755 "$root/bin/packer"
 "${buildah[@]}" umount "$ctr" >/dev/null
@@ -231,7 +242,7 @@ done
 "${podman[@]}" rmi --force "$stub_image" "$stub_base" >/dev/null
 
 cfg=$("${podman[@]}" image inspect --format '{{.Config.User}} {{.Config.WorkingDir}} {{json .Config.Entrypoint}}' "$image")
-[ "$cfg" = '65532:65532 /workdir ["ami-bakery"]' ] || fail "image config: got $cfg"
+[ "$cfg" = '0:0 /workdir ["ami-bakery"]' ] || fail "image config: got $cfg"
 
 out=$("${podman[@]}" run "${run_opts[@]}" "$image" version)
 [ "$out" = "ami-bakery $version (commit $commit, built $date)" ] || fail "ami-bakery version in the image: got $out"
@@ -265,13 +276,21 @@ subnet=subnet-$(printf 'subnet/%s/us-east-1a' "$account" | sha256sum | cut -c1-1
 # The emulator seeds every region with public images of this owner.
 seed_owner=137112412989
 
-# --- the definition ----------------------------------------------------------
-wd=$work/workdir
-mkdir -p "$wd/ami/packer" "$wd/ami/scripts"
+# --- the CI user's checkout ----------------------------------------------------
+# The original tool's users run the image from their checkout as an ordinary
+# CI user (uid 1000 here, not root), with credentials in ~/.aws: a
+# credentials file with a profile, mode 0600, and no AWS_ACCESS_KEY_ID in
+# the environment. The checkout is mounted at its own path and the paths
+# are absolute.
+ci_uid=1000
+ci_home=$work/home/ci
+wd=$work/checkout
+def=$wd/example-app/ami
+mkdir -p "$def/packer" "$def/scripts" "$ci_home/.aws"
 # What packer 1.6.6 needs against the emulator: the endpoint (ami-bakery
 # passes AWS_ENDPOINT_URL_EC2 as aws_ec2_endpoint to a template declaring
 # it), no STS check and no region list check, and no SSH (communicator none).
-cat >"$wd/ami/packer/ami.json" <<EOF
+cat >"$def/packer/ami.json" <<EOF
 {
   "variables": {
     "config_checksum": "",
@@ -298,84 +317,149 @@ cat >"$wd/ami/packer/ami.json" <<EOF
   }]
 }
 EOF
-printf '#!/bin/sh\necho installing\n' >"$wd/ami/scripts/install.sh"
+printf '#!/bin/sh\necho installing\n' >"$def/scripts/install.sh"
+# The emulator takes the account from the access key's last 12 digits.
+cat >"$ci_home/.aws/credentials" <<EOF
+[default]
+aws_access_key_id = AKIAIMAGETEST$account
+aws_secret_access_key = image-test-secret
+EOF
+chmod 700 "$ci_home/.aws"
+chmod 600 "$ci_home/.aws/credentials"
+chown -R "$ci_uid:$ci_uid" "$wd" "$ci_home"
+amifile=$def/packer/.ami_id.json
 
-# The original tool's variables, plus what the emulator needs: credentials
-# naming the account, the endpoint, and short polls (AWS_POLL_DELAY_SECONDS
-# is packer's waiter delay, 15s by default).
-env_opts=(
-	-e PACKER_JSON_PATH=ami/packer/ami.json
-	-e AMI_DEFINITION_DIRS=ami
-	-e AWS_DEFAULT_REGION=us-east-1
-	-e AWS_SUBNET_ID="$subnet"
-	-e AWS_ACCESS_KEY_ID=AKIAIMAGETEST$account
-	-e AWS_SECRET_ACCESS_KEY=image-test-secret
-	-e AWS_ENDPOINT_URL_EC2="$endpoint"
-	-e AWS_POLL_DELAY_SECONDS=1
-	-e AMI_BAKERY_POLL_INTERVAL=200ms
-)
-mount=(--mount "type=bind,source=$wd,target=/workdir")
+# docker ARGS: the `docker` of the original line, with podman underneath.
+# After `run` it adds only what this offline test cannot do without: this
+# run's storage and runtime (podman), --pull=never (no registry), the host
+# network and the emulator's endpoint (the line has none), short polls
+# (AWS_POLL_DELAY_SECONDS is packer's waiter delay, 15s by default), the
+# ulimits, a name for the trap, and then $extra_opts. With tty=0 it drops
+# the line's -t, as a user who captures stdout must (see bake 1).
+tty=1
+extra_opts=()
+run_name=
+docker() {
+	local sub=$1 a args=()
+	shift
+	for a in "$@"; do
+		[ "$a" = -t ] && [ "$tty" = 0 ] && continue
+		args+=("$a")
+	done
+	"${podman[@]}" "$sub" --pull=never --network host \
+		--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --name "$run_name" \
+		-e AWS_ENDPOINT_URL_EC2="$endpoint" -e AWS_POLL_DELAY_SECONDS=1 -e AMI_BAKERY_POLL_INTERVAL=200ms \
+		"${extra_opts[@]}" "${args[@]}"
+}
 
-# --- 1: build, with the original command line -----------------------------------
-chown -R 65532:65532 "$wd"
-containers+=("$id-build")
-log "bake 1: the original docker run line (packer builds)"
-rc=0
-"${podman[@]}" run "${run_opts[@]}" --name "$id-build" "${env_opts[@]}" "${mount[@]}" "$image" \
-	>"$work/out1" 2>"$work/err1" || rc=$?
-interrupted "$rc"
-if [ "$rc" -ne 0 ]; then
-	show stdout "$work/out1"
-	show stderr "$work/err1"
-	show awsemu "$work/emu.log"
-	fail "bake 1 exited with status $rc"
-fi
-ami=$(cat "$work/out1")
+# original_line NAME OUT ERR: the original README's line, verbatim but for
+# the image's name, run by the CI user's shell from the checkout (HOME,
+# working directory, AWS_DEFAULT_REGION and AWS_SUBNET_ID set), as
+# container NAME, stdout to OUT and stderr to ERR. Exits the test on a
+# failure, showing what it printed.
+original_line() {
+	local name=$1 out=$2 err=$3 rc=0
+	run_name=$name
+	containers+=("$name")
+	# The line's backquotes and unquoted expansions are kept as written.
+	# shellcheck disable=SC2006,SC2046,SC2086
+	(
+		cd "$wd"
+		export HOME=$ci_home AWS_DEFAULT_REGION=us-east-1 AWS_SUBNET_ID=$subnet
+		docker run --rm -t \
+			-e PACKER_JSON_PATH=`pwd`/example-app/ami/packer/ami.json \
+			-e AMI_DEFINITION_DIRS=`pwd`/example-app/ami/ \
+			--mount type=bind,source=`pwd`,target=`pwd` \
+			--mount type=bind,source=$HOME/.aws/,target=/root/.aws \
+			-e AWS_DEFAULT_REGION -e AWS_SUBNET_ID $image
+	) >"$out" 2>"$err" || rc=$?
+	interrupted "$rc"
+	if [ "$rc" -ne 0 ]; then
+		show stdout "$out"
+		show stderr "$err"
+		show awsemu "$work/emu.log"
+		fail "$name exited with status $rc"
+	fi
+}
+
+# owned FILE: FILE belongs to the CI user and is readable by it: mode 0644.
+owned() {
+	local got
+	got=$(stat -c '%u:%g %a' "$1")
+	[ "$got" = "$ci_uid:$ci_uid 644" ] || fail "$1: owner and mode $got, want $ci_uid:$ci_uid 644"
+}
+
+# --- 1: the original line, as root, with -t: packer builds --------------------
+log "bake 1: the original docker run line, as root, with -t (packer builds)"
+original_line "$id-root-tty" "$work/out1" "$work/err1"
+# With -t the container has one terminal: ami-bakery's stderr and stdout
+# (and packer's output) all reach podman's stdout, in order, lines ending
+# in \r\n; podman's stderr stays empty. The id is the last line.
+tr -d '\r' <"$work/out1" >"$work/out1.lf"
+ami=$(tail -n 1 "$work/out1.lf")
 [[ $ami =~ ^ami-[0-9a-f]{17}$ ]] || {
 	show stdout "$work/out1"
-	fail "bake 1: stdout is not one AMI id"
+	fail "bake 1: the last line is not an AMI id"
 }
-grep -q 'running packer' "$work/err1" || {
+grep -q $'\r$' "$work/out1" || fail "bake 1: with -t, lines should end in \\r\\n"
+grep -q 'running packer' "$work/out1.lf" || {
+	show stdout "$work/out1"
+	fail "bake 1 did not run packer, or with -t its log is not on stdout"
+}
+grep -q '^packer: ' "$work/out1.lf" || fail "bake 1: no packer output"
+[ ! -s "$work/err1" ] || {
 	show stderr "$work/err1"
-	fail "bake 1 did not run packer"
+	fail "bake 1: with -t, expected nothing on podman's stderr"
 }
-grep -q '^packer: ' "$work/err1" || fail "bake 1: no packer output on stderr"
-amifile=$wd/ami/packer/.ami_id.json
-[ -f "$amifile" ] || fail "bake 1 did not write .ami_id.json in the mount"
+[ -f "$amifile" ] || fail "bake 1 did not write .ami_id.json in the checkout"
 grep -q "^  \"ami_id\": \"$ami\",\?$" "$amifile" || {
 	show .ami_id.json "$amifile"
 	fail ".ami_id.json does not hold $ami"
 }
-[ "$(stat -c %u "$amifile")" = 65532 ] || fail ".ami_id.json was not written by uid 65532"
-log "bake 1 built $ami"
+# Written by root, given the checkout's owner (internal/report ownLikeDir).
+owned "$amifile"
+log "bake 1 built $ami as root; .ami_id.json is the CI user's"
 
-# --- 2: reuse, as another user, with no packer -------------------------------
-chown -R 4242:4242 "$wd"
-: >"$wd/github_output"
-chown 4242:4242 "$wd/github_output"
-containers+=("$id-reuse")
-log "bake 2: --user 4242:4242, no packer (reuses)"
-rc=0
-"${podman[@]}" run "${run_opts[@]}" --name "$id-reuse" --user 4242:4242 "${env_opts[@]}" \
-	-e AMI_BAKERY_PACKER=/nonexistent/packer -e GITHUB_OUTPUT=/workdir/github_output \
-	"${mount[@]}" "$image" >"$work/out2" 2>"$work/err2" || rc=$?
-interrupted "$rc"
-if [ "$rc" -ne 0 ]; then
+# --- 2: hardened, --user of the CI user: packer builds ------------------------
+# One byte changed in the definition, so packer runs as uid 1000 too (its
+# HOME is /root, writable by every user). Without -t: stdout is the answer.
+printf '#!/bin/sh\necho installing!\n' >"$def/scripts/install.sh"
+tty=0
+extra_opts=(--user "$ci_uid:$ci_uid")
+log "bake 2: the same line with --user $ci_uid:$ci_uid, no -t, one byte changed (packer builds)"
+original_line "$id-user" "$work/out2" "$work/err2"
+ami2=$(cat "$work/out2")
+if ! [[ $ami2 =~ ^ami-[0-9a-f]{17}$ ]] || [ "$ami2" = "$ami" ]; then
 	show stdout "$work/out2"
-	show stderr "$work/err2"
-	fail "bake 2 exited with status $rc"
+	fail "bake 2: stdout is not one new AMI id"
 fi
-[ "$(cat "$work/out2")" = "$ami" ] || {
-	show stdout "$work/out2"
-	fail "bake 2 printed another id than $ami"
-}
-grep -q "reused $ami" "$work/err2" || {
+grep -q 'running packer' "$work/err2" || {
 	show stderr "$work/err2"
-	fail "bake 2 did not report reusing $ami"
+	fail "bake 2 did not run packer"
 }
-! grep -q 'running packer' "$work/err2" || fail "bake 2 ran packer"
-grep -q "^  \"ami_id\": \"$ami\",\?$" "$amifile" || fail ".ami_id.json changed in bake 2"
-[ "$(stat -c %u "$amifile")" = 4242 ] || fail ".ami_id.json was not rewritten by uid 4242"
+grep -q '^packer: ' "$work/err2" || fail "bake 2: no packer output on stderr"
+grep -q "^  \"ami_id\": \"$ami2\",\?$" "$amifile" || fail ".ami_id.json does not hold $ami2 after bake 2"
+owned "$amifile"
+log "bake 2 built $ami2 as uid $ci_uid"
+
+# --- 3: root again, the change reverted, no packer: reuses ---------------------
+printf '#!/bin/sh\necho installing\n' >"$def/scripts/install.sh"
+: >"$wd/github_output"
+chown "$ci_uid:$ci_uid" "$wd/github_output"
+extra_opts=(-e AMI_BAKERY_PACKER=/nonexistent/packer -e GITHUB_OUTPUT="$wd/github_output")
+log "bake 3: the line as root, no -t, the change reverted, no packer (reuses)"
+original_line "$id-reuse" "$work/out3" "$work/err3"
+[ "$(cat "$work/out3")" = "$ami" ] || {
+	show stdout "$work/out3"
+	fail "bake 3 printed another id than $ami"
+}
+grep -q "reused $ami" "$work/err3" || {
+	show stderr "$work/err3"
+	fail "bake 3 did not report reusing $ami"
+}
+! grep -q 'running packer' "$work/err3" || fail "bake 3 ran packer"
+grep -q "^  \"ami_id\": \"$ami\",\?$" "$amifile" || fail ".ami_id.json does not hold $ami after bake 3"
+owned "$amifile"
 # The GitHub Action's outputs, once the CLI writes them.
 if [ -s "$wd/github_output" ]; then
 	grep -qx "ami-id=$ami" "$wd/github_output" || {
@@ -386,7 +470,7 @@ if [ -s "$wd/github_output" ]; then
 else
 	log "note: this ami-bakery writes nothing to GITHUB_OUTPUT; not checked"
 fi
-log "bake 2 reused $ami"
+log "bake 3 reused $ami"
 
 # --- the default path: BINARY=source ------------------------------------------
 if [ "${IMAGE_TEST_SOURCE:-1}" = 0 ]; then

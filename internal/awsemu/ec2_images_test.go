@@ -550,3 +550,24 @@ func TestDeregisterKeepsSnapshots(t *testing.T) {
 		t.Fatalf("DeleteAssociatedSnapshots: %+v", out.DeleteSnapshotResults)
 	}
 }
+
+// The IgnoreOwners test hook makes DescribeImages return images of owners
+// that were not asked for, as a broken or hostile endpoint might.
+func TestIgnoreOwnersHook(t *testing.T) {
+	ctx := context.Background()
+	emu, url := serve(t, Options{})
+	if _, err := emu.PutImage(accountB, region, ImageSpec{Name: "foreign", Public: true}); err != nil {
+		t.Fatal(err)
+	}
+	c := client(url, accountA, region)
+	in := &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []types.Filter{sdkFilter("name", "foreign")}}
+	out, err := c.DescribeImages(ctx, in)
+	if err != nil || len(out.Images) != 0 {
+		t.Fatalf("without the hook: %v, %v; want no images", out, err)
+	}
+	emu.SetFaults(Faults{IgnoreOwners: true})
+	out, err = c.DescribeImages(ctx, in)
+	if err != nil || len(out.Images) != 1 || aws.ToString(out.Images[0].OwnerId) != accountB {
+		t.Fatalf("with the hook: %v, %v; want the foreign image", out, err)
+	}
+}

@@ -311,6 +311,7 @@ env_opts=(
 	-e AWS_ACCESS_KEY_ID=AKIAIMAGETEST$account
 	-e AWS_SECRET_ACCESS_KEY=image-test-secret
 	-e AWS_ENDPOINT_URL_EC2="$endpoint"
+	-e AWS_ENDPOINT_URL_STS="$endpoint"
 	-e AWS_POLL_DELAY_SECONDS=1
 	-e AMI_BAKERY_POLL_INTERVAL=200ms
 )

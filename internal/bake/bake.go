@@ -69,6 +69,10 @@ type Image struct {
 type Baker struct {
 	// Clients returns the EC2 client for a region.
 	Clients func(region string) images.EC2
+	// Account is the caller's account id (STS GetCallerIdentity, resolved
+	// once per run): what "self" in Image.Owners stands for when the
+	// owner of every AMI found is checked again.
+	Account string
 	// Packer runs packer; nil means PackerCLI.
 	Packer Packer
 	// Lock, when set, serialises builds of the same fingerprint across

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"go.uber.org/goleak"
 
 	"github.com/ami-bakery/ami-bakery/internal/awsemu"
@@ -123,6 +124,7 @@ func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 	w.packer = &fakePacker{}
 	w.baker = &Baker{
 		Clients: func(r string) images.EC2 { return clients[r] },
+		Account: awsemu.DefaultAccount,
 		Packer:  w.packer,
 		Wait:    images.Waiter{Poll: time.Millisecond, Timeout: 5 * time.Second},
 		Version: "test",
@@ -330,5 +332,53 @@ func TestNeedsInit(t *testing.T) {
 				t.Errorf("hints %q, want %q", hints, tt.wantHint)
 			}
 		})
+	}
+}
+
+// An endpoint that ignores DescribeImages' Owners (broken or hostile) hands
+// back a foreign public AMI carrying our tag and our fingerprint's name:
+// the owner re-check against the caller's account refuses it, and the
+// bake builds its own.
+func TestForeignAMIRefusedWhenOwnersIgnored(t *testing.T) {
+	w := newWorld(t, tagged, "us-east-1")
+	fp, err := fingerprint.Compute(context.Background(), w.img.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil, err := w.emu.PutImage("999999999999", "us-east-1", awsemu.ImageSpec{
+		Name: "evil-" + fp.Sum, Public: true, Tags: map[string]string{"ami_config_checksum": fp.Sum}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Our own account's tag on it, visible to us (tags are per account).
+	if _, err := w.baker.Clients("us-east-1").CreateTags(context.Background(), &ec2.CreateTagsInput{
+		Resources: []string{evil}, Tags: []types.Tag{{Key: aws.String("ami_config_checksum"), Value: aws.String(fp.Sum)}}}); err != nil {
+		t.Fatal(err)
+	}
+	w.emu.SetFaults(awsemu.Faults{IgnoreOwners: true})
+	out, err := w.baker.Bake(context.Background(), w.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Primary() == evil || out.Action != Built {
+		t.Errorf("got %s (%s), want our own build, never the foreign %s", out.Primary(), out.Action, evil)
+	}
+}
+
+// --owner adds accounts to the caller's own; it never replaces it: an AMI
+// the caller owns is still found when another account is trusted too.
+func TestOwnerAddsToSelf(t *testing.T) {
+	w := newWorld(t, tagged, "us-east-1")
+	first, err := w.baker.Bake(context.Background(), w.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.img.Owners = []string{"self", "222222222222"}
+	second, err := w.baker.Bake(context.Background(), w.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Action != Reused || second.Primary() != first.Primary() || w.builds.Load() != 1 {
+		t.Errorf("with --owner: %s %s, %d builds; want to reuse %s", second.Action, second.Primary(), w.builds.Load(), first.Primary())
 	}
 }

@@ -64,12 +64,12 @@ func (b *Baker) findAll(ctx context.Context, img *Image, fp string) ([]images.Ma
 func (b *Baker) find(ctx context.Context, img *Image, region, fp string) (images.Match, error) {
 	client := b.Clients(region)
 	if !img.ByName {
-		m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, TagKey: img.TagKey, Fingerprint: fp})
+		m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Account: b.Account, TagKey: img.TagKey, Fingerprint: fp})
 		if err != nil || m.Available != nil || m.Pending != nil {
 			return m, err
 		}
 	}
-	m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Name: "*" + fp + "*"})
+	m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Account: b.Account, Name: "*" + fp + "*"})
 	if err != nil {
 		return m, err
 	}

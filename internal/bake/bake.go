@@ -157,6 +157,15 @@ type Decision struct {
 type Plan struct {
 	Fingerprint fingerprint.Result
 	Regions     []Decision // in the order of Image.Regions
+	// missingTags are our AMIs found by their name that lack the fingerprint
+	// tag (a tagging that failed after a build, or one EC2 does not show
+	// yet); Bake tags them.
+	missingTags []missingTag
+}
+
+type missingTag struct {
+	region string
+	image  images.Image
 }
 
 // NeedsBuild reports whether any region needs a build.
@@ -216,6 +225,7 @@ func (b *Baker) Bake(ctx context.Context, img *Image) (*Outcome, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	b.retag(ctx, img, plan)
 	out := &Outcome{Fingerprint: plan.Fingerprint, Action: Reused}
 	decisions := plan.Regions
 

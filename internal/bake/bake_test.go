@@ -1,8 +1,10 @@
 package bake
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -380,5 +382,106 @@ func TestOwnerAddsToSelf(t *testing.T) {
 	}
 	if second.Action != Reused || second.Primary() != first.Primary() || w.builds.Load() != 1 {
 		t.Errorf("with --owner: %s %s, %d builds; want to reuse %s", second.Action, second.Primary(), w.builds.Load(), first.Primary())
+	}
+}
+
+// logTo makes the Baker log into a buffer, for tests of its messages.
+func (w *world) logTo() *bytes.Buffer {
+	var buf bytes.Buffer
+	w.baker.Log = slog.New(slog.NewTextHandler(&buf, nil))
+	return &buf
+}
+
+func (w *world) fingerprint(t *testing.T) string {
+	t.Helper()
+	fp, err := fingerprint.Compute(context.Background(), w.img.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fp.Sum
+}
+
+// Our AMI found by its name without its fingerprint tag (a tagging that
+// failed after the build) gets the fingerprint and the missing provenance
+// tags, with a warning, and is reused; existing tags are not changed, and
+// a plan alone changes nothing.
+func TestRetagsOwnAMIFoundByName(t *testing.T) {
+	w := newWorld(t, tagged, "us-east-1")
+	fp := w.fingerprint(t)
+	id, err := w.emu.PutImage(awsemu.DefaultAccount, "us-east-1", awsemu.ImageSpec{Name: "app-" + fp, Tags: map[string]string{TagVersion: "old"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.baker.Plan(context.Background(), w.img); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.emu.CallCount("CreateTags"); n != 0 {
+		t.Fatalf("a plan made %d CreateTags calls", n)
+	}
+	log := w.logTo()
+	out, err := w.baker.Bake(context.Background(), w.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Primary() != id || out.Action != Reused || w.builds.Load() != 0 {
+		t.Fatalf("got %s (%s, %d builds), want to reuse %s", out.Primary(), out.Action, w.builds.Load(), id)
+	}
+	im, _ := w.emu.Image(id)
+	for k, v := range map[string]string{"ami_config_checksum": fp, TagAlgorithm: "v2", TagVersion: "old"} {
+		if im.Tags[k] != v {
+			t.Errorf("tag %s = %q, want %q", k, im.Tags[k], v)
+		}
+	}
+	if !strings.Contains(log.String(), "lacked its fingerprint tag") {
+		t.Errorf("no warning about the missing tag:\n%s", log)
+	}
+	m, err := images.Find(context.Background(), w.baker.Clients("us-east-1"), images.Query{Owners: []string{"self"}, Account: awsemu.DefaultAccount, TagKey: "ami_config_checksum", Fingerprint: fp})
+	if err != nil || m.Available == nil || m.Available.ID != id {
+		t.Errorf("the AMI is not found by its tag afterwards: %v, %v", m.Available, err)
+	}
+}
+
+// An AMI of another trusted account found by its name is used but never
+// tagged: our tags on it would be visible to us only.
+func TestNoRetagOfAnotherAccountsAMI(t *testing.T) {
+	w := newWorld(t, tagged, "us-east-1")
+	const partner = "222222222222"
+	id, err := w.emu.PutImage(partner, "us-east-1", awsemu.ImageSpec{Name: "app-" + w.fingerprint(t), SharedWith: []string{awsemu.DefaultAccount}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.img.Owners = []string{"self", partner}
+	log := w.logTo()
+	out, err := w.baker.Bake(context.Background(), w.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Primary() != id || w.emu.CallCount("CreateTags") != 0 {
+		t.Errorf("got %s with %d CreateTags calls, want %s untouched", out.Primary(), w.emu.CallCount("CreateTags"), id)
+	}
+	if !strings.Contains(log.String(), "shared from another account") {
+		t.Errorf("no explanation of the shared AMI:\n%s", log)
+	}
+}
+
+// An AMI that carries the fingerprint under another tag key (--tag-key
+// changed) gets its own message and hint, and no second tag.
+func TestTagKeyMismatch(t *testing.T) {
+	w := newWorld(t, tagged, "us-east-1")
+	fp := w.fingerprint(t)
+	id, err := w.emu.PutImage(awsemu.DefaultAccount, "us-east-1", awsemu.ImageSpec{Name: "app-" + fp, Tags: map[string]string{"old_key": fp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := w.logTo()
+	out, err := w.baker.Bake(context.Background(), w.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Primary() != id || w.emu.CallCount("CreateTags") != 0 {
+		t.Errorf("got %s with %d CreateTags calls, want %s untouched", out.Primary(), w.emu.CallCount("CreateTags"), id)
+	}
+	if s := log.String(); !strings.Contains(s, `under the tag \"old_key\", not \"ami_config_checksum\"`) || !strings.Contains(s, "--tag-key") {
+		t.Errorf("no tag-key message and hint:\n%s", s)
 	}
 }

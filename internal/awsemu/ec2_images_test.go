@@ -418,6 +418,11 @@ func TestCopyImageIdempotencyAndTags(t *testing.T) {
 	if aws.ToString(first.ImageId) != aws.ToString(again.ImageId) {
 		t.Fatalf("same ClientToken gave %s then %s", aws.ToString(first.ImageId), aws.ToString(again.ImageId))
 	}
+	for _, c := range emu.Calls() {
+		if c.Action == "CopyImage" && c.ClientToken != "token-1" {
+			t.Errorf("the call log has CopyImage's ClientToken as %q, want token-1", c.ClientToken)
+		}
+	}
 	copies := emu.Images(accountA, otherRegion)
 	if len(copies) != 1 {
 		t.Fatalf("%d copies, want 1", len(copies))

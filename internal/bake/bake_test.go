@@ -485,3 +485,56 @@ func TestTagKeyMismatch(t *testing.T) {
 		t.Errorf("no tag-key message and hint:\n%s", s)
 	}
 }
+
+// copyTokens returns the ClientToken of each CopyImage call in the
+// emulator's call log, by destination region.
+func copyTokens(t *testing.T, emu *awsemu.Emulator) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, c := range emu.Calls() {
+		if c.Action != "CopyImage" {
+			continue
+		}
+		if prev, ok := got[c.Region]; ok && prev != c.ClientToken {
+			t.Errorf("two CopyImage tokens in %s in one run: %s, %s", c.Region, prev, c.ClientToken)
+		}
+		got[c.Region] = c.ClientToken
+	}
+	return got
+}
+
+// CopyImage's ClientToken is derived from the fingerprint and the
+// destination region: the same in every run (so a retried or concurrent
+// run gets the same copy back, never a second one), different per region,
+// and it reaches CopyImage (the emulator's call log).
+func TestCopyTokenStableAcrossRuns(t *testing.T) {
+	var runs []map[string]string
+	var fp string
+	for range 2 {
+		w := newWorld(t, tagged, "us-east-1", "us-west-2", "eu-west-1")
+		out, err := w.baker.Bake(context.Background(), w.img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fp = out.Fingerprint.Sum
+		runs = append(runs, copyTokens(t, w.emu))
+	}
+	first := runs[0]
+	if len(first) != 2 {
+		t.Fatalf("CopyImage tokens by region: %v, want us-west-2 and eu-west-1", first)
+	}
+	for r, tok := range first {
+		if tok == "" || tok != copyToken(fp, r) {
+			t.Errorf("%s: CopyImage got ClientToken %q, want %q", r, tok, copyToken(fp, r))
+		}
+		if runs[1][r] != tok {
+			t.Errorf("%s: ClientToken %q in the first run, %q in the second", r, tok, runs[1][r])
+		}
+	}
+	if first["us-west-2"] == first["eu-west-1"] {
+		t.Errorf("the same ClientToken %q for two regions", first["us-west-2"])
+	}
+	if copyToken(fp, "us-west-2") == copyToken(strings.Repeat("0", len(fp)), "us-west-2") {
+		t.Error("the ClientToken does not depend on the fingerprint")
+	}
+}

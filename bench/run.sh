@@ -104,7 +104,7 @@ emu_pid=$!
 for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.05; done
 [ -s "$work/addr" ] || die "the emulator did not start"
 url=$(cat "$work/addr")
-export AWS_ENDPOINT_URL_EC2=$url AWS_ACCESS_KEY_ID=AKID123456789012 AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL_EC2=$url AWS_ENDPOINT_URL_STS=$url AWS_ACCESS_KEY_ID=AKID123456789012 AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=""
 export AWS_POLL_DELAY_SECONDS=1 CHECKPOINT_DISABLE=1
 # awscli 2.9 does not read AWS_ENDPOINT_URL_EC2.

@@ -32,6 +32,8 @@ for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.05; done
 
 cp -r examples/app "$work/app"
 export AWS_ENDPOINT_URL_EC2="$(cat "$work/addr")"
+# ami-bakery learns its own account from STS, which the emulator also serves.
+export AWS_ENDPOINT_URL_STS="$AWS_ENDPOINT_URL_EC2"
 export AWS_ACCESS_KEY_ID=AKID123456789012 AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 export AWS_POLL_DELAY_SECONDS=1 CHECKPOINT_DISABLE=1 HOME="$work"

@@ -332,7 +332,7 @@ amifile=$def/packer/.ami_id.json
 # docker ARGS: the `docker` of the original line, with podman underneath.
 # After `run` it adds only what this offline test cannot do without: this
 # run's storage and runtime (podman), --pull=never (no registry), the host
-# network and the emulator's endpoint (the line has none), short polls
+# network and the emulator's endpoints (the line has none), short polls
 # (AWS_POLL_DELAY_SECONDS is packer's waiter delay, 15s by default), the
 # ulimits, a name for the trap, and then $extra_opts. With tty=0 it drops
 # the line's -t, as a user who captures stdout must (see bake 1).
@@ -348,7 +348,7 @@ docker() {
 	done
 	"${podman[@]}" "$sub" --pull=never --network host \
 		--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --name "$run_name" \
-		-e AWS_ENDPOINT_URL_EC2="$endpoint" -e AWS_POLL_DELAY_SECONDS=1 -e AMI_BAKERY_POLL_INTERVAL=200ms \
+		-e AWS_ENDPOINT_URL_EC2="$endpoint" -e AWS_ENDPOINT_URL_STS="$endpoint" -e AWS_POLL_DELAY_SECONDS=1 -e AMI_BAKERY_POLL_INTERVAL=200ms \
 		"${extra_opts[@]}" "${args[@]}"
 }
 

@@ -91,6 +91,10 @@ func prepare(ctx context.Context, def *options.Definition, target *options.Targe
 	if err := clients.CheckCredentials(ctx); err != nil {
 		return nil, nil, nil, err
 	}
+	account, err := clients.CallerAccount(ctx, target.AllRegions()[0])
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	img := &bake.Image{
 		Spec:     sp,
 		Template: tmpl,
@@ -102,6 +106,7 @@ func prepare(ctx context.Context, def *options.Definition, target *options.Targe
 	}
 	b := &bake.Baker{
 		Clients: func(r string) images.EC2 { return clients.EC2(r) },
+		Account: account,
 		Packer:  bake.PackerCLI{},
 		Log:     newLogger(e.stderr, logFormat),
 		Version: version,

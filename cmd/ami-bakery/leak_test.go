@@ -23,6 +23,7 @@ func TestNoGoroutineOutlivesACommand(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "setup.sh"), []byte("echo hi\n"), 0o644)
 	env := map[string]string{
 		"AWS_ENDPOINT_URL_EC2":        emu.URL,
+		"AWS_ENDPOINT_URL_STS":        emu.URL,
 		"AWS_ACCESS_KEY_ID":           awsemu.AccessKeyFor(awsemu.DefaultAccount),
 		"AWS_SECRET_ACCESS_KEY":       "x",
 		"AWS_REGION":                  "us-east-1",

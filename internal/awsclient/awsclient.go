@@ -184,6 +184,18 @@ func (f *Factory) CheckCredentials(ctx context.Context) error {
 	return nil
 }
 
+// CallerAccount returns the account id the credentials act as (the
+// assumed role's account with Options.RoleARN), from STS
+// GetCallerIdentity in region. It is what "self" means when the owner of
+// an AMI is checked. GetCallerIdentity needs no IAM permission.
+func (f *Factory) CallerAccount(ctx context.Context, region string) (string, error) {
+	out, err := f.STS(region).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("finding the caller's AWS account (sts:GetCallerIdentity): %w", err)
+	}
+	return aws.ToString(out.Account), nil
+}
+
 func noCredentials(err error) error {
 	return usererr.WithHint(fmt.Errorf("finding AWS credentials: %w", err),
 		"set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance or OIDC role is available")

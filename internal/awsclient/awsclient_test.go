@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -123,5 +124,39 @@ func TestClientsPerServiceAndRegion(t *testing.T) {
 	}
 	if got := aws.ToString(id.Account); got != awsemu.DefaultAccount {
 		t.Errorf("account %s, want %s", got, awsemu.DefaultAccount)
+	}
+}
+
+// The client-side retry quota stays off (ratelimit.None). The SDK's default
+// token bucket holds 500 tokens and loses 5 for every retried attempt that
+// fails again; at this rate of RequestLimitExceeded it is empty after about
+// a hundred calls, and every retry after that fails at once with "retry
+// quota exceeded". Without the quota every call succeeds. MaxAttempts is
+// raised only so that no call can fail from bad luck alone (0.6^40); the
+// quota does not depend on it.
+func TestNoClientSideRetryQuota(t *testing.T) {
+	emu := awsemu.New(awsemu.Options{})
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	setEnv(t, srv.URL)
+	f, err := awsclient.New(context.Background(), awsclient.Options{MaxAttempts: 40, MaxBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu.SetFaults(awsemu.Faults{Rate: 0.6, Seed: 1, Actions: []string{"DescribeKeyPairs"}})
+	c := f.EC2("us-east-1")
+	for i := range 400 {
+		if _, err := c.DescribeKeyPairs(context.Background(), &ec2.DescribeKeyPairsInput{}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	faulted := 0
+	for _, call := range emu.Calls() {
+		if call.ErrorCode == "RequestLimitExceeded" {
+			faulted++
+		}
+	}
+	if faulted < 400 {
+		t.Errorf("only %d calls faulted; the test needs enough to empty the default quota", faulted)
 	}
 }

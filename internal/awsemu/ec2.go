@@ -112,6 +112,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, call *Call) (an
 	}
 	p := params{v: r.Form}
 	call.Action = p.str("Action")
+	call.ClientToken = p.str("ClientToken")
 	akid, region := credentialScope(r)
 	call.Region = region
 	if akid == "" {

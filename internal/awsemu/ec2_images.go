@@ -333,7 +333,7 @@ func describableImages(r *request, ids []string) ([]*image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(owners) > 0 {
+	if len(owners) > 0 && !r.e.faults.f.IgnoreOwners { // e.mu is held
 		all = slices.DeleteFunc(all, func(im *image) bool {
 			for _, o := range owners {
 				if o == im.owner || (o == "self" && im.owner == r.account) || (o == "amazon" && im.ownerAlias() == "amazon") {

@@ -418,6 +418,11 @@ func TestCopyImageIdempotencyAndTags(t *testing.T) {
 	if aws.ToString(first.ImageId) != aws.ToString(again.ImageId) {
 		t.Fatalf("same ClientToken gave %s then %s", aws.ToString(first.ImageId), aws.ToString(again.ImageId))
 	}
+	for _, c := range emu.Calls() {
+		if c.Action == "CopyImage" && c.ClientToken != "token-1" {
+			t.Errorf("the call log has CopyImage's ClientToken as %q, want token-1", c.ClientToken)
+		}
+	}
 	copies := emu.Images(accountA, otherRegion)
 	if len(copies) != 1 {
 		t.Fatalf("%d copies, want 1", len(copies))
@@ -548,5 +553,26 @@ func TestDeregisterKeepsSnapshots(t *testing.T) {
 	out := must(c.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(id), DeleteAssociatedSnapshots: aws.Bool(true)}))(t)
 	if len(out.DeleteSnapshotResults) != 1 || len(emu.Snapshots(accountA, region)) != 0 {
 		t.Fatalf("DeleteAssociatedSnapshots: %+v", out.DeleteSnapshotResults)
+	}
+}
+
+// The IgnoreOwners test hook makes DescribeImages return images of owners
+// that were not asked for, as a broken or hostile endpoint might.
+func TestIgnoreOwnersHook(t *testing.T) {
+	ctx := context.Background()
+	emu, url := serve(t, Options{})
+	if _, err := emu.PutImage(accountB, region, ImageSpec{Name: "foreign", Public: true}); err != nil {
+		t.Fatal(err)
+	}
+	c := client(url, accountA, region)
+	in := &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []types.Filter{sdkFilter("name", "foreign")}}
+	out, err := c.DescribeImages(ctx, in)
+	if err != nil || len(out.Images) != 0 {
+		t.Fatalf("without the hook: %v, %v; want no images", out, err)
+	}
+	emu.SetFaults(Faults{IgnoreOwners: true})
+	out, err = c.DescribeImages(ctx, in)
+	if err != nil || len(out.Images) != 1 || aws.ToString(out.Images[0].OwnerId) != accountB {
+		t.Fatalf("with the hook: %v, %v; want the foreign image", out, err)
 	}
 }

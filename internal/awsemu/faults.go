@@ -22,6 +22,12 @@ type Faults struct {
 	Latency time.Duration
 	// Seed makes the choice of failing calls reproducible.
 	Seed int64
+	// IgnoreOwners is a test hook, not EC2 behaviour: DescribeImages
+	// ignores its Owner parameter and returns every image the caller can
+	// see, as a broken or hostile endpoint might, so that tests can prove
+	// clients re-check the owner of what they get. Not limited by Actions
+	// or Rate.
+	IgnoreOwners bool
 }
 
 type faultState struct {

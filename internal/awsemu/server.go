@@ -76,6 +76,9 @@ type Call struct {
 	Account   string
 	Region    string
 	Action    string
+	// ClientToken is the call's idempotency token (CopyImage,
+	// RunInstances, ...), if it sent one.
+	ClientToken string
 	// ErrorCode is empty for a successful call.
 	ErrorCode string
 	Time      time.Time

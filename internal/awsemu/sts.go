@@ -11,7 +11,7 @@ import (
 
 // STS: just enough of the Security Token Service for "assume a role in
 // another account" set-ups (ami-bakery --role-arn): AssumeRole and
-// GetCallerIdentity. Requests signed for the service "sts" are answered
+// GetCallerIdentity (which ami-bakery also uses to learn its own account). Requests signed for the service "sts" are answered
 // here, in STS's own XML namespace and error envelope.
 //
 // Any role ARN arn:aws:iam::ACCOUNT:role/NAME can be assumed, except a role
@@ -86,7 +86,9 @@ func (e *Emulator) sts(r *http.Request, call *Call) (int, any) {
 		return fail(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
 	}
 	call.Account = accountForKey(akid)
-	if strings.HasPrefix(akid, DeniedKeyPrefix) {
+	// As in AWS, GetCallerIdentity needs no permission, and even an
+	// explicit deny cannot refuse it.
+	if strings.HasPrefix(akid, DeniedKeyPrefix) && call.Action != "GetCallerIdentity" {
 		return fail(403, "AccessDenied", "User is not authorized to perform: sts:%s", call.Action)
 	}
 	switch call.Action {

@@ -47,3 +47,17 @@ func TestSTSAssumeRole(t *testing.T) {
 		t.Error("malformed ARN accepted")
 	}
 }
+
+// GetCallerIdentity needs no permission in AWS: even credentials refused
+// everything else may call it.
+func TestSTSCallerIdentityNeedsNoPermission(t *testing.T) {
+	emu := NewTestServer(t)
+	c := sts.NewFromConfig(emu.Config(DefaultAccount, "us-east-1"), func(o *sts.Options) {
+		o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: DeniedKeyPrefix + "0000000000", SecretAccessKey: "x"}, nil
+		})
+	})
+	if _, err := c.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}); err != nil {
+		t.Errorf("GetCallerIdentity with denied credentials: %v", err)
+	}
+}

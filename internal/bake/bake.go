@@ -69,6 +69,10 @@ type Image struct {
 type Baker struct {
 	// Clients returns the EC2 client for a region.
 	Clients func(region string) images.EC2
+	// Account is the caller's account id (STS GetCallerIdentity, resolved
+	// once per run): what "self" in Image.Owners stands for when the
+	// owner of every AMI found is checked again.
+	Account string
 	// Packer runs packer; nil means PackerCLI.
 	Packer Packer
 	// Lock, when set, serialises builds of the same fingerprint across
@@ -153,6 +157,15 @@ type Decision struct {
 type Plan struct {
 	Fingerprint fingerprint.Result
 	Regions     []Decision // in the order of Image.Regions
+	// missingTags are our AMIs found by their name that lack the fingerprint
+	// tag (a tagging that failed after a build, or one EC2 does not show
+	// yet); Bake tags them.
+	missingTags []missingTag
+}
+
+type missingTag struct {
+	region string
+	image  images.Image
 }
 
 // NeedsBuild reports whether any region needs a build.
@@ -212,6 +225,7 @@ func (b *Baker) Bake(ctx context.Context, img *Image) (*Outcome, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	b.retag(ctx, img, plan)
 	out := &Outcome{Fingerprint: plan.Fingerprint, Action: Reused}
 	decisions := plan.Regions
 

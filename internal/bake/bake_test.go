@@ -1,8 +1,10 @@
 package bake
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"go.uber.org/goleak"
 
 	"github.com/ami-bakery/ami-bakery/internal/awsemu"
@@ -123,6 +126,7 @@ func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 	w.packer = &fakePacker{}
 	w.baker = &Baker{
 		Clients: func(r string) images.EC2 { return clients[r] },
+		Account: awsemu.DefaultAccount,
 		Packer:  w.packer,
 		Wait:    images.Waiter{Poll: time.Millisecond, Timeout: 5 * time.Second},
 		Version: "test",
@@ -330,5 +334,207 @@ func TestNeedsInit(t *testing.T) {
 				t.Errorf("hints %q, want %q", hints, tt.wantHint)
 			}
 		})
+	}
+}
+
+// An endpoint that ignores DescribeImages' Owners (broken or hostile) hands
+// back a foreign public AMI carrying our tag and our fingerprint's name:
+// the owner re-check against the caller's account refuses it, and the
+// bake builds its own.
+func TestForeignAMIRefusedWhenOwnersIgnored(t *testing.T) {
+	w := newWorld(t, tagged, "us-east-1")
+	fp, err := fingerprint.Compute(context.Background(), w.img.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil, err := w.emu.PutImage("999999999999", "us-east-1", awsemu.ImageSpec{
+		Name: "evil-" + fp.Sum, Public: true, Tags: map[string]string{"ami_config_checksum": fp.Sum}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Our own account's tag on it, visible to us (tags are per account).
+	if _, err := w.baker.Clients("us-east-1").CreateTags(context.Background(), &ec2.CreateTagsInput{
+		Resources: []string{evil}, Tags: []types.Tag{{Key: aws.String("ami_config_checksum"), Value: aws.String(fp.Sum)}}}); err != nil {
+		t.Fatal(err)
+	}
+	w.emu.SetFaults(awsemu.Faults{IgnoreOwners: true})
+	out, err := w.baker.Bake(context.Background(), w.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Primary() == evil || out.Action != Built {
+		t.Errorf("got %s (%s), want our own build, never the foreign %s", out.Primary(), out.Action, evil)
+	}
+}
+
+// --owner adds accounts to the caller's own; it never replaces it: an AMI
+// the caller owns is still found when another account is trusted too.
+func TestOwnerAddsToSelf(t *testing.T) {
+	w := newWorld(t, tagged, "us-east-1")
+	first, err := w.baker.Bake(context.Background(), w.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.img.Owners = []string{"self", "222222222222"}
+	second, err := w.baker.Bake(context.Background(), w.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Action != Reused || second.Primary() != first.Primary() || w.builds.Load() != 1 {
+		t.Errorf("with --owner: %s %s, %d builds; want to reuse %s", second.Action, second.Primary(), w.builds.Load(), first.Primary())
+	}
+}
+
+// logTo makes the Baker log into a buffer, for tests of its messages.
+func (w *world) logTo() *bytes.Buffer {
+	var buf bytes.Buffer
+	w.baker.Log = slog.New(slog.NewTextHandler(&buf, nil))
+	return &buf
+}
+
+func (w *world) fingerprint(t *testing.T) string {
+	t.Helper()
+	fp, err := fingerprint.Compute(context.Background(), w.img.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fp.Sum
+}
+
+// Our AMI found by its name without its fingerprint tag (a tagging that
+// failed after the build) gets the fingerprint and the missing provenance
+// tags, with a warning, and is reused; existing tags are not changed, and
+// a plan alone changes nothing.
+func TestRetagsOwnAMIFoundByName(t *testing.T) {
+	w := newWorld(t, tagged, "us-east-1")
+	fp := w.fingerprint(t)
+	id, err := w.emu.PutImage(awsemu.DefaultAccount, "us-east-1", awsemu.ImageSpec{Name: "app-" + fp, Tags: map[string]string{TagVersion: "old"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.baker.Plan(context.Background(), w.img); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.emu.CallCount("CreateTags"); n != 0 {
+		t.Fatalf("a plan made %d CreateTags calls", n)
+	}
+	log := w.logTo()
+	out, err := w.baker.Bake(context.Background(), w.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Primary() != id || out.Action != Reused || w.builds.Load() != 0 {
+		t.Fatalf("got %s (%s, %d builds), want to reuse %s", out.Primary(), out.Action, w.builds.Load(), id)
+	}
+	im, _ := w.emu.Image(id)
+	for k, v := range map[string]string{"ami_config_checksum": fp, TagAlgorithm: "v2", TagVersion: "old"} {
+		if im.Tags[k] != v {
+			t.Errorf("tag %s = %q, want %q", k, im.Tags[k], v)
+		}
+	}
+	if !strings.Contains(log.String(), "lacked its fingerprint tag") {
+		t.Errorf("no warning about the missing tag:\n%s", log)
+	}
+	m, err := images.Find(context.Background(), w.baker.Clients("us-east-1"), images.Query{Owners: []string{"self"}, Account: awsemu.DefaultAccount, TagKey: "ami_config_checksum", Fingerprint: fp})
+	if err != nil || m.Available == nil || m.Available.ID != id {
+		t.Errorf("the AMI is not found by its tag afterwards: %v, %v", m.Available, err)
+	}
+}
+
+// An AMI of another trusted account found by its name is used but never
+// tagged: our tags on it would be visible to us only.
+func TestNoRetagOfAnotherAccountsAMI(t *testing.T) {
+	w := newWorld(t, tagged, "us-east-1")
+	const partner = "222222222222"
+	id, err := w.emu.PutImage(partner, "us-east-1", awsemu.ImageSpec{Name: "app-" + w.fingerprint(t), SharedWith: []string{awsemu.DefaultAccount}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.img.Owners = []string{"self", partner}
+	log := w.logTo()
+	out, err := w.baker.Bake(context.Background(), w.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Primary() != id || w.emu.CallCount("CreateTags") != 0 {
+		t.Errorf("got %s with %d CreateTags calls, want %s untouched", out.Primary(), w.emu.CallCount("CreateTags"), id)
+	}
+	if !strings.Contains(log.String(), "shared from another account") {
+		t.Errorf("no explanation of the shared AMI:\n%s", log)
+	}
+}
+
+// An AMI that carries the fingerprint under another tag key (--tag-key
+// changed) gets its own message and hint, and no second tag.
+func TestTagKeyMismatch(t *testing.T) {
+	w := newWorld(t, tagged, "us-east-1")
+	fp := w.fingerprint(t)
+	id, err := w.emu.PutImage(awsemu.DefaultAccount, "us-east-1", awsemu.ImageSpec{Name: "app-" + fp, Tags: map[string]string{"old_key": fp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := w.logTo()
+	out, err := w.baker.Bake(context.Background(), w.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Primary() != id || w.emu.CallCount("CreateTags") != 0 {
+		t.Errorf("got %s with %d CreateTags calls, want %s untouched", out.Primary(), w.emu.CallCount("CreateTags"), id)
+	}
+	if s := log.String(); !strings.Contains(s, `under the tag \"old_key\", not \"ami_config_checksum\"`) || !strings.Contains(s, "--tag-key") {
+		t.Errorf("no tag-key message and hint:\n%s", s)
+	}
+}
+
+// copyTokens returns the ClientToken of each CopyImage call in the
+// emulator's call log, by destination region.
+func copyTokens(t *testing.T, emu *awsemu.Emulator) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, c := range emu.Calls() {
+		if c.Action != "CopyImage" {
+			continue
+		}
+		if prev, ok := got[c.Region]; ok && prev != c.ClientToken {
+			t.Errorf("two CopyImage tokens in %s in one run: %s, %s", c.Region, prev, c.ClientToken)
+		}
+		got[c.Region] = c.ClientToken
+	}
+	return got
+}
+
+// CopyImage's ClientToken is derived from the fingerprint and the
+// destination region: the same in every run (so a retried or concurrent
+// run gets the same copy back, never a second one), different per region,
+// and it reaches CopyImage (the emulator's call log).
+func TestCopyTokenStableAcrossRuns(t *testing.T) {
+	var runs []map[string]string
+	var fp string
+	for range 2 {
+		w := newWorld(t, tagged, "us-east-1", "us-west-2", "eu-west-1")
+		out, err := w.baker.Bake(context.Background(), w.img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fp = out.Fingerprint.Sum
+		runs = append(runs, copyTokens(t, w.emu))
+	}
+	first := runs[0]
+	if len(first) != 2 {
+		t.Fatalf("CopyImage tokens by region: %v, want us-west-2 and eu-west-1", first)
+	}
+	for r, tok := range first {
+		if tok == "" || tok != copyToken(fp, r) {
+			t.Errorf("%s: CopyImage got ClientToken %q, want %q", r, tok, copyToken(fp, r))
+		}
+		if runs[1][r] != tok {
+			t.Errorf("%s: ClientToken %q in the first run, %q in the second", r, tok, runs[1][r])
+		}
+	}
+	if first["us-west-2"] == first["eu-west-1"] {
+		t.Errorf("the same ClientToken %q for two regions", first["us-west-2"])
+	}
+	if copyToken(fp, "us-west-2") == copyToken(strings.Repeat("0", len(fp)), "us-west-2") {
+		t.Error("the ClientToken does not depend on the fingerprint")
 	}
 }

@@ -245,6 +245,29 @@ func (b *Baker) verifyTags(ctx context.Context, img *Image, region, id string, w
 	return nil
 }
 
+// retag writes the fingerprint and provenance tags that the plan found
+// missing on our AMIs found by their name, so that the next run finds them
+// by tag. Only missing tags are written, never changed. A failure is only
+// a warning: the AMI was found, and the name finds it again next time.
+func (b *Baker) retag(ctx context.Context, img *Image, plan *Plan) {
+	for _, u := range plan.missingTags {
+		want := map[string]string{}
+		for k, v := range b.provenance(img, plan.Fingerprint) {
+			if _, ok := u.image.Tags[k]; !ok {
+				want[k] = v
+			}
+		}
+		written, err := images.EnsureTags(ctx, b.Clients(u.region), u.image, want)
+		if err != nil {
+			b.log().Warn("could not tag the AMI found by its name; the next run finds it by its name again",
+				"region", u.region, "ami", u.image.ID, "error", err)
+			continue
+		}
+		b.log().Warn("the AMI found by its name lacked its fingerprint tag (a tagging that failed after its build, or one EC2 does not show yet); ami-bakery tagged it",
+			"region", u.region, "ami", u.image.ID, "tags", strings.Join(written, ","))
+	}
+}
+
 // workDir returns where packer runs and what it is given: the template's
 // directory and its base name, or for an HCL2 directory the directory and ".".
 func workDir(path string) (dir, template string) {

@@ -31,7 +31,45 @@ func (b *Baker) plan(ctx context.Context, img *Image, fp fingerprint.Result) (*P
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{Fingerprint: fp, Regions: decide(img.Regions, matches)}, nil
+	p := &Plan{Fingerprint: fp, Regions: decide(img.Regions, matches)}
+	for i, m := range matches {
+		im := m.Available
+		if im == nil {
+			im = m.Pending
+		}
+		if im != nil && b.lacksTag(img, im, fp.Sum) {
+			p.missingTags = append(p.missingTags, missingTag{region: img.Regions[i], image: *im})
+		}
+	}
+	return p, nil
+}
+
+// lacksTag reports whether im, found by its name, is ours and lacks the
+// fingerprint tag, so that tagging it lets the next run find it by tag.
+// Another account's AMI is left alone: our tags on it would be visible to
+// us only, and its owner's tags are invisible here anyway. So is an AMI
+// that carries the fingerprint under another tag key (see find).
+func (b *Baker) lacksTag(img *Image, im *images.Image, fp string) bool {
+	if img.ByName || im.OwnerID != b.Account || im.Tags[img.TagKey] != "" {
+		return false
+	}
+	return otherTagKey(img, im, fp) == ""
+}
+
+// otherTagKey returns a tag key other than img.TagKey under which im
+// carries fp, or "".
+func otherTagKey(img *Image, im *images.Image, fp string) string {
+	var keys []string
+	for k, v := range im.Tags {
+		if v == fp && k != img.TagKey {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	if len(keys) == 0 {
+		return ""
+	}
+	return keys[0]
 }
 
 // findAll finds fp's AMI in every region of img at once.
@@ -64,25 +102,35 @@ func (b *Baker) findAll(ctx context.Context, img *Image, fp string) ([]images.Ma
 func (b *Baker) find(ctx context.Context, img *Image, region, fp string) (images.Match, error) {
 	client := b.Clients(region)
 	if !img.ByName {
-		m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, TagKey: img.TagKey, Fingerprint: fp})
+		m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Account: b.Account, TagKey: img.TagKey, Fingerprint: fp})
 		if err != nil || m.Available != nil || m.Pending != nil {
 			return m, err
 		}
 	}
-	m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Name: "*" + fp + "*"})
+	m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Account: b.Account, Name: "*" + fp + "*"})
 	if err != nil {
 		return m, err
 	}
 	if im := m.Available; im != nil && !img.ByName {
-		if slices.Contains(img.Owners, im.OwnerID) {
-			b.log().Warn("found the AMI by its name, not its tag: it may be shared from another account, whose tags are invisible here",
-				"region", region, "ami", im.ID, "owner", im.OwnerID,
-				"hint", "use --lookup name when AMIs are built in another account and shared with this one")
-		} else {
-			b.log().Info("found the AMI by its name; its fingerprint tag is not visible (yet)", "region", region, "ami", im.ID)
-		}
+		b.explainNameMatch(img, region, fp, im)
 	}
 	return m, nil
+}
+
+// explainNameMatch says why an AMI was found by its name, not its tag.
+func (b *Baker) explainNameMatch(img *Image, region, fp string, im *images.Image) {
+	switch key := otherTagKey(img, im, fp); {
+	case im.OwnerID != b.Account:
+		b.log().Warn("found the AMI by its name, not its tag: it may be shared from another account, whose tags are invisible here",
+			"region", region, "ami", im.ID, "owner", im.OwnerID,
+			"hint", "use --lookup name when AMIs are built in another account and shared with this one")
+	case key != "":
+		b.log().Warn(fmt.Sprintf("found the AMI by its name; it carries the fingerprint under the tag %q, not %q", key, img.TagKey),
+			"region", region, "ami", im.ID,
+			"hint", fmt.Sprintf("pass --tag-key %q (AMI_BAKERY_TAG_KEY) to find these AMIs by their tag, or tag the template's AMIs with %q", key, img.TagKey))
+	default:
+		b.log().Info("found the AMI by its name; its fingerprint tag is missing or not visible yet", "region", region, "ami", im.ID)
+	}
 }
 
 // decide turns what was found into decisions. A region with an available

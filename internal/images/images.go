@@ -7,7 +7,11 @@
 // Trust rule: every lookup names the owners it trusts. EC2 lets any account
 // put tags on a public AMI it does not own, so a DescribeImages call without
 // owners could return an attacker's image carrying our tag (CVE-2018-15869,
-// "whoAMI"). Find refuses to run without owners, and re-checks every result.
+// "whoAMI"). Find refuses to run without owners, and re-checks every result
+// against account ids it knows: "self" is checked against the caller's own
+// account (Query.Account, which the caller resolves once, through STS), so
+// an endpoint that ignored the Owners parameter still could not hand back
+// a stranger's image.
 package images
 
 import (
@@ -15,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -36,9 +41,12 @@ type Image struct {
 	ID      string
 	Name    string
 	OwnerID string
-	State   string
-	Created time.Time
-	Tags    map[string]string
+	// OwnerAlias is EC2's alias for the owner ("amazon",
+	// "aws-marketplace"), if any.
+	OwnerAlias string
+	State      string
+	Created    time.Time
+	Tags       map[string]string
 }
 
 // Query says which AMI stands for a fingerprint.
@@ -46,6 +54,9 @@ type Query struct {
 	// Owners are the trusted owners, each one that ValidOwner accepts.
 	// At least one is required.
 	Owners []string
+	// Account is the caller's own account id, which "self" stands for;
+	// required when Owners names "self".
+	Account string
 	// TagKey and Fingerprint select by tag: TagKey=Fingerprint.
 	TagKey      string
 	Fingerprint string
@@ -76,6 +87,9 @@ type Match struct {
 func Find(ctx context.Context, client EC2, q Query) (Match, error) {
 	if len(q.Owners) == 0 {
 		return Match{}, errors.New("looking up images: no trusted owners given")
+	}
+	if slices.Contains(q.Owners, "self") && !accountID.MatchString(q.Account) {
+		return Match{}, fmt.Errorf("looking up images: the caller's account id is unknown (%q), so images owned by \"self\" cannot be checked", q.Account)
 	}
 	in := &ec2.DescribeImagesInput{Owners: q.Owners}
 	switch {
@@ -108,7 +122,7 @@ func Find(ctx context.Context, client EC2, q Query) (Match, error) {
 func choose(all []Image, q Query) Match {
 	var avail, pending []Image
 	for _, im := range all {
-		if !trusted(im, q.Owners) {
+		if !trusted(im, q) {
 			continue
 		}
 		if q.Name == "" && im.Tags[q.TagKey] != q.Fingerprint {
@@ -130,21 +144,32 @@ func choose(all []Image, q Query) Match {
 	return m
 }
 
-// trusted reports whether im's owner is among owners. "self" and the
-// aliases cannot be checked against an account id here: EC2's Owners
-// parameter is what enforces them, so an image with an owner we did not
-// name explicitly is accepted only when such an alias was named.
-func trusted(im Image, owners []string) bool {
-	aliasNamed := false
-	for _, o := range owners {
-		if o == im.OwnerID {
-			return true
-		}
-		if !accountID.MatchString(o) {
-			aliasNamed = true
+// trusted reports whether im is owned by a trusted owner, judged by what
+// the image says of itself, not by the Owners parameter EC2 was sent:
+// "self" stands for q.Account, an account id for itself, and the aliases
+// "amazon" and "aws-marketplace" match EC2's owner alias, as in EC2's own
+// Owners filter.
+func trusted(im Image, q Query) bool {
+	if im.OwnerID == "" {
+		return false
+	}
+	for _, o := range q.Owners {
+		switch o {
+		case "self":
+			if im.OwnerID == q.Account {
+				return true
+			}
+		case "amazon", "aws-marketplace":
+			if im.OwnerAlias == o {
+				return true
+			}
+		default:
+			if o == im.OwnerID {
+				return true
+			}
 		}
 	}
-	return aliasNamed && im.OwnerID != ""
+	return false
 }
 
 func newest(ims []Image) *Image {
@@ -160,11 +185,12 @@ func newest(ims []Image) *Image {
 
 func fromSDK(im types.Image) Image {
 	out := Image{
-		ID:      aws.ToString(im.ImageId),
-		Name:    aws.ToString(im.Name),
-		OwnerID: aws.ToString(im.OwnerId),
-		State:   string(im.State),
-		Tags:    make(map[string]string, len(im.Tags)),
+		ID:         aws.ToString(im.ImageId),
+		Name:       aws.ToString(im.Name),
+		OwnerID:    aws.ToString(im.OwnerId),
+		OwnerAlias: aws.ToString(im.ImageOwnerAlias),
+		State:      string(im.State),
+		Tags:       make(map[string]string, len(im.Tags)),
 	}
 	if t, err := time.Parse(time.RFC3339, aws.ToString(im.CreationDate)); err == nil {
 		out.Created = t

@@ -95,6 +95,23 @@ func TestFindSelection(t *testing.T) {
 		{"explicit foreign owner trusted", []string{self, foreign}, []types.Image{
 			img("ami-x", foreign, "available", t2, fp),
 		}, "ami-x", ""},
+		// An endpoint that ignores Owners: "self" must not let a
+		// stranger's image through (it used to accept any owner once an
+		// alias was named).
+		{"self: a foreign owner is refused", []string{"self"}, []types.Image{
+			img("ami-evil", foreign, "available", t2, fp),
+		}, "", ""},
+		{"--owner adds to self, never replaces it", []string{"self", foreign}, []types.Image{
+			img("ami-own", self, "available", t1, fp),
+		}, "ami-own", ""},
+		{"amazon alias judged by the owner alias", []string{"amazon"}, []types.Image{
+			aliased(img("ami-evil", foreign, "available", t2, fp), ""),
+			aliased(img("ami-amzn", "137112412989", "available", t1, fp), "amazon"),
+		}, "ami-amzn", ""},
+		{"an alias does not trust another alias", []string{"aws-marketplace"}, []types.Image{
+			aliased(img("ami-amzn", "137112412989", "available", t1, fp), "amazon"),
+		}, "", ""},
+		{"missing owner refused", []string{"self"}, []types.Image{img("ami-n", "", "available", t1, fp)}, "", ""},
 		{"wrong tag value ignored", []string{"self"}, []types.Image{img("ami-w", self, "available", t2, "other")}, "", ""},
 		{"untagged ignored", []string{"self"}, []types.Image{img("ami-u", self, "available", t2, "")}, "", ""},
 		{"unparseable date sorts last", []string{"self"}, []types.Image{
@@ -105,7 +122,7 @@ func TestFindSelection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &pagedEC2{images: tt.images, pageSize: 2}
-			m, err := Find(context.Background(), f, Query{Owners: tt.owners, TagKey: "ami_config_checksum", Fingerprint: fp})
+			m, err := Find(context.Background(), f, Query{Owners: tt.owners, Account: self, TagKey: "ami_config_checksum", Fingerprint: fp})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -124,6 +141,13 @@ func TestFindSelection(t *testing.T) {
 	}
 }
 
+func aliased(im types.Image, alias string) types.Image {
+	if alias != "" {
+		im.ImageOwnerAlias = aws.String(alias)
+	}
+	return im
+}
+
 func id(im *Image) string {
 	if im == nil {
 		return ""
@@ -138,7 +162,7 @@ func TestFindPaginatesAndFilters(t *testing.T) {
 	}
 	ims = append(ims, img("ami-last", self, "available", t2, fp))
 	f := &pagedEC2{images: ims, pageSize: 3}
-	m, err := Find(context.Background(), f, Query{Owners: []string{"self"}, TagKey: "ami_config_checksum", Fingerprint: fp})
+	m, err := Find(context.Background(), f, Query{Owners: []string{"self"}, Account: self, TagKey: "ami_config_checksum", Fingerprint: fp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,8 +200,11 @@ func TestFindErrors(t *testing.T) {
 	if _, err := Find(ctx, &pagedEC2{}, Query{Owners: []string{"self"}}); err == nil {
 		t.Error("nothing to look for: want error")
 	}
+	if _, err := Find(ctx, &pagedEC2{}, Query{Owners: []string{"self"}, TagKey: "k", Fingerprint: "v"}); err == nil {
+		t.Error("self without the caller's account: want error")
+	}
 	boom := errors.New("boom")
-	_, err := Find(ctx, &pagedEC2{err: boom}, Query{Owners: []string{"self"}, TagKey: "k", Fingerprint: "v"})
+	_, err := Find(ctx, &pagedEC2{err: boom}, Query{Owners: []string{"self"}, Account: self, TagKey: "k", Fingerprint: "v"})
 	if !errors.Is(err, boom) {
 		t.Errorf("err = %v, want wrapped boom", err)
 	}

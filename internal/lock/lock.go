@@ -8,8 +8,8 @@
 // when (ami-bakery:lock-expires, RFC 3339). The holder renews the expiry
 // every third of the lease while it builds and deletes its entry when done.
 //
-//  1. List the entries named L*. If one is live (not expired), wait and
-//     look again, reporting progress.
+//  1. List the entries named L*. If one is live (not expired, and its
+//     holder not provably dead), wait and look again, reporting progress.
 //  2. If there are none, create L; if all are stale (their holders died),
 //     create "L-t-X" for the stale entry X with the smallest id, so that of
 //     the jobs taking over the same stale lock only one can create it.
@@ -17,6 +17,16 @@
 //  3. Verify: list again. If any live entry other than ours exists, delete
 //     ours, wait a random moment, and go to 1. Otherwise the lock is held,
 //     and the stale entries are deleted.
+//
+// Entries are deleted only by key pair id, never by name: a name is reused
+// as soon as its entry is gone, so a job whose lease ran out (and whose
+// entry a taker deleted) would otherwise delete a newer holder's entry
+// when it releases or steps back.
+//
+// A holder is provably dead when its owner tag names this machine (the
+// host name qualified by the boot and the pid namespace, see hostID) and a
+// pid that no longer exists; its entry is taken over at once instead of
+// after the lease. Anything less certain waits for the lease.
 //
 // Safety: of two jobs that both created an entry, the later one's
 // verification sees the earlier one's entry (created before, and live
@@ -74,6 +84,9 @@ type Locker struct {
 	Owner string
 	// now is the clock; tests replace it.
 	now func() time.Time
+	// beforeCreate, when set, is called between listing the entries and
+	// creating one; tests pause a job there. Nil in production.
+	beforeCreate func(name string)
 }
 
 type held struct {
@@ -100,10 +113,9 @@ func (l *Locker) defaults() {
 		l.now = time.Now
 	}
 	if l.Owner == "" {
-		host, _ := os.Hostname()
 		var b [4]byte
 		rand.Read(b[:])
-		l.Owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+		l.Owner = fmt.Sprintf("%s/%d/%s", hostID(), os.Getpid(), hex.EncodeToString(b[:]))
 	}
 }
 
@@ -133,14 +145,7 @@ func (l *Locker) Acquire(ctx context.Context, region, fp string) (func(context.C
 			}
 			continue
 		}
-		name := base
-		if len(entries) > 0 {
-			stale := entries[0] // sorted by id: every taker picks the same one
-			name = base + "-t-" + stale.id
-			l.Log.Warn("taking over a stale build lock; its holder stopped renewing it", "region", region,
-				"holder", stale.owner, "expired", stale.expires.Format(time.RFC3339))
-		}
-		h, err := l.create(ctx, c, name)
+		h, err := l.createEntry(ctx, c, region, base, entries)
 		if isDuplicate(err) {
 			continue
 		}
@@ -149,11 +154,11 @@ func (l *Locker) Acquire(ctx context.Context, region, fp string) (func(context.C
 		}
 		after, err := l.list(ctx, c, base)
 		if err != nil {
-			l.delete(c, h.name)
+			l.delete(c, h.id)
 			return nil, err
 		}
 		if len(l.live(after, h.id)) > 0 {
-			l.delete(c, h.name)
+			l.delete(c, h.id)
 			if err := sleep(ctx, jitter(l.Poll)); err != nil {
 				return nil, fmt.Errorf("waiting for the build lock: %w", err)
 			}
@@ -161,7 +166,7 @@ func (l *Locker) Acquire(ctx context.Context, region, fp string) (func(context.C
 		}
 		for _, e := range after {
 			if e.id != h.id {
-				l.delete(c, e.name) // stale; best effort
+				l.delete(c, e.id) // stale or dead; best effort
 			}
 		}
 		l.Log.Info("took the build lock", "region", region, "lock", h.name)
@@ -169,22 +174,45 @@ func (l *Locker) Acquire(ctx context.Context, region, fp string) (func(context.C
 	}
 }
 
+// createEntry creates this job's entry, after a list that found no live
+// one: L when there are no entries, else the takeover name of the stale
+// (or dead) entry with the smallest id, so every taker picks the same one.
+func (l *Locker) createEntry(ctx context.Context, c EC2, region, base string, entries []held) (*held, error) {
+	name := base
+	if len(entries) > 0 {
+		stale := entries[0]
+		name = base + "-t-" + stale.id
+		if l.now().Before(stale.expires) {
+			l.Log.Warn("taking over the build lock of a job that is no longer running", "region", region,
+				"holder", stale.owner)
+		} else {
+			l.Log.Warn("taking over a stale build lock; its holder stopped renewing it", "region", region,
+				"holder", stale.owner, "expired", stale.expires.Format(time.RFC3339))
+		}
+	}
+	if l.beforeCreate != nil {
+		l.beforeCreate(name)
+	}
+	return l.create(ctx, c, name)
+}
+
 // live returns the entries, other than the one with id except, whose
-// lease has not ended.
+// lease has not ended and whose holder is not provably dead.
 func (l *Locker) live(entries []held, except string) []held {
 	var out []held
 	for _, e := range entries {
-		if e.id != except && l.now().Before(e.expires) {
+		if e.id != except && l.now().Before(e.expires) && !deadHolder(e.owner) {
 			out = append(out, e)
 		}
 	}
 	return out
 }
 
-func (l *Locker) delete(c EC2, name string) {
+// delete deletes the entry with key pair id, best effort.
+func (l *Locker) delete(c EC2, id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: aws.String(name)})
+	c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyPairId: aws.String(id)})
 }
 
 // jitter returns a random duration in [d/2, d*3/2), so that jobs that
@@ -226,7 +254,13 @@ func (l *Locker) renew(c EC2, h *held) func(context.Context) error {
 		once.Do(func() {
 			close(stop)
 			wg.Wait()
-			_, err = c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: aws.String(h.name)})
+			_, err = c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyPairId: aws.String(h.id)})
+			if isNotFound(err) {
+				// A taker deleted it: the lease ran out while we held it.
+				l.Log.Warn("the build lock was gone when released; its lease had ended and another job took it over",
+					"lock", h.name)
+				err = nil
+			}
 			if err != nil {
 				err = fmt.Errorf("releasing the build lock %s: %w", h.name, err)
 			}
@@ -286,6 +320,11 @@ func (l *Locker) list(ctx context.Context, c EC2, base string) ([]held, error) {
 func isDuplicate(err error) bool {
 	var api smithy.APIError
 	return errors.As(err, &api) && api.ErrorCode() == "InvalidKeyPair.Duplicate"
+}
+
+func isNotFound(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "InvalidKeyPair.NotFound"
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

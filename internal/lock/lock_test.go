@@ -2,6 +2,10 @@ package lock
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -174,5 +178,167 @@ func TestCancelWhileWaiting(t *testing.T) {
 	defer cancel()
 	if _, err := fast(clients, "waiter").Acquire(ctx, "us-east-1", fp); err == nil {
 		t.Fatal("acquire of a held lock returned without error after cancel")
+	}
+}
+
+// putEntry creates a lock entry as another job would, and returns its id.
+func putEntry(t *testing.T, c EC2, name, owner string, expires time.Time) string {
+	t.Helper()
+	out, err := c.CreateKeyPair(context.Background(), &ec2.CreateKeyPairInput{
+		KeyName: aws.String(name),
+		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeKeyPair, Tags: []types.Tag{
+			{Key: aws.String(TagOwner), Value: aws.String(owner)},
+			{Key: aws.String(TagExpires), Value: aws.String(expires.UTC().Format(time.RFC3339Nano))},
+		}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.KeyPairId)
+}
+
+// The check for other live entries after creating our own: job A lists
+// (nothing), and is paused before it creates L. Meanwhile a dead holder's
+// L appears and job C takes it over (creating L-t-X and deleting L). When
+// A resumes, the name L is free again, so its create succeeds on an old
+// view; only the second listing shows it C's live entry. A must step back
+// and wait for C's release.
+func TestVerifyAfterCreate(t *testing.T) {
+	emu, clients := newEmu(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	paused, resume := make(chan string), make(chan struct{})
+	a := fast(clients, "a")
+	var once sync.Once
+	a.beforeCreate = func(name string) {
+		once.Do(func() {
+			paused <- name
+			<-resume
+		})
+	}
+	type result struct {
+		release func(context.Context) error
+		err     error
+	}
+	got := make(chan result, 1)
+	go func() {
+		r, err := a.Acquire(ctx, "us-east-1", fp)
+		got <- result{r, err}
+	}()
+	if name := <-paused; name != namePrefix+fp {
+		t.Fatalf("job a was about to create %s, want %s", name, namePrefix+fp)
+	}
+	putEntry(t, clients("us-east-1"), namePrefix+fp, "dead-job", time.Now().Add(-time.Minute))
+	releaseC, err := fast(clients, "c").Acquire(ctx, "us-east-1", fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(resume)
+	select {
+	case r := <-got:
+		t.Fatalf("job a took the lock while job c held it (err %v); entries: %v", r.err, emu.KeyPairs(awsemu.DefaultAccount, "us-east-1"))
+	case <-time.After(time.Second):
+	}
+	if err := releaseC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-got
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if err := r.release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if kps := emu.KeyPairs(awsemu.DefaultAccount, "us-east-1"); len(kps) != 0 {
+		t.Errorf("locks left behind: %v", kps)
+	}
+}
+
+// A job whose lease ran out, and whose entry a taker deleted, must not
+// delete a newer holder's entry of the same name when it releases.
+func TestReleaseSparesNewerHolder(t *testing.T) {
+	emu, clients := newEmu(t)
+	ctx := context.Background()
+	c := clients("us-east-1")
+	release, err := fast(clients, "old").Acquire(ctx, "us-east-1", fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := emu.KeyPairs(awsemu.DefaultAccount, "us-east-1")[0].ID
+	if _, err := c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyPairId: aws.String(old)}); err != nil {
+		t.Fatal(err)
+	}
+	newer := putEntry(t, c, namePrefix+fp, "newer", time.Now().Add(time.Hour))
+	if err := release(ctx); err != nil {
+		t.Errorf("release of a lock already taken over: %v", err)
+	}
+	kps := emu.KeyPairs(awsemu.DefaultAccount, "us-east-1")
+	if len(kps) != 1 || kps[0].ID != newer {
+		t.Errorf("after the old holder's release the entries are %v, want only the newer holder's %s", kps, newer)
+	}
+}
+
+// deadPid returns the pid of a process that has exited.
+func deadPid(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("cannot run true:", err)
+	}
+	return cmd.Process.Pid
+}
+
+// A holder on this machine whose process is gone is taken over at once,
+// long before its lease ends; one whose process lives is not.
+func TestDeadHolderTakenOverAtOnce(t *testing.T) {
+	if !strings.Contains(hostID(), "+") {
+		t.Skip("this system cannot tell whether a pid belongs to this machine")
+	}
+	emu, clients := newEmu(t)
+	c := clients("us-east-1")
+	alive := putEntry(t, c, namePrefix+fp, fmt.Sprintf("%s/%d/alive", hostID(), os.Getppid()), time.Now().Add(time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := fast(clients, "a").Acquire(ctx, "us-east-1", fp); err == nil {
+		t.Fatal("took over the lock of a holder whose process is alive")
+	}
+	c.DeleteKeyPair(context.Background(), &ec2.DeleteKeyPairInput{KeyPairId: aws.String(alive)})
+
+	dead := putEntry(t, c, namePrefix+fp, fmt.Sprintf("%s/%d/dead", hostID(), deadPid(t)), time.Now().Add(time.Hour))
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	release, err := fast(clients, "b").Acquire(ctx, "us-east-1", fp)
+	if err != nil {
+		t.Fatalf("a dead holder's lock was not taken over: %v", err)
+	}
+	for _, kp := range emu.KeyPairs(awsemu.DefaultAccount, "us-east-1") {
+		if kp.ID == dead {
+			t.Error("the dead holder's entry is still there while the lock is held")
+		}
+	}
+	release(ctx)
+}
+
+func TestDeadHolder(t *testing.T) {
+	if !strings.Contains(hostID(), "+") {
+		t.Skip("this system cannot tell whether a pid belongs to this machine")
+	}
+	gone := deadPid(t)
+	tests := []struct {
+		owner string
+		want  bool
+	}{
+		{fmt.Sprintf("%s/%d/x", hostID(), gone), true},
+		{fmt.Sprintf("%s/%d/x", hostID(), os.Getppid()), false},
+		{fmt.Sprintf("%s/%d/x", hostID(), os.Getpid()), false},
+		{fmt.Sprintf("other+00000000/%d/x", gone), false},
+		{fmt.Sprintf("%s/%d/x", strings.Split(hostID(), "+")[0], gone), false}, // unqualified host
+		{"job-a", false},
+		{hostID() + "/notapid/x", false},
+	}
+	for _, tt := range tests {
+		if got := deadHolder(tt.owner); got != tt.want {
+			t.Errorf("deadHolder(%q) = %v, want %v", tt.owner, got, tt.want)
+		}
 	}
 }

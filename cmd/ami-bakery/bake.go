@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,11 +11,13 @@ import (
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/awsclient"
 	"github.com/ami-bakery/ami-bakery/internal/bake"
+	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/images"
 	"github.com/ami-bakery/ami-bakery/internal/lock"
 	"github.com/ami-bakery/ami-bakery/internal/logging"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
 	"github.com/ami-bakery/ami-bakery/internal/report"
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
 type bakeOptions struct {
@@ -68,15 +69,15 @@ func (o *bakeOptions) validate() error {
 	if err := o.build.Validate(&o.def); err != nil {
 		return err
 	}
-	return o.out.Validate(o.def.Template)
+	return o.out.Validate(o.def.TemplateDir())
 }
 
 // prepare builds what a plan needs from validated options: the Image (its
 // fingerprint spec, loaded template, regions and how its AMI is found) and
 // a Baker with EC2 clients whose credentials were checked, and the client
 // factory, for what a bake adds.
-func prepare(ctx context.Context, def *options.Definition, target *options.Target, e *env, logFormat string, written ...string) (*bake.Baker, *bake.Image, *awsclient.Factory, error) {
-	sp, err := spec(def, written...)
+func prepare(ctx context.Context, def *options.Definition, target *options.Target, e *env, logFormat string) (*bake.Baker, *bake.Image, *awsclient.Factory, error) {
+	sp, err := spec(def)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -120,11 +121,15 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	}
 	// Output paths are checked before anything else: a typo must not
 	// cost a build.
-	sinks := report.Sinks(o.sinkOptions(e))
+	so := o.sinkOptions(e)
+	if err := checkOutputs(&o.def, so.Paths()); err != nil {
+		return err
+	}
+	sinks := report.Sinks(so)
 	if err := report.CheckAll(sinks); err != nil {
 		return err
 	}
-	b, img, clients, err := prepare(ctx, &o.def, &o.target, e, o.out.LogFormat, o.out.OutputFile, o.out.TFVarsFile)
+	b, img, clients, err := prepare(ctx, &o.def, &o.target, e, o.out.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -150,7 +155,7 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	}
 	img.FingerprintVar = o.build.FingerprintVar
 	img.SubnetID = o.build.SubnetID
-	b.GitCommit = func() string { return gitCommit(ctx, filepath.Dir(o.def.Template)) }
+	b.GitCommit = func() string { return gitCommit(ctx, o.def.TemplateDir()) }
 	b.Wait = images.Waiter{Poll: o.build.PollInterval, Timeout: o.build.WaitTimeout, ReportEvery: 30 * time.Second}
 	packerEnv, err := clients.PackerEnv(ctx, os.Environ())
 	if err != nil {
@@ -176,10 +181,34 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	res := report.FromOutcome(out)
 	// Sinks first: if one cannot be written, nothing goes to stdout.
 	if err := report.WriteAll(sinks, res); err != nil {
-		return err
+		return usererr.WithHint(fmt.Errorf("writing the result: %w", err),
+			"the AMI %s was %s (fingerprint %s); run ami-bakery bake again to print it, it will be reused",
+			out.Primary(), out.Action, out.Fingerprint.Sum)
 	}
 	b.Log.Info(fmt.Sprintf("%s %s", out.Action, out.Primary()), "fingerprint", out.Fingerprint.Sum)
 	return report.Print(e.stdout, res, o.out.JSON)
+}
+
+// checkOutputs refuses an output path that is an input of the definition:
+// writing it would change the fingerprint, so the next run would build
+// again, and a plan could never agree with the bake that wrote it.
+func checkOutputs(def *options.Definition, paths []string) error {
+	sp, err := spec(def)
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		what, err := fingerprint.InputOf(sp, p)
+		if err != nil {
+			return err
+		}
+		if what != "" {
+			return usererr.WithHint(usererr.Usagef("output file %s is an input of the definition (%s)", p, what),
+				"writing it would change the fingerprint: write results outside the definition; %s beside the template is the one output left out of the fingerprint",
+				options.DefaultOutputFile)
+		}
+	}
+	return nil
 }
 
 // sinkOptions names where the result goes besides stdout: the files the

@@ -26,7 +26,10 @@ local files: no AWS credentials or network are needed.
 
 With --explain it first lists every input that went into the fingerprint,
 one per line: kind, root, path, mode (x = executable), size and hash; the
-fingerprint is the last line. Compare two listings to see why it changed.` + exitHelp,
+fingerprint is the last line. Compare two listings to see why it changed.
+A name with a space, tab, newline, control character or invalid UTF-8 is
+printed quoted, as a Go string. A --var shows only its name and "set":
+never its value, length or hash, since it may be a secret.` + exitHelp,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnv(cmd, e); err != nil {

@@ -64,10 +64,12 @@ func applyEnv(cmd *cobra.Command, e *env) error {
 
 func newLogger(w io.Writer, format string) *slog.Logger { return logging.New(w, format) }
 
-// spec turns the definition settings into a fingerprint spec. The files
-// ami-bakery writes are never part of the fingerprint: .ami_id.json beside
-// the template, and whatever else is named in written.
-func spec(d *options.Definition, written ...string) (fingerprint.Spec, error) {
+// spec turns the definition settings into a fingerprint spec. It depends
+// on the definition alone, never on a run's output flags, so plan, bake and
+// checksum always agree. .ami_id.json beside the template is left out by
+// design (the original wrote it there); any other output path inside the
+// definition is refused (checkOutputs), so it needs no exclusion.
+func spec(d *options.Definition) (fingerprint.Spec, error) {
 	alg, err := fingerprint.ParseAlgorithm(d.Algorithm)
 	if err != nil {
 		return fingerprint.Spec{}, usererr.Usage(err)
@@ -79,7 +81,7 @@ func spec(d *options.Definition, written ...string) (fingerprint.Spec, error) {
 		VarFiles:   d.VarFiles,
 		Vars:       d.Vars,
 		IgnoreFile: d.IgnoreFile,
-		Exclude:    append([]string{filepath.Join(filepath.Dir(d.Template), options.DefaultOutputFile)}, written...),
+		Exclude:    []string{filepath.Join(d.TemplateDir(), options.DefaultOutputFile)},
 	}, nil
 }
 

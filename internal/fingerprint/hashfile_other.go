@@ -42,6 +42,9 @@ func hashFile(done <-chan struct{}, e *fileEntry, h hash.Hash, buf []byte, _ *di
 	}
 	e.exec = fi.Mode()&0o100 != 0
 	e.size = fi.Size()
+	if afterFstat != nil {
+		afterFstat(e.path)
+	}
 
 	h.Reset()
 	var n int64
@@ -62,7 +65,7 @@ func hashFile(done <-chan struct{}, e *fileEntry, h hash.Hash, buf []byte, _ *di
 		}
 	}
 	if n != e.size {
-		return errChanged
+		return sizeChanged{size: e.size, read: n}
 	}
 	h.Sum(e.sum[:0])
 	return nil

@@ -40,12 +40,20 @@ func hashFile(done <-chan struct{}, e *fileEntry, h hash.Hash, buf []byte, dc *d
 	e.exec = st.Mode&0o100 != 0
 	e.size = st.Size
 
+	if afterFstat != nil {
+		afterFstat(e.path)
+	}
+
 	h.Reset()
 	var n int64
 	// Read until the size fstat gave, not to EOF: that saves a syscall per
-	// file, a fifth of the cost of a small one. A file that grows before the
-	// last read still shows, as more bytes than its size.
-	for n < e.size || e.size == 0 {
+	// file, a fifth of the cost of a small one. A regular file returns
+	// fewer bytes than asked only at its end, so a short read that ends at
+	// the size was EOF: a file that grew since the fstat shows as more
+	// bytes than its size, one that shrank as fewer. Only a read that fills
+	// the buffer exactly at the size proves nothing (the file may go on),
+	// so then one more read must find EOF.
+	for {
 		select {
 		case <-done:
 			return errCanceled
@@ -59,16 +67,16 @@ func hashFile(done <-chan struct{}, e *fileEntry, h hash.Hash, buf []byte, dc *d
 			return &fs.PathError{Op: "read", Path: e.path, Err: err}
 		}
 		if m <= 0 {
-			break
+			break // EOF
 		}
 		h.Write(buf[:m])
 		n += int64(m)
-		if e.size == 0 {
-			break // it said empty but was not: n != size below
+		if n > e.size || n == e.size && m < len(buf) {
+			break
 		}
 	}
 	if n != e.size {
-		return errChanged
+		return sizeChanged{size: e.size, read: n}
 	}
 	h.Sum(e.sum[:0])
 	return nil

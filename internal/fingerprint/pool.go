@@ -149,6 +149,23 @@ func (e errNotRegular) Error() string { return "not a regular file (" + describe
 // errChanged means the file's size changed while it was read.
 var errChanged = errors.New("file changed while it was read")
 
+// sizeChanged is errChanged with the sizes: fstat said size, the reads
+// until EOF (or past size) gave read bytes.
+type sizeChanged struct{ size, read int64 }
+
+func (e sizeChanged) Error() string {
+	if e.read > e.size {
+		return fmt.Sprintf("file grew while it was read (it had %d bytes when opened)", e.size)
+	}
+	return fmt.Sprintf("file shrank while it was read (it had %d bytes when opened, %d were read)", e.size, e.read)
+}
+
+func (e sizeChanged) Is(target error) bool { return target == errChanged }
+
+// afterFstat, if set, is called by hashFile between the fstat that gives
+// a file's size and the first read: a test seam to change the file then.
+var afterFstat func(path string)
+
 // fileError explains why hashing a file failed; what names the file, for
 // example `"ami/setup.sh"` or `-var-file "prod.pkrvars.hcl"`.
 func fileError(what string, follow bool, err error) error {
@@ -165,8 +182,13 @@ func fileError(what string, follow bool, err error) error {
 			"only regular files, directories and symlinks can be fingerprinted: remove it, or list it in the ignore file")
 	case errors.Is(err, errChanged), !follow && errors.Is(err, syscall.ELOOP):
 		// ELOOP with O_NOFOLLOW: the file became a symlink after the walk saw it.
-		return usererr.WithHint(fmt.Errorf("reading %s: file changed while it was fingerprinted", what),
-			"run again when nothing is changing the tree")
+		msg := "file changed while it was fingerprinted"
+		var sc sizeChanged
+		if errors.As(err, &sc) {
+			msg = sc.Error()
+		}
+		return usererr.WithHint(fmt.Errorf("reading %s: %s", what, msg),
+			"run again when nothing is changing the tree (a log or build output being written? list it in the ignore file)")
 	}
 	return fmt.Errorf("reading %s: %w", what, err)
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/ami-bakery/ami-bakery/internal/bake"
@@ -79,7 +80,7 @@ func TestPrintChecksum(t *testing.T) {
 		{"explain", true, false, "" +
 			"template  .   ami.json            -  12  aa\n" +
 			"file      ..  scripts/install.sh  x  8   bb\n" +
-			"var       -   region              -  9   cc\n" +
+			"var       -   region              -  -   set\n" +
 			"f00\n"},
 		{"json wins over explain", true, true, `{
   "fingerprint": "f00",
@@ -106,8 +107,8 @@ func TestPrintChecksum(t *testing.T) {
       "root": "",
       "path": "region",
       "executable": false,
-      "size": 9,
-      "hash": "cc"
+      "size": 0,
+      "hash": "set"
     }
   ]
 }
@@ -121,5 +122,44 @@ func TestPrintChecksum(t *testing.T) {
 		if b.String() != tt.want {
 			t.Errorf("%s: got\n%s\nwant\n%s", tt.name, b.String(), tt.want)
 		}
+	}
+}
+
+// TestExplainOddNames: every input is one line of six columns whatever its
+// name (the bug: a newline in a file name made two lines, a tab or space
+// shifted the columns, invalid UTF-8 went out raw), and a --var's value is
+// never shown, not even as a plain hash (the bug: sha256 of a password is
+// the password to anyone who tries a dictionary).
+func TestExplainOddNames(t *testing.T) {
+	secretHash := "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" // sha256("test")
+	res := fingerprint.Result{Algorithm: fingerprint.V2, Sum: "f00", Inputs: []fingerprint.Input{
+		{Kind: fingerprint.KindFile, Root: "ami", Path: "a\nfile 1.txt", Size: 1, Hash: "aa"},
+		{Kind: fingerprint.KindFile, Root: "ami", Path: "tab\there", Size: 1, Hash: "bb"},
+		{Kind: fingerprint.KindFile, Root: "ami", Path: "bad\xffutf8\x1b[31m", Size: 1, Hash: "cc"},
+		{Kind: fingerprint.KindFile, Root: "ami", Path: `"quoted"`, Size: 1, Hash: "dd"},
+		{Kind: fingerprint.KindFile, Root: "ami dir", Path: "ünïcödé", Size: 1, Hash: "ee"},
+		{Kind: fingerprint.KindVar, Path: "password", Size: 4, Hash: secretHash},
+	}}
+	var b bytes.Buffer
+	if err := PrintChecksum(&b, res, true, false); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`file  ami        "a\nfile 1.txt"        -  1  aa`,
+		`file  ami        "tab\there"            -  1  bb`,
+		`file  ami        "bad\xffutf8\x1b[31m"  -  1  cc`,
+		`file  ami        "\"quoted\""           -  1  dd`,
+		`file  "ami dir"  ünïcödé                -  1  ee`,
+		`var   -          password               -  -  set`,
+		`f00`,
+	}
+	got := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	b.Reset()
+	PrintChecksum(&b, res, false, true)
+	if strings.Contains(b.String(), secretHash) || !strings.Contains(b.String(), `"hash": "set"`) {
+		t.Errorf("--json shows the var's hash:\n%s", b.String())
 	}
 }

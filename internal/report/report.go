@@ -12,15 +12,19 @@
 // parameter or a launch template version will be one more Sink. The
 // contract every Sink keeps:
 //
-//   - Check validates the destination without changing anything, so that a
-//     bad destination can be reported before any work is done.
-//   - Write puts the whole result or nothing: files it owns are written
-//     atomically (a temporary file in the same directory, then a rename), so
-//     a reader never sees half a file and a failed run leaves the previous
-//     file as it was; files it shares (the GitHub ones) get one append.
-//   - WriteAll checks every sink before writing any, and the caller prints
-//     to stdout only after WriteAll succeeded: on failure nothing is written
-//     to stdout.
+//   - Check validates the destination without changing anything (its
+//     directory exists and is writable), so that a bad destination can be
+//     reported before any work is done.
+//   - Writes are all or none: WriteAll stages every sink first (renders it,
+//     and writes a temporary file beside each file it replaces), then
+//     renames them all, then appends to the shared files (the GitHub ones),
+//     each in a single write. A reader never sees half a file, an old hard
+//     link keeps the old bytes, and a failed run leaves every file as it was.
+//   - A destination that is not a regular file is never replaced: a device
+//     (/dev/null, /dev/stdout) or a fifo is written in place, a directory is
+//     refused, and a symlink to a regular file has its target replaced.
+//   - The caller prints to stdout only after WriteAll succeeded: on failure
+//     nothing is written to stdout.
 package report
 
 import (

@@ -2,9 +2,8 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
@@ -18,11 +17,26 @@ type Sink interface {
 	// "tfvars", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY".
 	Name() string
 	// Check validates the destination without changing it. It catches
-	// the mistakes a person makes (a missing directory, a directory
-	// where a file belongs); it cannot promise that Write will succeed.
+	// the mistakes a person makes (a missing or read-only directory, a
+	// directory where a file belongs, a dangling symlink); it cannot
+	// promise that the write will succeed.
 	Check() error
-	// Write puts the whole result at the destination, or nothing.
-	Write(Result) error
+	// Stage does everything that can fail before anything becomes
+	// visible: it renders the result and, for a file replaced atomically,
+	// writes it to a temporary file beside the destination.
+	Stage(Result) (Staged, error)
+}
+
+// Staged is a write made ready by Sink.Stage. Exactly one of Commit and
+// Abort is called.
+type Staged interface {
+	// Commit makes the write visible: one rename, or one write.
+	Commit() error
+	// Abort drops a staged write, leaving the destination as it was.
+	Abort()
+	// late reports whether Commit appends to a file shared with others
+	// (the GitHub files), which WriteAll does after every other commit.
+	late() bool
 }
 
 // SinkOptions names the destinations; an empty field means none.
@@ -33,14 +47,25 @@ type SinkOptions struct {
 	GitHubSummary string // the file GITHUB_STEP_SUMMARY names
 }
 
+// Paths returns the destinations o names, in the order of Sinks.
+func (o SinkOptions) Paths() []string {
+	var out []string
+	for _, p := range []string{o.OutputFile, o.TFVarsFile, o.GitHubOutput, o.GitHubSummary} {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Sinks returns the sinks o names, in the order they are written.
 func Sinks(o SinkOptions) []Sink {
 	var sinks []Sink
 	for _, s := range []fileSink{
-		{".ami_id.json", o.OutputFile, amiFile, writeFile},
-		{"tfvars", o.TFVarsFile, tfVars, writeFile},
-		{"GITHUB_OUTPUT", o.GitHubOutput, gitHubOutputs, appendFile},
-		{"GITHUB_STEP_SUMMARY", o.GitHubSummary, gitHubSummary, appendFile},
+		{".ami_id.json", o.OutputFile, amiFile, false},
+		{"tfvars", o.TFVarsFile, tfVars, false},
+		{"GITHUB_OUTPUT", o.GitHubOutput, gitHubOutputs, true},
+		{"GITHUB_STEP_SUMMARY", o.GitHubSummary, gitHubSummary, true},
 	} {
 		if s.path != "" {
 			sinks = append(sinks, s)
@@ -60,53 +85,80 @@ func CheckAll(sinks []Sink) error {
 	return nil
 }
 
-// WriteAll checks every sink again (the build may have taken an hour),
-// then writes the result to each in order. It stops at the first error;
-// the caller then prints nothing to stdout.
+// WriteAll writes r to every sink, or to none: it checks every sink again
+// (the build may have taken an hour), stages every write (rendering, and
+// temporary files for the files replaced atomically), and only then
+// commits them: the renames first, then the appends to the shared GitHub
+// files, each a single write. Past staging only a rename or a write can
+// fail; the writes not yet committed are then dropped. The caller prints
+// to stdout only after WriteAll succeeded.
 func WriteAll(sinks []Sink, r Result) error {
 	if err := CheckAll(sinks); err != nil {
 		return err
 	}
+	staged := make([]Staged, 0, len(sinks))
+	abort := func(from int) {
+		for _, s := range staged[from:] {
+			s.Abort()
+		}
+	}
 	for _, s := range sinks {
-		if err := s.Write(r); err != nil {
+		st, err := s.Stage(r)
+		if err != nil {
+			abort(0)
+			return err
+		}
+		staged = append(staged, st)
+	}
+	// Stable partition: atomic files first, the shared GitHub files last.
+	order := make([]Staged, 0, len(staged))
+	for _, late := range []bool{false, true} {
+		for _, s := range staged {
+			if s.late() == late {
+				order = append(order, s)
+			}
+		}
+	}
+	staged = order
+	for i, s := range staged {
+		if err := s.Commit(); err != nil {
+			abort(i + 1)
 			return err
 		}
 	}
 	return nil
 }
 
-// fileSink is a sink that is a local file: render makes its content and
-// put stores it, replacing the file atomically (writeFile) for files
-// ami-bakery owns, or appending in one write (appendFile) for files it
-// shares with other steps.
+// fileSink is a sink that is a local file: render makes its content. A
+// file ami-bakery owns is replaced atomically (see destination); a file
+// it shares with other steps (shared: the GitHub ones) gets one append.
 type fileSink struct {
 	name   string
 	path   string
 	render func(Result) ([]byte, error)
-	put    func(path string, data []byte) error
+	shared bool
 }
 
 func (s fileSink) Name() string { return s.name }
 
 func (s fileSink) Check() error {
-	dir := filepath.Dir(s.path)
-	if fi, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("writing %s: %w", s.path, err)
-	} else if !fi.IsDir() {
-		return fmt.Errorf("writing %s: %s is not a directory", s.path, dir)
+	d, err := resolve(s.path, s.shared)
+	if err != nil {
+		return err
 	}
-	if fi, err := os.Stat(s.path); err == nil && fi.IsDir() {
-		return fmt.Errorf("writing %s: is a directory", s.path)
-	}
-	return nil
+	return d.check()
 }
 
-func (s fileSink) Write(r Result) error {
+func (s fileSink) Stage(r Result) (Staged, error) {
+	d, err := resolve(s.path, s.shared)
+	if err != nil {
+		return nil, err
+	}
 	b, err := s.render(r)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", s.path, err)
+		return nil, fmt.Errorf("writing %s: %w", s.path, err)
 	}
-	return s.put(s.path, b)
+	return d.stage(b)
 }
 
 // amiFile is the content of .ami_id.json: the original's {"ami_id": ...}
@@ -132,48 +184,5 @@ func marshal(v any) ([]byte, error) {
 	return append(b, '\n'), err
 }
 
-// writeFile writes data to path atomically, with mode 0644: a temporary
-// file in the same directory, then a rename. Run as root, it gives the file
-// the directory's owner (ownLikeDir).
-func writeFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		ownLikeDir(f, dir)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
-
-// appendFile appends data to path in one write, creating it if need be.
-func appendFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
+// errShortWrite is a write that stored fewer bytes than it was given.
+var errShortWrite = errors.New("short write")

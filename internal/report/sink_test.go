@@ -40,7 +40,7 @@ func TestSinks(t *testing.T) {
 		if err := sinks[0].Check(); err != nil {
 			t.Errorf("%s: check: %v", tt.name, err)
 		}
-		if err := sinks[0].Write(sample); err != nil {
+		if err := WriteAll(sinks[0:0+1], sample); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
 		raw, _ := os.ReadFile(p)

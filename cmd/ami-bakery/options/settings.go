@@ -2,6 +2,7 @@ package options
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -31,6 +32,18 @@ type Definition struct {
 	Vars       []string // name=value
 	Algorithm  string
 	IgnoreFile string
+
+	templateIsDir bool // set by Validate
+}
+
+// TemplateDir is the template's directory, where packer runs and
+// .ami_id.json goes by default: the template itself when it is a directory
+// of .pkr.hcl files, so that "-t dir" and "-t dir/" mean the same.
+func (d *Definition) TemplateDir() string {
+	if d.templateIsDir {
+		return d.Template
+	}
+	return filepath.Dir(d.Template)
 }
 
 // AddFlags registers the definition flags.
@@ -54,8 +67,13 @@ func (d *Definition) Validate() error {
 		return usererr.WithHint(usererr.Usagef("no packer template given"),
 			"pass --template PATH or set PACKER_JSON_PATH")
 	}
+	// A directory template is named without its trailing slash, so that
+	// "-t dir" and "-t dir/" give one fingerprint and one output location.
+	if fi, err := os.Stat(d.Template); err == nil && fi.IsDir() {
+		d.Template, d.templateIsDir = filepath.Clean(d.Template), true
+	}
 	if len(d.Dirs) == 0 {
-		d.Dirs = []string{filepath.Dir(d.Template)}
+		d.Dirs = []string{d.TemplateDir()}
 	}
 	for i, dir := range d.Dirs {
 		// "a, b" in AMI_DEFINITION_DIRS means a and b.
@@ -328,15 +346,16 @@ func (o *Output) AddFlags(fs *pflag.FlagSet, withFiles bool) {
 	}
 }
 
-// Validate checks the output flags; template places the default output file.
-func (o *Output) Validate(template string) error {
+// Validate checks the output flags; templateDir (Definition.TemplateDir)
+// places the default output file.
+func (o *Output) Validate(templateDir string) error {
 	if o.LogFormat != "text" && o.LogFormat != "json" {
 		return usererr.WithHint(usererr.Usagef("invalid --log-format %q", o.LogFormat), "use text or json")
 	}
 	switch o.OutputFile {
 	case "":
-		if template != "" {
-			o.OutputFile = filepath.Join(filepath.Dir(template), DefaultOutputFile)
+		if templateDir != "" {
+			o.OutputFile = filepath.Join(templateDir, DefaultOutputFile)
 		}
 	case "none":
 		o.OutputFile = ""

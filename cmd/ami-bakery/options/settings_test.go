@@ -1,0 +1,40 @@
+package options
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// TestTemplateDir: a directory template is its own directory however it is
+// spelled (the bug: "-t dir" took dir's parent as the definition directory
+// and as the place of .ami_id.json, "-t dir/" took dir).
+func TestTemplateDir(t *testing.T) {
+	root := t.TempDir()
+	os.Mkdir(filepath.Join(root, "hcl"), 0o755)
+	os.WriteFile(filepath.Join(root, "ami.json"), []byte("{}"), 0o644)
+	var got []Definition
+	for _, tmpl := range []string{"hcl", "hcl/", "hcl//"} {
+		d := Definition{Template: filepath.Join(root, tmpl)}
+		if err := d.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, d)
+	}
+	want := filepath.Join(root, "hcl")
+	for _, d := range got {
+		if d.Template != want || d.TemplateDir() != want || !slices.Equal(d.Dirs, []string{want}) {
+			t.Errorf("template %q, dir %q, dirs %q; want all %q", d.Template, d.TemplateDir(), d.Dirs, want)
+		}
+	}
+	f := Definition{Template: filepath.Join(root, "ami.json")}
+	if err := f.Validate(); err != nil || f.TemplateDir() != root || !slices.Equal(f.Dirs, []string{root}) {
+		t.Errorf("file template: dir %q, dirs %q, %v", f.TemplateDir(), f.Dirs, err)
+	}
+	var o Output
+	o.LogFormat = "text"
+	if err := o.Validate(got[0].TemplateDir()); err != nil || o.OutputFile != filepath.Join(want, DefaultOutputFile) {
+		t.Errorf("default output %q, %v", o.OutputFile, err)
+	}
+}

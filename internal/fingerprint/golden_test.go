@@ -1,7 +1,9 @@
 package fingerprint
 
 import (
+	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -19,5 +21,38 @@ func TestGoldenV2(t *testing.T) {
 	s.Vars = []string{"region=us-east-1", "z=1"}
 	if got := compute(t, s).Sum; got != goldenV2 {
 		t.Errorf("v2 sum = %s, want %s", got, goldenV2)
+	}
+}
+
+// A parent fingerprint enters the sum as one input, before the files; the
+// same definition without one keeps the golden sum.
+func TestParent(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, baseTree())
+	s := defaultSpec(root)
+	plain := compute(t, s)
+	s.Parent = goldenV2
+	withP := compute(t, s)
+	if withP.Sum == plain.Sum {
+		t.Fatal("a parent fingerprint did not change the sum")
+	}
+	s.Parent = "0" + goldenV2[1:]
+	if other := compute(t, s); other.Sum == withP.Sum {
+		t.Error("a different parent gave the same sum")
+	}
+	var kinds []string
+	for _, in := range withP.Inputs {
+		kinds = append(kinds, in.Kind)
+	}
+	if want := []string{KindTemplate, KindParent, KindFile, KindFile, KindFile}; !slices.Equal(kinds, want) {
+		t.Errorf("kinds = %v, want %v", kinds, want)
+	}
+	if got := withP.Inputs[1]; got.Hash != goldenV2 || got.Root != "" {
+		t.Errorf("parent input = %+v", got)
+	}
+	for _, bad := range []Spec{{Algorithm: V1, Dirs: s.Dirs, Parent: goldenV2}, {Template: s.Template, Parent: "abc"}} {
+		if _, err := Compute(context.Background(), bad); err == nil {
+			t.Errorf("Compute(%+v) succeeded", bad)
+		}
 	}
 }

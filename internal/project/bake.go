@@ -1,6 +1,7 @@
 package project
 
 import (
+	"maps"
 	"path/filepath"
 	"slices"
 
@@ -24,7 +25,7 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 	for i, img := range imgs {
 		var vars []packer.Var
 		var specVars []string
-		for _, name := range sortedKeys(img.Vars) {
+		for _, name := range slices.Sorted(maps.Keys(img.Vars)) {
 			vars = append(vars, packer.Var{Name: name, Value: img.Vars[name]})
 			specVars = append(specVars, name+"="+img.Vars[name])
 		}
@@ -59,13 +60,4 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 		out[i] = b
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

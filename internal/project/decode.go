@@ -2,6 +2,7 @@ package project
 
 import (
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -19,6 +20,10 @@ var settingNames = []string{
 	"template", "dirs", "parent_var", "var_files", "vars", "regions", "owners",
 	"tag_key", "fingerprint_var", "lookup", "role_arn", "only", "ignore_file",
 }
+
+// imageName is what an image may be called: it is a command-line argument,
+// a CI job name and a tag value.
+var imageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 
 var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "defaults"},
@@ -73,6 +78,9 @@ func decode(path string, src []byte, dir string) ([]*Image, hcl.Diagnostics) {
 			continue
 		}
 		name := b.Labels[0]
+		if !imageName.MatchString(name) {
+			return nil, hcl.Diagnostics{errorAt(b.LabelRanges[0], "invalid image name %q; use letters, digits, '.', '_' and '-', starting with a letter or digit", name)}
+		}
 		if first, ok := seen[name]; ok {
 			return nil, hcl.Diagnostics{errorAt(b.LabelRanges[0], "duplicate image %q; it is first declared at %s", name, first.Range)}
 		}

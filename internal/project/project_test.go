@@ -170,6 +170,8 @@ func TestLoadErrors(t *testing.T) {
 			`bakery.hcl:2,3-9: Unsupported argument`},
 		{"syntax", "image \"base\" {\n  template = \n}\n",
 			`bakery.hcl:2,14-3,1: Invalid expression`},
+		{"bad name", img("base app", "  template = \"images/base/base.json\"\n"),
+			`bakery.hcl:1,7-17: invalid image name "base app"`},
 		{"no image", "defaults {\n}\n", `bakery.hcl:1,1-1: the project declares no image`},
 	}
 	for _, tt := range tests {

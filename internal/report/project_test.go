@@ -9,7 +9,9 @@ import (
 )
 
 func projectPlans() []ImagePlan {
-	fp := func(c string) fingerprint.Result { return fingerprint.Result{Algorithm: fingerprint.V2, Sum: strings.Repeat(c, 64)} }
+	fp := func(c string) fingerprint.Result {
+		return fingerprint.Result{Algorithm: fingerprint.V2, Sum: strings.Repeat(c, 64)}
+	}
 	return []ImagePlan{
 		{Name: "base", Level: 0, Plan: &bake.Plan{Fingerprint: fp("a"), Regions: []bake.Decision{
 			{Region: "us-east-1", Action: bake.Reuse, AMI: "ami-1"}, {Region: "eu-west-1", Action: bake.Copy, Source: "us-east-1"}}}},

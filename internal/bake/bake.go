@@ -65,7 +65,7 @@ type Image struct {
 
 	// In a project (bakery.hcl, internal/project): the image's name; the
 	// image it is built from, whose fingerprint is part of this one's
-	// (Spec.Parent, set by PlanAll) and whose AMI in the build region the
+	// (Spec.Parent, which Fingerprints and PlanAll set) and whose AMI in the build region the
 	// template variable ParentVar receives; nil for a root. RoleARN picks
 	// the Baker's RoleClients.
 	Name      string

@@ -45,7 +45,7 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 			},
 			Template:       img.PackerTemplate,
 			Regions:        img.Regions,
-			Owners:         append([]string{"self"}, img.Owners...),
+			Owners:         trusted(img.Owners),
 			TagKey:         img.TagKey,
 			ByName:         img.Lookup == "name",
 			FingerprintVar: img.FingerprintVar,
@@ -58,6 +58,18 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 		}
 		byImage[img] = b
 		out[i] = b
+	}
+	return out
+}
+
+// trusted is the caller's own account, then the image's owners, as
+// --owner adds to it.
+func trusted(owners []string) []string {
+	out := []string{"self"}
+	for _, o := range owners {
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
 	}
 	return out
 }

@@ -145,7 +145,7 @@ func (r *resolver) check(img *Image) {
 	switch {
 	case img.Template == "":
 		r.errorf(r.block, "image %q has no template; set template = \"PATH\" (relative to the project file)", img.Name)
-	case len(img.Regions) == 0:
+	case len(img.Regions) == 0 && img.ranges["regions"] == (hcl.Range{}):
 		r.errorf(r.block, "image %q has no regions; set regions = [\"us-east-1\", ...] in the image or in defaults", img.Name)
 	case img.Lookup != "tag" && img.Lookup != "name":
 		r.errorf(img.rangeOf("lookup"), "invalid lookup %q; use tag (the default) or name", img.Lookup)

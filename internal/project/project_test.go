@@ -165,7 +165,7 @@ func TestLoadErrors(t *testing.T) {
 		{"missing template", img("base", "  template = \"images/nope.json\"\n  regions = [\"us-east-1\"]\n"),
 			`bakery.hcl:2,3-32: image "base": reading template:`},
 		{"wrong type", img("base", "  template = \"images/base/base.json\"\n  regions = \"us-east-1\"\n"),
-			`bakery.hcl:3,14-23: Unsuitable value type`},
+			`bakery.hcl:3,14-23: Unsuitable value type; Unsuitable value: list of string required, but have string`},
 		{"parent in defaults", "defaults {\n  parent = \"base\"\n}\n" + base,
 			`bakery.hcl:2,3-9: Unsupported argument`},
 		{"syntax", "image \"base\" {\n  template = \n}\n",
@@ -182,6 +182,9 @@ func TestLoadErrors(t *testing.T) {
 			}
 			if !strings.HasPrefix(err.Error(), "loading project: "+tt.want) {
 				t.Errorf("error = %q\nwant prefix %q", err, "loading project: "+tt.want)
+			}
+			if strings.Contains(err.Error(), "more error") {
+				t.Errorf("error = %q: one mistake, more than one error", err)
 			}
 			if !usererr.IsUsage(err) {
 				t.Errorf("error %v is not a usage error", err)

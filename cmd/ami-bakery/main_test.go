@@ -59,6 +59,7 @@ func TestScripts(t *testing.T) {
 		Setup:               setupScript,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"emu":      cmdEmu,
+			"seedplan": cmdSeedPlan,
 			"exits":    cmdExits,
 			"distinct": cmdDistinct,
 			"waitfile": cmdWaitFile,

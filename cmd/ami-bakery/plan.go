@@ -14,22 +14,34 @@ type planOptions struct {
 	target   options.Target
 	out      options.Output
 	detailed bool
+	proj     planProjectOptions
 }
 
 func newPlanCommand(e *env) *cobra.Command {
 	var o planOptions
 	cmd := &cobra.Command{
-		Use:   "plan",
+		Use:   "plan [IMAGE...]",
 		Short: "Say whether the AMI exists or a build is needed, without building",
 		Long: `plan makes bake's decision without acting on it. It prints the fingerprint,
 then one line per region: "REGION reuse AMI", "REGION wait AMI" (a pending
 AMI exists), "REGION copy from REGION" or "REGION build".
 
 With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
-(a build, copy or wait), 1 error.` + exitHelp,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+(a build, copy or wait), 1 error.` + planProjectHelp + exitHelp,
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd, e); err != nil {
+				return err
+			}
+			if path, err := o.proj.project.Path(&o.def); err != nil || path != "" {
+				if err != nil {
+					return err
+				}
+				return runPlanProject(cmd.Context(), &o, path, args, e)
+			}
+			if err := noArgs(cmd, args); err != nil {
+				return err
+			}
+			if err := o.proj.checkSingle(); err != nil {
 				return err
 			}
 			return runPlan(cmd.Context(), &o, e)
@@ -40,6 +52,7 @@ With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
 	o.target.AddFlags(fs)
 	o.out.AddFlags(fs, false)
 	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 0 when up to date, 2 when there is something to do, 1 on error")
+	o.proj.addFlags(fs)
 	fs.SortFlags = false
 	return cmd
 }

@@ -65,7 +65,9 @@
 // silent match-all: an unknown action is InvalidAction, an unknown filter
 // name or attribute is InvalidParameterValue, and features such as
 // instance-store AMIs, KMS keys on copies or PPK key formats are
-// UnsupportedOperation. Parameters that only tune behaviour EC2 would hide
+// UnsupportedOperation. EC2's limits on filters are enforced as EC2 does,
+// with FilterLimitExceeded: at most 200 values in one call, none longer than
+// 255 characters. Parameters that only tune behaviour EC2 would hide
 // from a client (ClientToken on actions without idempotency, MetadataOptions,
 // UserData, IamInstanceProfile) are accepted and recorded or ignored.
 //

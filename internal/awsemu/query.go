@@ -106,7 +106,7 @@ func (p params) filters() ([]filter, error) {
 		}
 		out = append(out, filter{name: name, values: vals})
 	}
-	return out, nil
+	return out, checkFilterLimits(out)
 }
 
 // tag is one key/value pair as sent or returned.

@@ -62,6 +62,16 @@ type Image struct {
 	// files, only, on-error, debug, progress, env, grace). Bake adds the
 	// template, directory and ami-bakery's own variables.
 	Packer packer.BuildOptions
+
+	// In a project (bakery.hcl, internal/project): the image's name; the
+	// image it is built from, whose fingerprint is part of this one's
+	// (Spec.Parent, which Fingerprints and PlanAll set) and whose AMI in the build region the
+	// template variable ParentVar receives; nil for a root. RoleARN picks
+	// the Baker's RoleClients.
+	Name      string
+	Parent    *Image
+	ParentVar string
+	RoleARN   string
 }
 
 // Baker bakes Images. Its fields are how: the EC2 clients, packer, the
@@ -73,6 +83,9 @@ type Baker struct {
 	// once per run): what "self" in Image.Owners stands for when the
 	// owner of every AMI found is checked again.
 	Account string
+	// RoleClients, when set, returns the client for an Image with a
+	// RoleARN (a project image's role_arn); images without one use Clients.
+	RoleClients func(roleARN, region string) images.EC2
 	// Packer runs packer; nil means PackerCLI.
 	Packer Packer
 	// Lock, when set, serialises builds of the same fingerprint across

@@ -84,6 +84,11 @@ type Spec struct {
 	// which may lie inside a definition directory. Relative paths are
 	// taken from the current directory.
 	Exclude []string
+	// Parent is the fingerprint of the image this one is built from, in a
+	// project (bakery.hcl), or "". When set it enters the V2 manifest as
+	// one more input (KindParent), so a change to the parent changes the
+	// child; when empty the sum is what it always was. V1 refuses it.
+	Parent string
 
 	// beforeOpen, if set, is called by a worker just before it opens a
 	// file: a test seam to change the tree between the walk and the hashing.
@@ -142,10 +147,15 @@ func Compute(ctx context.Context, s Spec) (Result, error) {
 		res Result
 		err error
 	)
-	if alg == V1 {
+	switch {
+	case alg == V1 && s.Parent != "":
+		err = errParentV1
+	case alg == V1:
 		res, err = computeV1(ctx, s)
-	} else {
-		res, err = computeV2(ctx, s)
+	default:
+		if res, err = computeV2(ctx, s); err == nil {
+			res, err = withParent(res, s.Parent)
+		}
 	}
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {

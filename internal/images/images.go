@@ -88,8 +88,8 @@ func Find(ctx context.Context, client EC2, q Query) (Match, error) {
 	if len(q.Owners) == 0 {
 		return Match{}, errors.New("looking up images: no trusted owners given")
 	}
-	if slices.Contains(q.Owners, "self") && !accountID.MatchString(q.Account) {
-		return Match{}, fmt.Errorf("looking up images: the caller's account id is unknown (%q), so images owned by \"self\" cannot be checked", q.Account)
+	if err := checkAccount(q.Owners, q.Account); err != nil {
+		return Match{}, err
 	}
 	in := &ec2.DescribeImagesInput{Owners: q.Owners}
 	switch {
@@ -142,6 +142,15 @@ func choose(all []Image, q Query) Match {
 		m.Pending = newest(pending)
 	}
 	return m
+}
+
+// checkAccount refuses a lookup among "self" whose account is unknown:
+// without it, the owner of what EC2 returns could not be checked again.
+func checkAccount(owners []string, account string) error {
+	if slices.Contains(owners, "self") && !accountID.MatchString(account) {
+		return fmt.Errorf("looking up images: the caller's account id is unknown (%q), so images owned by \"self\" cannot be checked", account)
+	}
+	return nil
 }
 
 // trusted reports whether im is owned by a trusted owner, judged by what

@@ -1,0 +1,229 @@
+package bake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
+	"github.com/ami-bakery/ami-bakery/internal/images"
+)
+
+// Fingerprints fingerprints many images, parents before children: each
+// child's Spec.Parent is set to its parent's sum before the child is
+// fingerprinted, so a change to a parent changes every descendant. It makes
+// no AWS call. imgs must hold every parent before its children (as
+// project.Select orders them); independent images are fingerprinted in
+// parallel. The results are in the order of imgs.
+func Fingerprints(ctx context.Context, imgs []*Image) ([]fingerprint.Result, error) {
+	index := make(map[*Image]int, len(imgs))
+	for i, img := range imgs {
+		if img.Parent != nil {
+			if _, ok := index[img.Parent]; !ok {
+				return nil, fmt.Errorf("fingerprinting %s: its parent %s is not listed before it", img.Name, img.Parent.Name)
+			}
+		}
+		index[img] = i
+	}
+	results := make([]fingerprint.Result, len(imgs))
+	errs := make([]error, len(imgs))
+	done := make([]chan struct{}, len(imgs))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, img := range imgs {
+		wg.Go(func() {
+			defer close(done[i])
+			if img.Parent != nil {
+				p := index[img.Parent]
+				<-done[p]
+				if errs[p] != nil {
+					errs[i] = fmt.Errorf("fingerprinting %s: its parent %s failed", img.Name, img.Parent.Name)
+					return
+				}
+				img.Spec.Parent = results[p].Sum
+			}
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			res, err := fingerprint.Compute(ctx, img.Spec)
+			if err != nil {
+				err = fmt.Errorf("fingerprinting image %s: %w", img.Name, err)
+			}
+			results[i], errs[i] = res, err
+		})
+	}
+	wg.Wait()
+	// The first error in order is a root cause; later ones may only say
+	// that a parent failed.
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
+}
+
+// PlanAll plans many images at once, as Plan does one: it fingerprints them
+// all (Fingerprints), looks every fingerprint up with the fewest
+// DescribeImages calls EC2 allows (images.FindMany: one call per region,
+// role, tag key and owners per 198 fingerprints, then one more round by
+// name for those the tags did not find, the name guard of find), and
+// decides per image and region. It changes nothing. A child whose parent
+// needs a build finds nothing (its fingerprint covers the parent's, which
+// has no AMI yet) and so needs a build too. Plans are in the order of imgs.
+func (b *Baker) PlanAll(ctx context.Context, imgs []*Image) ([]*Plan, error) {
+	for _, img := range imgs {
+		if len(img.Regions) == 0 {
+			return nil, fmt.Errorf("planning %s: no region given", img.Name)
+		}
+	}
+	fps, err := Fingerprints(ctx, imgs)
+	if err != nil {
+		return nil, err
+	}
+	sums := make([]string, len(fps))
+	for i, fp := range fps {
+		sums[i] = fp.Sum
+	}
+	matches, err := b.findMany(ctx, imgs, sums)
+	if err != nil {
+		return nil, err
+	}
+	plans := make([]*Plan, len(imgs))
+	for i, img := range imgs {
+		plans[i] = &Plan{Fingerprint: fps[i], Regions: decide(img.Regions, matches[i])}
+	}
+	return plans, nil
+}
+
+// lookupKey groups the lookups that can share DescribeImages calls: the
+// same region, client (role), owners and way of finding.
+type lookupKey struct {
+	region, role, owners, tagKey string
+	byName                       bool
+}
+
+func keyFor(img *Image, region string) lookupKey {
+	k := lookupKey{region: region, role: img.RoleARN, owners: strings.Join(img.Owners, ","), byName: img.ByName}
+	if !img.ByName {
+		k.tagKey = img.TagKey
+	}
+	return k
+}
+
+// findMany finds every image's fingerprint in each of its regions and
+// returns the matches per image, in the order of its regions.
+func (b *Baker) findMany(ctx context.Context, imgs []*Image, sums []string) ([][]images.Match, error) {
+	groups := map[lookupKey][]string{}
+	for i, img := range imgs {
+		for _, r := range img.Regions {
+			k := keyFor(img, r)
+			groups[k] = append(groups[k], sums[i])
+		}
+	}
+	found, err := b.lookupGroups(ctx, groups)
+	if err != nil {
+		return nil, err
+	}
+	// The name guard: what the tags did not find may be found by a name
+	// holding the fingerprint (a tag EC2 does not show yet, a template that
+	// forgot it).
+	guard := map[lookupKey][]string{}
+	for k, fps := range groups {
+		if k.byName {
+			continue
+		}
+		for _, fp := range fps {
+			if m := found[k][fp]; m.Available == nil && m.Pending == nil {
+				nk := lookupKey{region: k.region, role: k.role, owners: k.owners, byName: true}
+				guard[nk] = append(guard[nk], fp)
+			}
+		}
+	}
+	byName, err := b.lookupGroups(ctx, guard)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]images.Match, len(imgs))
+	for i, img := range imgs {
+		out[i] = make([]images.Match, len(img.Regions))
+		for j, r := range img.Regions {
+			k := keyFor(img, r)
+			m := found[k][sums[i]]
+			if m.Available == nil && m.Pending == nil && !img.ByName {
+				k.tagKey, k.byName = "", true
+				if m = byName[k][sums[i]]; m.Available != nil {
+					b.log().Info("found the AMI by its name; its fingerprint tag is not visible (yet)", "image", img.Name, "region", r, "ami", m.Available.ID)
+				}
+			}
+			out[i][j] = m
+		}
+	}
+	return out, nil
+}
+
+// lookupGroups runs FindMany for every group, a few groups at a time.
+func (b *Baker) lookupGroups(ctx context.Context, groups map[lookupKey][]string) (map[lookupKey]map[string]images.Match, error) {
+	keys := make([]lookupKey, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b lookupKey) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+	results := make([]map[string]images.Match, len(keys))
+	errs := make([]error, len(keys))
+	calls := make([]int, len(keys))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			batch := images.Batch{Owners: strings.Split(k.owners, ","), Account: b.accountFor(k.role), TagKey: k.tagKey, ByName: k.byName, Fingerprints: groups[k]}
+			results[i], calls[i], errs[i] = images.FindMany(ctx, b.clientFor(k.role, k.region), batch)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("in %s: %w", k.region, errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := make(map[lookupKey]map[string]images.Match, len(keys))
+	total := 0
+	for i, k := range keys {
+		out[k] = results[i]
+		total += calls[i]
+	}
+	if len(keys) > 0 {
+		b.log().Debug("looked up fingerprints", "groups", len(keys), "describe_images_calls", total)
+	}
+	return out, nil
+}
+
+// accountFor returns the account an image's lookups run as, which "self"
+// stands for: the role's account when the image has a role_arn (an IAM
+// role ARN names its account), else the caller's.
+func (b *Baker) accountFor(role string) string {
+	if role == "" {
+		return b.Account
+	}
+	if parts := strings.Split(role, ":"); len(parts) > 4 {
+		return parts[4]
+	}
+	return ""
+}
+
+// clientFor returns the EC2 client for an image's role in a region.
+func (b *Baker) clientFor(role, region string) images.EC2 {
+	if role != "" && b.RoleClients != nil {
+		return b.RoleClients(role, region)
+	}
+	return b.Clients(region)
+}

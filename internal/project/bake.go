@@ -1,0 +1,75 @@
+package project
+
+import (
+	"maps"
+	"path/filepath"
+	"slices"
+
+	"github.com/ami-bakery/ami-bakery/internal/bake"
+	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
+	"github.com/ami-bakery/ami-bakery/internal/packer"
+)
+
+// BakeImages turns images, as Select returns them (parents before
+// children), into bake.Images with the same order and parent links. What
+// the project file does not say (the packer binary, its environment, the
+// endpoint, the subnet) is left for the caller to fill in.
+//
+// An image's fingerprint Spec holds its own inputs only, so it does not
+// depend on the rest of the file; PlanAll adds the parent's fingerprint.
+// The files ami-bakery writes are left out of it: .ami_id.json beside the
+// template, as in the single-template mode, and the project's .ami_ids.json.
+func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
+	out := make([]*bake.Image, len(imgs))
+	byImage := make(map[*Image]*bake.Image, len(imgs))
+	for i, img := range imgs {
+		var vars []packer.Var
+		var specVars []string
+		for _, name := range slices.Sorted(maps.Keys(img.Vars)) {
+			vars = append(vars, packer.Var{Name: name, Value: img.Vars[name]})
+			specVars = append(specVars, name+"="+img.Vars[name])
+		}
+		b := &bake.Image{
+			Name: img.Name,
+			Spec: fingerprint.Spec{
+				Algorithm:  fingerprint.V2,
+				Template:   img.Template,
+				Dirs:       img.Dirs,
+				VarFiles:   img.VarFiles,
+				Vars:       specVars,
+				IgnoreFile: img.IgnoreFile,
+				Exclude: []string{
+					filepath.Join(filepath.Dir(img.Template), ImageResultFile),
+					filepath.Join(p.Dir, ResultFile),
+				},
+			},
+			Template:       img.PackerTemplate,
+			Regions:        img.Regions,
+			Owners:         trusted(img.Owners),
+			TagKey:         img.TagKey,
+			ByName:         img.Lookup == "name",
+			FingerprintVar: img.FingerprintVar,
+			ParentVar:      img.ParentVar,
+			RoleARN:        img.RoleARN,
+			Packer:         packer.BuildOptions{Vars: vars, VarFiles: img.VarFiles, Only: img.Only},
+		}
+		if img.Parent != nil {
+			b.Parent = byImage[img.Parent]
+		}
+		byImage[img] = b
+		out[i] = b
+	}
+	return out
+}
+
+// trusted is the caller's own account, then the image's owners, as
+// --owner adds to it.
+func trusted(owners []string) []string {
+	out := []string{"self"}
+	for _, o := range owners {
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package images
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	smithy "github.com/aws/smithy-go"
 )
 
 // This file reads and writes who may use an AMI besides its owner: its
@@ -247,4 +249,19 @@ func launchPermissions(p Permissions) []types.LaunchPermission {
 		out = append(out, types.LaunchPermission{OrganizationalUnitArn: aws.String(o)})
 	}
 	return out
+}
+
+// Discard deregisters a failed copy and deletes its snapshots, so that its
+// name is free for the next copy.
+func Discard(ctx context.Context, client EC2, id string) error {
+	if _, err := client.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(id), DeleteAssociatedSnapshots: aws.Bool(true)}); err != nil {
+		return fmt.Errorf("deregistering the failed copy %s: %w", id, err)
+	}
+	return nil
+}
+
+// IsNotFound reports whether err is EC2's InvalidAMIID.NotFound.
+func IsNotFound(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "InvalidAMIID.NotFound"
 }

@@ -152,6 +152,7 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 			AMIName   string            `json:"ami_name"`
 			SourceAMI string            `json:"source_ami"`
 			Tags      map[string]string `json:"tags"`
+			fakeDistribution
 		} `json:"builders"`
 	}
 	if err := json.Unmarshal(raw, &t); err != nil {
@@ -187,8 +188,15 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 	}
 	inst := run.Instances[0].InstanceId
 	defer c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{*inst}})
-	img, err := c.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: inst, Name: aws.String(render(b.AMIName))})
+	name := render(b.AMIName)
+	if b.EncryptBoot {
+		name = "packer-unencrypted-" + name // as packer, copied encrypted below
+	}
+	img, err := c.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: inst, Name: aws.String(name)})
 	if err != nil {
+		return "", "", err
+	}
+	if img.ImageId, err = b.fakeDistribute(ctx, c, region, *img.ImageId, render(b.AMIName)); err != nil {
 		return "", "", err
 	}
 	if tag && len(b.Tags) > 0 {
@@ -208,4 +216,78 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 		return "", "", err
 	}
 	return *img.ImageId, region, nil
+}
+
+// fakeDistribution is what the fake packer does of a builder's sharing and
+// encryption settings, as packer 1.6's amazon-ebs does: encrypt_boot (with
+// kms_key_id) copies the AMI encrypted and deregisters the unencrypted one;
+// ami_users, ami_org_arns and ami_ou_arns share the AMI; snapshot_users
+// shares its snapshots.
+type fakeDistribution struct {
+	EncryptBoot   bool     `json:"encrypt_boot"`
+	KMSKeyID      string   `json:"kms_key_id"`
+	Users         []string `json:"ami_users"`
+	OrgARNs       []string `json:"ami_org_arns"`
+	OUARNs        []string `json:"ami_ou_arns"`
+	SnapshotUsers []string `json:"snapshot_users"`
+}
+
+func (d fakeDistribution) fakeDistribute(ctx context.Context, c *ec2.Client, region, id, name string) (*string, error) {
+	wait := func(id string) error {
+		return ec2.NewImageAvailableWaiter(c, func(o *ec2.ImageAvailableWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+		}).Wait(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}}, time.Minute)
+	}
+	if d.EncryptBoot {
+		if err := wait(id); err != nil {
+			return nil, err
+		}
+		in := &ec2.CopyImageInput{SourceImageId: aws.String(id), SourceRegion: aws.String(region), Name: aws.String(name), Encrypted: aws.Bool(true)}
+		if d.KMSKeyID != "" {
+			in.KmsKeyId = aws.String(d.KMSKeyID)
+		}
+		out, err := c.CopyImage(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := c.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(id), DeleteAssociatedSnapshots: aws.Bool(true)}); err != nil {
+			return nil, err
+		}
+		id = *out.ImageId
+	}
+	var perms []types.LaunchPermission
+	for _, u := range d.Users {
+		perms = append(perms, types.LaunchPermission{UserId: aws.String(u)})
+	}
+	for _, o := range d.OrgARNs {
+		perms = append(perms, types.LaunchPermission{OrganizationArn: aws.String(o)})
+	}
+	for _, o := range d.OUARNs {
+		perms = append(perms, types.LaunchPermission{OrganizationalUnitArn: aws.String(o)})
+	}
+	if len(perms) > 0 {
+		if _, err := c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(id),
+			LaunchPermission: &types.LaunchPermissionModifications{Add: perms}}); err != nil {
+			return nil, err
+		}
+	}
+	if len(d.SnapshotUsers) > 0 {
+		if err := wait(id); err != nil {
+			return nil, err
+		}
+		out, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range out.Images[0].BlockDeviceMappings {
+			if b.Ebs == nil || b.Ebs.SnapshotId == nil {
+				continue
+			}
+			if _, err := c.ModifySnapshotAttribute(ctx, &ec2.ModifySnapshotAttributeInput{SnapshotId: b.Ebs.SnapshotId,
+				OperationType: types.OperationTypeAdd, UserIds: d.SnapshotUsers}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return aws.String(id), nil
 }

@@ -244,6 +244,7 @@ func setupScript(env *testscript.Env) error {
 //	emu faults RATE                     fail RATE of calls with RequestLimitExceeded
 //	emu leftovers                       assert no key pair or security group is left
 //	emu wait-call ACTION                wait until ACTION has been called
+//	emu org|kms-key|visible|perms|unshare ...   sharing and keys (cmdEmuSharing)
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	emu := ts.Value(emuKey{}).(*awsemu.Emulator)
 	if len(args) == 0 {
@@ -380,6 +381,8 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		ts.Fatalf("%s was never called", args[1])
 	default:
-		ts.Fatalf("emu: unknown subcommand %s", args[0])
+		if !cmdEmuSharing(ts, emu, args) {
+			ts.Fatalf("emu: unknown subcommand %s", args[0])
+		}
 	}
 }

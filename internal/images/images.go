@@ -210,7 +210,10 @@ func fromSDK(im types.Image) Image {
 		out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
 	if r := im.StateReason; r != nil {
-		out.StateReason = aws.ToString(r.Code) + ": " + aws.ToString(r.Message)
+		out.StateReason = aws.ToString(r.Message)
+		if code := aws.ToString(r.Code); !strings.HasPrefix(out.StateReason, code) {
+			out.StateReason = code + ": " + out.StateReason
+		}
 	}
 	out.Devices = devicesFromSDK(im.BlockDeviceMappings)
 	return out

@@ -112,10 +112,16 @@ func emuKMSKey(ts *testscript.TestScript, emu *awsemu.Emulator, args []string) {
 
 // emuClient is an EC2 client of the script's emulator acting as account.
 func emuClient(ts *testscript.TestScript, account, region string) *ec2.Client {
+	return emuClientKey(ts, awsemu.AccessKeyFor(account), region)
+}
+
+// emuClientKey is an EC2 client of the script's emulator with the access
+// key id akid.
+func emuClientKey(ts *testscript.TestScript, akid, region string) *ec2.Client {
 	return ec2.New(ec2.Options{
 		Region:       region,
 		BaseEndpoint: aws.String(ts.Getenv("EMU")),
-		Credentials:  credentials.NewStaticCredentialsProvider(awsemu.AccessKeyFor(account), "x", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(akid, "x", ""),
 		HTTPClient:   awsemu.HTTPClient(),
 	})
 }

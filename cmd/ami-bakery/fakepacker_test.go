@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/ami-bakery/ami-bakery/internal/awsemu"
+	"github.com/ami-bakery/ami-bakery/internal/images"
 )
 
 // fakePacker is a scripted stand-in for packer, for CLI scripts where the
@@ -255,39 +256,22 @@ func (d fakeDistribution) fakeDistribute(ctx context.Context, c *ec2.Client, reg
 		}
 		id = *out.ImageId
 	}
-	var perms []types.LaunchPermission
-	for _, u := range d.Users {
-		perms = append(perms, types.LaunchPermission{UserId: aws.String(u)})
+	if len(d.Users)+len(d.OrgARNs)+len(d.OUARNs)+len(d.SnapshotUsers) == 0 {
+		return aws.String(id), nil
 	}
-	for _, o := range d.OrgARNs {
-		perms = append(perms, types.LaunchPermission{OrganizationArn: aws.String(o)})
+	if err := wait(id); err != nil {
+		return nil, err
 	}
-	for _, o := range d.OUARNs {
-		perms = append(perms, types.LaunchPermission{OrganizationalUnitArn: aws.String(o)})
+	im, err := images.Describe(ctx, c, id)
+	if err != nil {
+		return nil, err
 	}
-	if len(perms) > 0 {
-		if _, err := c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(id),
-			LaunchPermission: &types.LaunchPermissionModifications{Add: perms}}); err != nil {
-			return nil, err
-		}
+	want := images.Sharing{Launch: images.Permissions{Accounts: d.Users, Orgs: d.OrgARNs, OUs: d.OUARNs}, Volumes: map[string]images.Permissions{}}
+	for _, dev := range im.Devices {
+		want.Volumes[dev.Name] = images.Permissions{Accounts: d.SnapshotUsers}
 	}
-	if len(d.SnapshotUsers) > 0 {
-		if err := wait(id); err != nil {
-			return nil, err
-		}
-		out, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
-		if err != nil {
-			return nil, err
-		}
-		for _, b := range out.Images[0].BlockDeviceMappings {
-			if b.Ebs == nil || b.Ebs.SnapshotId == nil {
-				continue
-			}
-			if _, err := c.ModifySnapshotAttribute(ctx, &ec2.ModifySnapshotAttributeInput{SnapshotId: b.Ebs.SnapshotId,
-				OperationType: types.OperationTypeAdd, UserIds: d.SnapshotUsers}); err != nil {
-				return nil, err
-			}
-		}
+	if _, err := images.Grant(ctx, c, im, want); err != nil {
+		return nil, err
 	}
 	return aws.String(id), nil
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/ami-bakery/ami-bakery/internal/awsemu"
 	"github.com/ami-bakery/ami-bakery/internal/images"
@@ -83,7 +82,7 @@ func TestCopiesShareAndEncryptLikeTheSource(t *testing.T) {
 	}
 
 	c := w.baker.Clients("us-west-2").(*ec2.Client)
-	if _, err := c.ResetImageAttribute(ctx, &ec2.ResetImageAttributeInput{ImageId: aws.String(west[0].ID), Attribute: types.ResetImageAttributeNameLaunchPermission}); err != nil {
+	if _, err := c.ResetImageAttribute(ctx, &ec2.ResetImageAttributeInput{ImageId: aws.String(west[0].ID), Attribute: "launchPermission"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.baker.Bake(ctx, w.img); err != nil {

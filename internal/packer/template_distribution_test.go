@@ -35,13 +35,14 @@ source "amazon-ebs" "a" {
 `,
 	}
 	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		tmpl, err := LoadTemplate(p)
+	}
+	for name := range files {
+		tmpl, err := LoadTemplate(filepath.Join(dir, name))
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", name, err)
 		}
 		if got := tmpl.Sources[0].Distribution; !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: %+v, want %+v", name, got, want)

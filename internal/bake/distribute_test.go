@@ -135,3 +135,35 @@ func TestPlanSaysWhatCopiesCarry(t *testing.T) {
 		t.Fatalf("carries:\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestPublicSourceNeedsAllowPublic: a public source's copies get its other
+// sharing, and become public only with AllowPublic.
+func TestPublicSourceNeedsAllowPublic(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, tagged, "us-east-1", "us-west-2")
+	build := w.packer.build
+	w.packer.build = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
+		res, err := build(ctx, o)
+		if err == nil {
+			c := w.baker.Clients("us-east-1")
+			im, _ := images.Describe(ctx, c, res.Artifacts[0].AMIs["us-east-1"])
+			_, err = images.Grant(ctx, c, im, images.Sharing{Launch: images.Permissions{Public: true, Accounts: []string{workload}}})
+		}
+		return res, err
+	}
+	out, err := w.baker.Bake(ctx, w.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, _ := w.emu.Image(out.Regions[1].AMI)
+	if im.Public || !slices.Equal(im.SharedWith, []string{workload}) || !out.Regions[1].Carries.PublicDropped {
+		t.Fatalf("without AllowPublic: %+v, carries %+v", im, out.Regions[1].Carries)
+	}
+	w.img.AllowPublic = true
+	if _, err := w.baker.Bake(ctx, w.img); err != nil {
+		t.Fatal(err)
+	}
+	if im, _ := w.emu.Image(out.Regions[1].AMI); !im.Public {
+		t.Fatal("with AllowPublic the copy is public")
+	}
+}

@@ -24,6 +24,7 @@ type bakeOptions struct {
 	def    options.Definition
 	target options.Target
 	build  options.Build
+	copies options.Copies
 	out    options.Output
 }
 
@@ -54,6 +55,7 @@ region when there are several, or one JSON object with --json. On success
 	o.def.AddFlags(fs)
 	o.target.AddFlags(fs)
 	o.build.AddFlags(fs)
+	o.copies.AddFlags(fs)
 	o.out.AddFlags(fs, true)
 	fs.SortFlags = false
 	return cmd
@@ -67,6 +69,9 @@ func (o *bakeOptions) validate() error {
 		return err
 	}
 	if err := o.build.Validate(&o.def); err != nil {
+		return err
+	}
+	if err := o.copies.Validate(o.target.AllRegions()); err != nil {
 		return err
 	}
 	return o.out.Validate(o.def.TemplateDir())
@@ -153,6 +158,7 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	if o.out.LogFormat == "json" {
 		progress = logging.Lines(b.Log, "packer")
 	}
+	img.KMSKeys, img.AllowPublic = o.copies.Keys(), o.copies.AllowPublic
 	img.FingerprintVar = o.build.FingerprintVar
 	img.SubnetID = o.build.SubnetID
 	b.GitCommit = func() string { return gitCommit(ctx, o.def.TemplateDir()) }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/ami-bakery/ami-bakery/internal/awsemu"
+	"github.com/ami-bakery/ami-bakery/internal/images"
 )
 
 // fakePacker is a scripted stand-in for packer, for CLI scripts where the
@@ -152,6 +153,7 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 			AMIName   string            `json:"ami_name"`
 			SourceAMI string            `json:"source_ami"`
 			Tags      map[string]string `json:"tags"`
+			fakeDistribution
 		} `json:"builders"`
 	}
 	if err := json.Unmarshal(raw, &t); err != nil {
@@ -187,8 +189,15 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 	}
 	inst := run.Instances[0].InstanceId
 	defer c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{*inst}})
-	img, err := c.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: inst, Name: aws.String(render(b.AMIName))})
+	name := render(b.AMIName)
+	if b.EncryptBoot {
+		name = "packer-unencrypted-" + name // as packer, copied encrypted below
+	}
+	img, err := c.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: inst, Name: aws.String(name)})
 	if err != nil {
+		return "", "", err
+	}
+	if img.ImageId, err = b.fakeDistribute(ctx, c, region, *img.ImageId, render(b.AMIName)); err != nil {
 		return "", "", err
 	}
 	if tag && len(b.Tags) > 0 {
@@ -208,4 +217,61 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 		return "", "", err
 	}
 	return *img.ImageId, region, nil
+}
+
+// fakeDistribution is what the fake packer does of a builder's sharing and
+// encryption settings, as packer 1.6's amazon-ebs does: encrypt_boot (with
+// kms_key_id) copies the AMI encrypted and deregisters the unencrypted one;
+// ami_users, ami_org_arns and ami_ou_arns share the AMI; snapshot_users
+// shares its snapshots.
+type fakeDistribution struct {
+	EncryptBoot   bool     `json:"encrypt_boot"`
+	KMSKeyID      string   `json:"kms_key_id"`
+	Users         []string `json:"ami_users"`
+	OrgARNs       []string `json:"ami_org_arns"`
+	OUARNs        []string `json:"ami_ou_arns"`
+	SnapshotUsers []string `json:"snapshot_users"`
+}
+
+func (d fakeDistribution) fakeDistribute(ctx context.Context, c *ec2.Client, region, id, name string) (*string, error) {
+	wait := func(id string) error {
+		return ec2.NewImageAvailableWaiter(c, func(o *ec2.ImageAvailableWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+		}).Wait(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}}, time.Minute)
+	}
+	if d.EncryptBoot {
+		if err := wait(id); err != nil {
+			return nil, err
+		}
+		in := &ec2.CopyImageInput{SourceImageId: aws.String(id), SourceRegion: aws.String(region), Name: aws.String(name), Encrypted: aws.Bool(true)}
+		if d.KMSKeyID != "" {
+			in.KmsKeyId = aws.String(d.KMSKeyID)
+		}
+		out, err := c.CopyImage(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := c.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(id), DeleteAssociatedSnapshots: aws.Bool(true)}); err != nil {
+			return nil, err
+		}
+		id = *out.ImageId
+	}
+	if len(d.Users)+len(d.OrgARNs)+len(d.OUARNs)+len(d.SnapshotUsers) == 0 {
+		return aws.String(id), nil
+	}
+	if err := wait(id); err != nil {
+		return nil, err
+	}
+	im, err := images.Describe(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	want := images.Sharing{Launch: images.Permissions{Accounts: d.Users, Orgs: d.OrgARNs, OUs: d.OUARNs}, Volumes: map[string]images.Permissions{}}
+	for _, dev := range im.Devices {
+		want.Volumes[dev.Name] = images.Permissions{Accounts: d.SnapshotUsers}
+	}
+	if _, err := images.Grant(ctx, c, im, want); err != nil {
+		return nil, err
+	}
+	return aws.String(id), nil
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -245,6 +244,7 @@ func setupScript(env *testscript.Env) error {
 //	emu faults RATE                     fail RATE of calls with RequestLimitExceeded
 //	emu leftovers                       assert no key pair or security group is left
 //	emu wait-call ACTION                wait until ACTION has been called
+//	emu org|kms-key|visible|perms|unshare ...   sharing and keys (cmdEmuSharing)
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	emu := ts.Value(emuKey{}).(*awsemu.Emulator)
 	if len(args) == 0 {
@@ -317,12 +317,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	case "tag":
 		// emu tag ID key=value...: CreateTags as the script's own account,
 		// through the API, as a user would.
-		c := ec2.New(ec2.Options{
-			Region:       "us-east-1",
-			BaseEndpoint: aws.String(ts.Getenv("EMU")),
-			Credentials:  credentials.NewStaticCredentialsProvider(ts.Getenv("AWS_ACCESS_KEY_ID"), "x", ""),
-			HTTPClient:   awsemu.HTTPClient(),
-		})
+		c := emuClientKey(ts, ts.Getenv("AWS_ACCESS_KEY_ID"), "us-east-1")
 		var tags []types.Tag
 		for k, v := range tagArgs(ts, args[2:]) {
 			tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
@@ -381,6 +376,8 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		ts.Fatalf("%s was never called", args[1])
 	default:
-		ts.Fatalf("emu: unknown subcommand %s", args[0])
+		if !cmdEmuSharing(ts, emu, args) {
+			ts.Fatalf("emu: unknown subcommand %s", args[0])
+		}
 	}
 }

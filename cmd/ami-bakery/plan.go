@@ -12,6 +12,7 @@ import (
 type planOptions struct {
 	def      options.Definition
 	target   options.Target
+	copies   options.Copies
 	out      options.Output
 	detailed bool
 	proj     planProjectOptions
@@ -24,7 +25,9 @@ func newPlanCommand(e *env) *cobra.Command {
 		Short: "Say whether the AMI exists or a build is needed, without building",
 		Long: `plan makes bake's decision without acting on it. It prints the fingerprint,
 then one line per region: "REGION reuse AMI", "REGION wait AMI" (a pending
-AMI exists), "REGION copy from REGION" or "REGION build".
+AMI exists), "REGION copy from REGION" or "REGION build". A copy's line is
+followed by an indented "  carries: ..." line: what the copy will be shared
+with and how it will be encrypted.
 
 With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
 (a build, copy or wait), 1 error.` + planProjectHelp + exitHelp,
@@ -50,6 +53,7 @@ With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
 	fs := cmd.Flags()
 	o.def.AddFlags(fs)
 	o.target.AddFlags(fs)
+	o.copies.AddFlags(fs)
 	o.out.AddFlags(fs, false)
 	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 0 when up to date, 2 when there is something to do, 1 on error")
 	o.proj.addFlags(fs)
@@ -64,6 +68,9 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err := o.target.Validate(); err != nil {
 		return err
 	}
+	if err := o.copies.Validate(o.target.AllRegions()); err != nil {
+		return err
+	}
 	if err := o.out.Validate(""); err != nil {
 		return err
 	}
@@ -71,6 +78,7 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err != nil {
 		return err
 	}
+	img.KMSKeys, img.AllowPublic = o.copies.Keys(), o.copies.AllowPublic
 	plan, err := b.Plan(ctx, img)
 	if err != nil {
 		return err

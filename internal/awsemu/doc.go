@@ -50,7 +50,11 @@
 // with one default subnet per availability zone for every (account, region).
 // Every region is seeded with a few public images owned by AmazonAccount
 // (see SeedImageID). An account sees its own images, public images and images
-// shared with it through launch permissions. Tags belong to the account that
+// shared with it through launch permissions: with the account, its
+// organization or one of its OUs (SetOrganization; ec2_sharing.go).
+// Snapshots carry create-volume permissions. Minimal KMS keys (kms.go,
+// PutKMSKey) let CopyImage encrypt with a chosen key, and fail as EC2 does
+// when the key is missing, refused or pending deletion. Tags belong to the account that
 // wrote them: an account may tag an image it can see but does not own, and
 // only that account sees (and filters by) those tags.
 //
@@ -64,8 +68,8 @@
 // Anything not modelled is an explicit error, never a silent success or a
 // silent match-all: an unknown action is InvalidAction, an unknown filter
 // name or attribute is InvalidParameterValue, and features such as
-// instance-store AMIs, KMS keys on copies or PPK key formats are
-// UnsupportedOperation. EC2's limits on filters are enforced as EC2 does,
+// instance-store AMIs, KMS keys on block device mappings or PPK key formats
+// are UnsupportedOperation. EC2's limits on filters are enforced as EC2 does,
 // with FilterLimitExceeded: at most 200 values in one call, none longer than
 // 255 characters. Parameters that only tune behaviour EC2 would hide
 // from a client (ClientToken on actions without idempotency, MetadataOptions,

@@ -48,10 +48,12 @@ func init() {
 		"ModifyImageAttribute":   modifyImageAttribute,
 		"ResetImageAttribute":    resetImageAttribute,
 
-		"DescribeSnapshots": snapshotsDescribe.handle,
-		"DeleteSnapshot":    deleteSnapshot,
-		"DescribeVolumes":   volumesDescribe.handle,
-		"DeleteVolume":      deleteVolume,
+		"DescribeSnapshots":         snapshotsDescribe.handle,
+		"DescribeSnapshotAttribute": describeSnapshotAttribute,
+		"ModifySnapshotAttribute":   modifySnapshotAttribute,
+		"DeleteSnapshot":            deleteSnapshot,
+		"DescribeVolumes":           volumesDescribe.handle,
+		"DeleteVolume":              deleteVolume,
 
 		"RunInstances":            runInstances,
 		"DescribeInstances":       instancesDescribe.handle,

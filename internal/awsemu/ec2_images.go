@@ -16,10 +16,15 @@ type image struct {
 	// readyAt.
 	state   string
 	readyAt time.Time
-	// public and sharedWith are the launch permissions: group "all" and
-	// account ids.
+	// public, sharedWith, orgs and ous are the launch permissions: group
+	// "all", account ids, organization ARNs and organizational unit ARNs
+	// (ec2_sharing.go).
 	public     bool
 	sharedWith map[string]bool
+	orgs, ous  map[string]bool
+	// failReason, when set, makes a pending image turn failed instead of
+	// available (a copy under a KMS key it may not use, kms.go).
+	failReason *stateReasonXML
 
 	arch, virtType, rootDeviceType, rootDevice, platform string
 	enaSupport                                           bool
@@ -44,12 +49,6 @@ type ebsSpec struct {
 	volumeType          string
 	deleteOnTermination bool
 	encrypted           bool
-}
-
-// visibleTo is EC2's rule: own images, public images and images shared with
-// the account.
-func (im *image) visibleTo(account string) bool {
-	return im.owner == account || im.public || im.sharedWith[account]
 }
 
 func (im *image) ownerAlias() string {
@@ -112,7 +111,7 @@ func (r *request) visibleImage(rs *regionState, id string) (*image, error) {
 		return nil, err
 	}
 	im, ok := rs.images[id]
-	if !ok || !im.visibleTo(r.account) {
+	if !ok || !r.sees(im) {
 		return nil, errorf("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", id)
 	}
 	return im, nil
@@ -231,6 +230,9 @@ func (r *request) imageXML(im *image) imageXML {
 	}
 	if im.state == "failed" {
 		x.StateReason = &stateReasonXML{Code: "Client.InternalError", Message: "Client.InternalError: image creation failed"}
+		if im.failReason != nil {
+			x.StateReason = im.failReason
+		}
 	}
 	return x
 }
@@ -326,7 +328,7 @@ func describableImages(r *request, ids []string) ([]*image, error) {
 			return nil, invalidParameter("Invalid ExecutableBy: %s", x)
 		}
 	}
-	all, err := named(valuesWhere(r.rs.images, func(im *image) bool { return im.visibleTo(r.account) }),
+	all, err := named(valuesWhere(r.rs.images, r.sees),
 		func(im *image) string { return im.id }, ids, func(missing []string) error {
 			return errorf("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", strings.Join(missing, ", "))
 		})
@@ -348,7 +350,7 @@ func describableImages(r *request, ids []string) ([]*image, error) {
 			for _, x := range execBy {
 				switch {
 				case x == "all" && im.public,
-					x == "self" && (im.owner == r.account || im.sharedWith[r.account]),
+					x == "self" && (im.owner == r.account || r.sharedWithCaller(im)),
 					isAccountID(x) && (im.owner == x || im.sharedWith[x]):
 					return false
 				}
@@ -640,8 +642,8 @@ func copyImage(r *request) (any, error) {
 	if !knownRegion(srcRegion) {
 		return nil, invalidParameter("Invalid source region: %s", srcRegion)
 	}
-	if r.p.str("KmsKeyId") != "" || r.p.str("DestinationOutpostArn") != "" {
-		return nil, unsupported("KMS keys and Outposts are not modelled")
+	if r.p.str("DestinationOutpostArn") != "" {
+		return nil, unsupported("Outposts are not modelled")
 	}
 	encrypted, err := r.p.boolean("Encrypted", false)
 	if err != nil {
@@ -656,7 +658,7 @@ func copyImage(r *request) (any, error) {
 		return nil, err
 	}
 	token := r.p.str("ClientToken")
-	digest := strings.Join([]string{srcRegion, srcID, name, r.p.str("Description"), strconv.FormatBool(encrypted), strconv.FormatBool(copyTags)}, "\x00")
+	digest := strings.Join([]string{srcRegion, srcID, name, r.p.str("Description"), strconv.FormatBool(encrypted), strconv.FormatBool(copyTags), r.p.str("KmsKeyId")}, "\x00")
 	if prev, ok, err := r.rs.claimToken(r.account, "CopyImage", token, digest); err != nil {
 		return nil, err
 	} else if ok {
@@ -671,6 +673,10 @@ func copyImage(r *request) (any, error) {
 	if src.state != "available" {
 		return nil, errorf("IncorrectState", "The image %s is in state %s; only available images can be copied", src.id, src.state)
 	}
+	keyARN, fail, err := r.copyEncryption(src)
+	if err != nil {
+		return nil, err
+	}
 	if err := r.rs.checkImageNameFree(r.account, name); err != nil {
 		return nil, err
 	}
@@ -683,17 +689,18 @@ func copyImage(r *request) (any, error) {
 		state: "pending", readyAt: r.e.readyAt(r.now),
 		arch: src.arch, virtType: src.virtType, rootDeviceType: src.rootDeviceType, rootDevice: src.rootDevice,
 		platform: src.platform, enaSupport: src.enaSupport, sriov: src.sriov, bootMode: src.bootMode,
-		created: r.now, sourceImageID: src.id, sourceRegion: srcRegion,
+		created: r.now, sourceImageID: src.id, sourceRegion: srcRegion, failReason: fail,
 	}
 	for _, b := range src.bdms {
 		nb := b
 		if b.ebs != nil {
 			spec := *b.ebs
-			spec.encrypted = spec.encrypted || encrypted
+			spec.encrypted = keyARN != ""
 			if spec.snapshotID != "" {
 				snap := r.newSnapshot("vol-ffffffff", spec.size, spec.encrypted,
 					"Copied for DestinationAmi "+im.id+" from SourceAmi "+src.id+" for SourceSnapshot "+spec.snapshotID)
 				snap.tags.setAll(r.account, specs["snapshot"], r.now)
+				snap.kmsKey = keyARN
 				spec.snapshotID = snap.id
 			}
 			nb.ebs = &spec
@@ -761,107 +768,6 @@ type returnResponse struct {
 	Return bool `xml:"return"`
 }
 
-func modifyImageAttribute(r *request) (any, error) {
-	im, err := r.ownImageParam()
-	if err != nil {
-		return nil, err
-	}
-	if r.p.hasPrefix("OrganizationArn") || r.p.hasPrefix("OrganizationalUnitArn") || r.p.hasPrefix("ProductCode") ||
-		r.p.hasPrefix("ImdsSupport") {
-		return nil, unsupported("only launch permissions (accounts and group all) and the description are modelled")
-	}
-	type change struct {
-		add          bool
-		users        []string
-		groupAllSeen bool
-	}
-	var changes []change
-	for _, op := range []string{"Add", "Remove"} {
-		pre := "LaunchPermission." + op
-		c := change{add: op == "Add"}
-		for _, n := range r.p.indices(pre) {
-			item := pre + "." + strconv.Itoa(n)
-			if r.p.str(item+".OrganizationArn") != "" || r.p.str(item+".OrganizationalUnitArn") != "" {
-				return nil, unsupported("organization launch permissions are not modelled")
-			}
-			if u := r.p.str(item + ".UserId"); u != "" {
-				c.users = append(c.users, u)
-			}
-			if g := r.p.str(item + ".Group"); g != "" {
-				if g != "all" {
-					return nil, errorf("InvalidAMIAttributeItemValue", "Invalid attribute item value \"%s\" for group item type.", g)
-				}
-				c.groupAllSeen = true
-			}
-		}
-		if len(c.users) > 0 || c.groupAllSeen {
-			changes = append(changes, c)
-		}
-	}
-	attr := r.p.str("Attribute")
-	// The flat form: OperationType with UserId.N / UserGroup.N. Without
-	// OperationType the flat lists only repeat the LaunchPermission form
-	// (aws-sdk-go v1 clients such as packer 1.6.6 send both), as EC2 allows.
-	users, groups := r.p.list("UserId"), r.p.list("UserGroup")
-	opType := r.p.str("OperationType")
-	if (len(users) > 0 || len(groups) > 0) && (opType != "" || len(changes) == 0) {
-		if attr != "" && attr != "launchPermission" {
-			return nil, errorf("InvalidParameterCombination", "UserId and UserGroup need Attribute launchPermission")
-		}
-		if opType != "add" && opType != "remove" {
-			return nil, invalidParameter("OperationType must be add or remove, not %q", opType)
-		}
-		c := change{add: opType == "add", users: users}
-		for _, g := range groups {
-			if g != "all" {
-				return nil, errorf("InvalidAMIAttributeItemValue", "Invalid attribute item value \"%s\" for group item type.", g)
-			}
-			c.groupAllSeen = true
-		}
-		changes = append(changes, c)
-	}
-	var desc *string
-	if r.p.has("Description.Value") {
-		d := r.p.str("Description.Value")
-		desc = &d
-	} else if attr == "description" {
-		d := r.p.str("Value")
-		desc = &d
-	}
-	if attr != "" && attr != "launchPermission" && attr != "description" {
-		return nil, unsupported("attribute %s is not modelled; only launchPermission and description", attr)
-	}
-	if len(changes) == 0 && desc == nil {
-		return nil, errorf("InvalidParameterCombination", "No attributes specified.")
-	}
-	for _, c := range changes {
-		for _, u := range c.users {
-			if !isAccountID(u) {
-				return nil, errorf("InvalidAMIAttributeItemValue", "Invalid attribute item value \"%s\" for userId item type.", u)
-			}
-		}
-	}
-	for _, c := range changes {
-		if c.groupAllSeen {
-			im.public = c.add
-		}
-		for _, u := range c.users {
-			if c.add {
-				if im.sharedWith == nil {
-					im.sharedWith = map[string]bool{}
-				}
-				im.sharedWith[u] = true
-			} else {
-				delete(im.sharedWith, u)
-			}
-		}
-	}
-	if desc != nil {
-		im.description = *desc
-	}
-	return &returnResponse{Return: true}, nil
-}
-
 // imageAttribute reads the ImageId and Attribute parameters of the
 // *ImageAttribute actions and finds the caller's own image.
 func (r *request) imageAttribute() (*image, string, error) {
@@ -890,11 +796,6 @@ func resetImageAttribute(r *request) (any, error) {
 	return &returnResponse{Return: true}, nil
 }
 
-type launchPermissionXML struct {
-	Group  string `xml:"group,omitempty"`
-	UserID string `xml:"userId,omitempty"`
-}
-
 type valueXML struct {
 	Value string `xml:"value"`
 }
@@ -920,14 +821,7 @@ func describeImageAttribute(r *request) (any, error) {
 	resp := &describeImageAttributeResponse{ImageID: im.id}
 	switch attr {
 	case "launchPermission":
-		lp := &items[launchPermissionXML]{}
-		if im.public {
-			lp.Items = append(lp.Items, launchPermissionXML{Group: "all"})
-		}
-		for _, u := range im.sharedAccounts() {
-			lp.Items = append(lp.Items, launchPermissionXML{UserID: u})
-		}
-		resp.LaunchPermission = lp
+		resp.LaunchPermission = im.launchPermissionItems()
 	case "description":
 		resp.Description = &valueXML{im.description}
 	case "blockDeviceMapping":

@@ -2,6 +2,7 @@ package awsemu
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ type Image struct {
 	State                       string
 	Public                      bool
 	SharedWith                  []string
+	Orgs, OUs                   []string // launch permissions for organizations and OUs
 	Tags                        map[string]string
 	CreationDate                time.Time
 	Architecture                string
@@ -54,7 +56,12 @@ type SecurityGroup struct {
 type Snapshot struct {
 	ID, Account, Region, VolumeID, State, Description string
 	SizeGiB                                           int
-	Tags                                              map[string]string
+	Encrypted                                         bool
+	KMSKeyID                                          string   // the key's ARN, for copies
+	Public                                            bool     // create-volume permission for all
+	SharedWith                                        []string // create-volume permissions
+
+	Tags map[string]string
 }
 
 // Volume is a copy of a volume's state.
@@ -80,6 +87,7 @@ func (im *image) export(region string) Image {
 	return Image{
 		ID: im.id, Name: im.name, Description: im.description, Account: im.owner, Region: region,
 		State: im.state, Public: im.public, SharedWith: im.sharedAccounts(), Tags: im.tags.latest(im.owner),
+		Orgs: slices.Sorted(maps.Keys(im.orgs)), OUs: slices.Sorted(maps.Keys(im.ous)),
 		CreationDate: im.created, Architecture: im.arch, SnapshotIDs: im.snapshotIDs(),
 		SourceImageID: im.sourceImageID, SourceRegion: im.sourceRegion, SourceInstanceID: im.sourceInstanceID,
 	}
@@ -170,7 +178,8 @@ func (e *Emulator) SecurityGroups(account, region string) []SecurityGroup {
 
 func (s *snapshot) export(region string) Snapshot {
 	return Snapshot{ID: s.id, Account: s.owner, Region: region, VolumeID: s.volumeID,
-		State: s.state, Description: s.description, SizeGiB: s.size, Tags: s.tags.latest(s.owner)}
+		State: s.state, Description: s.description, SizeGiB: s.size, Tags: s.tags.latest(s.owner),
+		Encrypted: s.encrypted, KMSKeyID: s.kmsKey, Public: s.public, SharedWith: slices.Sorted(maps.Keys(s.users))}
 }
 
 // Snapshots returns account's snapshots in region, sorted by id.
@@ -225,6 +234,10 @@ type ImageSpec struct {
 	CreationDate time.Time
 	// Architecture defaults to x86_64.
 	Architecture string
+	// KMSKey, when set, encrypts the image's snapshot with that key: an
+	// ARN from PutKMSKey, or DefaultKeyAlias for the account's default EBS
+	// key.
+	KMSKey string
 }
 
 // PutImage creates an image owned by account in region directly, with a
@@ -271,11 +284,17 @@ func (e *Emulator) PutImage(account, region string, spec ImageSpec) (string, err
 		snap := &snapshot{id: e.newID("snap"), owner: account, volumeID: "vol-ffffffff", size: seedVolumeSize,
 			description: "Root snapshot of " + spec.Name, state: "completed", started: created}
 		rs.snapshots[snap.id] = snap
+		if spec.KMSKey != "" {
+			snap.encrypted, snap.kmsKey = true, spec.KMSKey
+			if spec.KMSKey == DefaultKeyAlias {
+				snap.kmsKey = e.defaultKey(account, region).arn()
+			}
+		}
 		im := &image{
 			id: e.newID("ami"), name: spec.Name, description: spec.Description, owner: account, state: state,
 			public: spec.Public, arch: arch, virtType: "hvm", rootDeviceType: "ebs", rootDevice: "/dev/xvda",
 			enaSupport: true, sriov: "simple", created: created,
-			bdms: []bdm{{device: "/dev/xvda", ebs: &ebsSpec{snapshotID: snap.id, size: seedVolumeSize, volumeType: "gp3", deleteOnTermination: true}}},
+			bdms: []bdm{{device: "/dev/xvda", ebs: &ebsSpec{snapshotID: snap.id, size: seedVolumeSize, volumeType: "gp3", deleteOnTermination: true, encrypted: snap.encrypted}}},
 		}
 		for _, u := range spec.SharedWith {
 			if im.sharedWith == nil {

@@ -158,6 +158,12 @@ func TestSDKRoundTrip(t *testing.T) {
 	if len(snaps.Snapshots) != 1 || aws.ToString(snaps.Snapshots[0].SnapshotId) != snapID || snaps.Snapshots[0].State != types.SnapshotStateCompleted {
 		t.Fatalf("DescribeSnapshots: %+v", snaps.Snapshots)
 	}
+	must(c.ModifySnapshotAttribute(ctx, &ec2.ModifySnapshotAttributeInput{SnapshotId: aws.String(snapID),
+		OperationType: types.OperationTypeAdd, UserIds: []string{accountB}}))(t)
+	if perms := must(c.DescribeSnapshotAttribute(ctx, &ec2.DescribeSnapshotAttributeInput{SnapshotId: aws.String(snapID),
+		Attribute: types.SnapshotAttributeNameCreateVolumePermission}))(t); len(perms.CreateVolumePermissions) != 1 {
+		t.Fatalf("DescribeSnapshotAttribute: %+v", perms.CreateVolumePermissions)
+	}
 	must(c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{
 		ImageId:          aws.String(amiID),
 		LaunchPermission: &types.LaunchPermissionModifications{Add: []types.LaunchPermission{{UserId: aws.String(accountB)}}},

@@ -16,7 +16,12 @@ type snapshot struct {
 	size      int
 	started   time.Time
 	encrypted bool
-	tags      tagStore
+	// kmsKey is the ARN of the KMS key of an encrypted copy (kms.go).
+	kmsKey string
+	// public and users are the create-volume permissions (ec2_sharing.go).
+	public bool
+	users  map[string]bool
+	tags   tagStore
 }
 
 // volume is an EBS volume, attached to an instance or available.

@@ -36,7 +36,7 @@ func (r *request) taggableResource(id string) (taggable, error) {
 	var ts *tagStore
 	switch prefix {
 	case "ami":
-		if im, ok := rs.images[id]; ok && im.visibleTo(r.account) {
+		if im, ok := rs.images[id]; ok && r.sees(im) {
 			ts = &im.tags
 		}
 	case "i":
@@ -202,7 +202,7 @@ func tagsResponse(_ *request, page []tagEntry, next string) any {
 // key, on every resource the caller may tag.
 func describableTags(r *request, _ []string) ([]tagEntry, error) {
 	rs := r.rs
-	res := appendTaggables(nil, rs.images, "image", func(im *image) bool { return im.visibleTo(r.account) })
+	res := appendTaggables(nil, rs.images, "image", r.sees)
 	res = appendTaggables(res, rs.instances, "instance", ownedBy[*instance](r.account))
 	res = appendTaggables(res, rs.volumes, "volume", ownedBy[*volume](r.account))
 	res = appendTaggables(res, rs.snapshots, "snapshot", ownedBy[*snapshot](r.account))

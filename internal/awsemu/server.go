@@ -95,6 +95,10 @@ type Emulator struct {
 	calls   []Call
 	faults  faultState
 	seq     uint64 // id sequence; survives Reset so old ids are never reused
+	// orgs is every account's place in AWS Organizations (ec2_sharing.go);
+	// kmsKeys the KMS keys of every account and region (kms.go).
+	orgs    map[string]Membership
+	kmsKeys []*kmsKey
 }
 
 // New returns an emulator in its seeded state.
@@ -119,6 +123,7 @@ func (e *Emulator) resetLocked() {
 	e.regions = map[string]*regionState{}
 	e.calls = nil
 	e.faults = newFaultState(Faults{})
+	e.orgs, e.kmsKeys = nil, nil
 }
 
 // Calls returns a copy of the call log, oldest first.

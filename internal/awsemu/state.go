@@ -61,6 +61,9 @@ func (e *Emulator) advance(rs *regionState, now time.Time) {
 	for _, im := range rs.images {
 		if im.state == "pending" && due(im.readyAt, now) {
 			im.state = "available"
+			if im.failReason != nil {
+				im.state = "failed"
+			}
 		}
 	}
 	for _, s := range rs.snapshots {

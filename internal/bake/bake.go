@@ -58,6 +58,18 @@ type Image struct {
 	SubnetID       string // for templates declaring aws_subnet_id
 	Endpoint       string // EC2 endpoint for templates declaring aws_ec2_endpoint
 
+	// KMSKeys is the KMS key (id, ARN, alias or alias ARN), per
+	// destination region, of the copies ami-bakery makes (--kms-key; a
+	// project file's kms_keys). A region not listed uses the template's
+	// region_kms_key_ids for an encrypted source, else the destination's
+	// default EBS key. A key given here encrypts the copy even when the
+	// source is not encrypted.
+	KMSKeys map[string]string
+	// AllowPublic lets the AMIs in other regions be public when the
+	// source AMI is (--allow-public); without it they get the rest of the
+	// source's sharing and a warning.
+	AllowPublic bool
+
 	// Packer holds what is passed through to packer (path, user vars, var
 	// files, only, on-error, debug, progress, env, grace). Bake adds the
 	// template, directory and ami-bakery's own variables.
@@ -164,6 +176,13 @@ type Decision struct {
 	Action Action `json:"action"`
 	AMI    string `json:"ami,omitempty"`
 	Source string `json:"source_region,omitempty"` // for copy
+	// Carries is what the region's AMI carries from its source, besides
+	// the image: sharing and encryption (distribute.go). It is set by Plan
+	// for copies, and by Bake for every region once it shares like its
+	// source. It is not part of any JSON output.
+	Carries *Carry `json:"-"`
+	// found is the AMI as last described, when known.
+	found *images.Image
 }
 
 // Plan is the decision for every region, made without changing anything.
@@ -222,7 +241,7 @@ func (o *Outcome) Primary() string { return o.Regions[0].AMI }
 
 // Bake makes img's AMI exist in every region and returns the ids.
 func (b *Baker) Bake(ctx context.Context, img *Image) (*Outcome, error) {
-	plan, err := b.Plan(ctx, img)
+	plan, err := b.fingerprintAndPlan(ctx, img)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +269,11 @@ func (b *Baker) Bake(ctx context.Context, img *Image) (*Outcome, error) {
 			out.Action = Built
 		}
 	}
-	if err := b.settle(ctx, img, fp, decisions, Wait, Copy); err != nil {
+	// A region that fails does not undo the others: their copies are
+	// kept, shared like the source, and reported; the next bake reuses them.
+	settleErr := b.settle(ctx, img, fp, decisions, Wait, Copy)
+	if err := errors.Join(settleErr, b.distribute(ctx, img, decisions)); err != nil {
+		b.reportKept(decisions)
 		return nil, err
 	}
 	for _, d := range decisions {

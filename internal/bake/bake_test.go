@@ -39,17 +39,21 @@ func TestDecide(t *testing.T) {
 		want    []Decision
 	}{
 		{"all present", []images.Match{avail("a"), avail("b"), avail("c")}, []Decision{
-			{"us-east-1", "reuse", "a", ""}, {"us-west-2", "reuse", "b", ""}, {"eu-west-1", "reuse", "c", ""}}},
+			{Region: "us-east-1", Action: "reuse", AMI: "a", Source: ""}, {Region: "us-west-2", Action: "reuse", AMI: "b", Source: ""}, {Region: "eu-west-1", Action: "reuse", AMI: "c", Source: ""}}},
 		{"none anywhere: build in primary, copy from it", []images.Match{none, none, none}, []Decision{
-			{"us-east-1", "build", "", ""}, {"us-west-2", "copy", "", "us-east-1"}, {"eu-west-1", "copy", "", "us-east-1"}}},
+			{Region: "us-east-1", Action: "build", AMI: "", Source: ""}, {Region: "us-west-2", Action: "copy", AMI: "", Source: "us-east-1"}, {Region: "eu-west-1", Action: "copy", AMI: "", Source: "us-east-1"}}},
 		{"primary missing: copy from the first that has it", []images.Match{none, none, avail("c")}, []Decision{
-			{"us-east-1", "copy", "", "eu-west-1"}, {"us-west-2", "copy", "", "eu-west-1"}, {"eu-west-1", "reuse", "c", ""}}},
+			{Region: "us-east-1", Action: "copy", AMI: "", Source: "eu-west-1"}, {Region: "us-west-2", Action: "copy", AMI: "", Source: "eu-west-1"}, {Region: "eu-west-1", Action: "reuse", AMI: "c", Source: ""}}},
 		{"pending counts as present", []images.Match{pending("p"), none, none}, []Decision{
-			{"us-east-1", "wait", "p", ""}, {"us-west-2", "copy", "", "us-east-1"}, {"eu-west-1", "copy", "", "us-east-1"}}},
+			{Region: "us-east-1", Action: "wait", AMI: "p", Source: ""}, {Region: "us-west-2", Action: "copy", AMI: "", Source: "us-east-1"}, {Region: "eu-west-1", Action: "copy", AMI: "", Source: "us-east-1"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := decide(regions, tt.matches); !reflect.DeepEqual(got, tt.want) {
+			got := decide(regions, tt.matches)
+			for i := range got {
+				got[i].found = nil
+			}
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %v\nwant %v", got, tt.want)
 			}
 		})
@@ -524,8 +528,8 @@ func TestCopyTokenStableAcrossRuns(t *testing.T) {
 		t.Fatalf("CopyImage tokens by region: %v, want us-west-2 and eu-west-1", first)
 	}
 	for r, tok := range first {
-		if tok == "" || tok != copyToken(fp, r) {
-			t.Errorf("%s: CopyImage got ClientToken %q, want %q", r, tok, copyToken(fp, r))
+		if tok == "" || tok != copyToken(fp, r, "") {
+			t.Errorf("%s: CopyImage got ClientToken %q, want %q", r, tok, copyToken(fp, r, ""))
 		}
 		if runs[1][r] != tok {
 			t.Errorf("%s: ClientToken %q in the first run, %q in the second", r, tok, runs[1][r])
@@ -534,7 +538,7 @@ func TestCopyTokenStableAcrossRuns(t *testing.T) {
 	if first["us-west-2"] == first["eu-west-1"] {
 		t.Errorf("the same ClientToken %q for two regions", first["us-west-2"])
 	}
-	if copyToken(fp, "us-west-2") == copyToken(strings.Repeat("0", len(fp)), "us-west-2") {
+	if copyToken(fp, "us-west-2", "") == copyToken(strings.Repeat("0", len(fp)), "us-west-2", "") {
 		t.Error("the ClientToken does not depend on the fingerprint")
 	}
 }

@@ -12,8 +12,21 @@ import (
 )
 
 // Plan fingerprints img's definition, finds its AMI in every region in
-// parallel and decides what each region needs. It changes nothing.
+// parallel and decides what each region needs, and what each copy will
+// carry. It changes nothing.
 func (b *Baker) Plan(ctx context.Context, img *Image) (*Plan, error) {
+	p, err := b.fingerprintAndPlan(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.describeCopies(ctx, img, p.Regions); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// fingerprintAndPlan is Plan without what copies will carry.
+func (b *Baker) fingerprintAndPlan(ctx context.Context, img *Image) (*Plan, error) {
 	if len(img.Regions) == 0 {
 		return nil, errors.New("planning: no region given")
 	}
@@ -150,9 +163,9 @@ func decide(regions []string, matches []images.Match) []Decision {
 		m := matches[i]
 		switch {
 		case m.Available != nil:
-			out[i] = Decision{Region: r, Action: Reuse, AMI: m.Available.ID}
+			out[i] = Decision{Region: r, Action: Reuse, AMI: m.Available.ID, found: m.Available}
 		case m.Pending != nil:
-			out[i] = Decision{Region: r, Action: Wait, AMI: m.Pending.ID}
+			out[i] = Decision{Region: r, Action: Wait, AMI: m.Pending.ID, found: m.Pending}
 		case source != "":
 			out[i] = Decision{Region: r, Action: Copy, Source: source}
 		case i == 0:

@@ -41,7 +41,7 @@ func (b *Baker) settle(ctx context.Context, img *Image, fp string, ds []Decision
 
 // settleOne waits for d's pending AMI, or copies the AMI from d.Source (have
 // holds the AMI of every region that has one), waits for the copy and makes
-// sure it carries the fingerprint tag.
+// sure it carries the fingerprint tag. On failure d is left without an AMI.
 func (b *Baker) settleOne(ctx context.Context, img *Image, fp string, d *Decision, have map[string]string) error {
 	w := b.Wait
 	w.Progress = func(format string, args ...any) {
@@ -49,37 +49,37 @@ func (b *Baker) settleOne(ctx context.Context, img *Image, fp string, d *Decisio
 	}
 	client := b.Clients(d.Region)
 	if d.Action == Copy {
-		srcID := have[d.Source]
-		src, err := images.Describe(ctx, b.Clients(d.Source), srcID)
+		im, err := b.copyInto(ctx, img, fp, d, have[d.Source], w)
 		if err != nil {
+			d.AMI = ""
 			return err
 		}
-		b.log().Info("copying the AMI", "from", d.Source, "to", d.Region, "ami", srcID)
-		id, err := images.Copy(ctx, client, images.CopyRequest{SourceRegion: d.Source, Source: src, Token: copyToken(fp, d.Region)})
-		if err != nil {
-			return err
-		}
-		d.AMI = id
-	} else {
-		b.log().Info("an AMI with this fingerprint is pending; waiting for it", "region", d.Region, "ami", d.AMI)
-	}
-	im, err := w.WaitAvailable(ctx, client, d.AMI)
-	if err != nil {
-		return fmt.Errorf("in %s: %w", d.Region, err)
-	}
-	if d.Action == Copy {
+		d.AMI, d.found = im.ID, &im
+		b.log().Info("the copy is available", "region", d.Region, "ami", im.ID)
 		// CopyImage copies tags only where the account may; make sure the
 		// copy can be found by its fingerprint.
-		if _, err := images.EnsureTags(ctx, client, im, map[string]string{img.TagKey: fp}); err != nil {
-			return err
-		}
+		_, err = images.EnsureTags(ctx, client, im, map[string]string{img.TagKey: fp})
+		return err
 	}
+	b.log().Info("an AMI with this fingerprint is pending; waiting for it", "region", d.Region, "ami", d.AMI)
+	im, err := w.WaitAvailable(ctx, client, d.AMI)
+	if err != nil {
+		d.AMI = ""
+		return fmt.Errorf("in %s: %w", d.Region, err)
+	}
+	d.found = &im
 	return nil
 }
 
 // copyToken derives CopyImage's idempotency token from what the copy is, so
 // that a retry, or a second job, never makes a second copy.
-func copyToken(fp, region string) string {
-	sum := sha256.Sum256([]byte("ami-bakery copy\x00" + fp + "\x00" + region))
+// A copy under a chosen KMS key has a token of its own: changing the key
+// after a failed copy must not replay that copy.
+func copyToken(fp, region, kmsKey string) string {
+	in := "ami-bakery copy\x00" + fp + "\x00" + region
+	if kmsKey != "" {
+		in += "\x00" + kmsKey
+	}
+	sum := sha256.Sum256([]byte(in))
 	return hex.EncodeToString(sum[:16])
 }

@@ -34,6 +34,13 @@ type EC2 interface {
 	DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
 	CreateTags(ctx context.Context, in *ec2.CreateTagsInput, optFns ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
 	CopyImage(ctx context.Context, in *ec2.CopyImageInput, optFns ...func(*ec2.Options)) (*ec2.CopyImageOutput, error)
+	// DeregisterImage discards a failed copy (Discard).
+	DeregisterImage(ctx context.Context, in *ec2.DeregisterImageInput, optFns ...func(*ec2.Options)) (*ec2.DeregisterImageOutput, error)
+	// Sharing (sharing.go).
+	DescribeImageAttribute(ctx context.Context, in *ec2.DescribeImageAttributeInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImageAttributeOutput, error)
+	ModifyImageAttribute(ctx context.Context, in *ec2.ModifyImageAttributeInput, optFns ...func(*ec2.Options)) (*ec2.ModifyImageAttributeOutput, error)
+	DescribeSnapshotAttribute(ctx context.Context, in *ec2.DescribeSnapshotAttributeInput, optFns ...func(*ec2.Options)) (*ec2.DescribeSnapshotAttributeOutput, error)
+	ModifySnapshotAttribute(ctx context.Context, in *ec2.ModifySnapshotAttributeInput, optFns ...func(*ec2.Options)) (*ec2.ModifySnapshotAttributeOutput, error)
 }
 
 // Image is what ami-bakery needs to know of an AMI.
@@ -45,8 +52,12 @@ type Image struct {
 	// "aws-marketplace"), if any.
 	OwnerAlias string
 	State      string
-	Created    time.Time
-	Tags       map[string]string
+	// StateReason is EC2's reason for a failed image, "code: message".
+	StateReason string
+	Created     time.Time
+	Tags        map[string]string
+	// Devices are the EBS block devices, in the image's order.
+	Devices []Device
 }
 
 // Query says which AMI stands for a fingerprint.
@@ -207,6 +218,13 @@ func fromSDK(im types.Image) Image {
 	for _, t := range im.Tags {
 		out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
+	if r := im.StateReason; r != nil {
+		out.StateReason = aws.ToString(r.Message)
+		if code := aws.ToString(r.Code); !strings.HasPrefix(out.StateReason, code) {
+			out.StateReason = code + ": " + out.StateReason
+		}
+	}
+	out.Devices = devicesFromSDK(im.BlockDeviceMappings)
 	return out
 }
 
@@ -261,7 +279,7 @@ func (w Waiter) WaitAvailable(ctx context.Context, client EC2, id string) (Image
 			return im, nil
 		case string(types.ImageStatePending):
 		default:
-			return Image{}, fmt.Errorf("waiting for %s: image is %s: %w", id, im.State, ErrNotAvailable)
+			return Image{}, fmt.Errorf("waiting for %s: image is %s%s: %w", id, im.State, reason(im), ErrNotAvailable)
 		}
 		if w.Progress != nil && w.ReportEvery > 0 && time.Since(lastReport) >= w.ReportEvery {
 			w.Progress("waiting for %s: %s after %s", id, im.State, time.Since(start).Round(time.Second))
@@ -284,6 +302,10 @@ type CopyRequest struct {
 	// Token makes the copy idempotent: EC2 returns the same copy for the
 	// same token, so a retry never makes two.
 	Token string
+	// Encrypted asks for an encrypted copy, under KMSKeyID or, when that
+	// is empty, the destination's default EBS key.
+	Encrypted bool
+	KMSKeyID  string
 }
 
 // Copy starts copying an image into dst's region, tags included, and
@@ -295,6 +317,12 @@ func Copy(ctx context.Context, dst EC2, r CopyRequest) (string, error) {
 		Name:          aws.String(r.Source.Name),
 		ClientToken:   aws.String(r.Token),
 		CopyImageTags: aws.Bool(true),
+	}
+	if r.Encrypted {
+		in.Encrypted = aws.Bool(true)
+		if r.KMSKeyID != "" {
+			in.KmsKeyId = aws.String(r.KMSKeyID)
+		}
 	}
 	out, err := dst.CopyImage(ctx, in)
 	if err != nil {

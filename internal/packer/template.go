@@ -40,6 +40,9 @@ type Source struct {
 	// AMINameVars are the variables that the ami_name setting refers to
 	// ({{user `x`}} in JSON, var.x in HCL2), sorted and unique.
 	AMINameVars []string
+	// Distribution is the source's sharing and encryption settings
+	// (template_distribution.go).
+	Distribution Distribution
 }
 
 // Amazon reports whether the source is one of packer's amazon-* builders.

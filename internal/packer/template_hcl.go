@@ -173,6 +173,8 @@ func readSource(b *hcl.Block) (Source, hcl.Diagnostics) {
 		Type: b.Labels[0],
 		Name: b.Labels[0] + "." + b.Labels[1],
 		Pos:  fmt.Sprintf("%s:%d", b.DefRange.Filename, b.DefRange.Start.Line),
+
+		Distribution: hclDistribution(b.Body),
 	}
 	content, _, diags := b.Body.PartialContent(sourceSchema)
 	if content == nil {

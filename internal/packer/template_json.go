@@ -20,9 +20,10 @@ import (
 // of the wrong type are left empty rather than reported: validating builders
 // is packer's job.
 type jsonBuilder struct {
-	Type    string
-	Name    string
-	AMIName string
+	Type         string
+	Name         string
+	AMIName      string
+	Distribution Distribution
 }
 
 // userVarRe matches {{user `name`}} and {{ user "name" }} in a JSON template.
@@ -86,6 +87,8 @@ func (t *Template) loadJSON(src []byte) error {
 			Type: jb.Type,
 			Name: cmp.Or(jb.Name, jb.Type),
 			Pos:  fmt.Sprintf("%s:%d", t.Path, at.line),
+
+			Distribution: jb.Distribution,
 		}
 		for _, m := range userVarRe.FindAllStringSubmatch(jb.AMIName, -1) {
 			s.AMINameVars = append(s.AMINameVars, m[1]+m[2])
@@ -109,6 +112,7 @@ func decodeJSONBuilder(raw json.RawMessage) (jsonBuilder, error) {
 	// The rest is best effort: a wrong type leaves the field empty.
 	_ = json.Unmarshal(fields["name"], &b.Name)
 	_ = json.Unmarshal(fields["ami_name"], &b.AMIName)
+	b.Distribution = jsonDistribution(fields)
 	return b, nil
 }
 

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ami-bakery/ami-bakery/internal/bake"
@@ -33,9 +34,20 @@ func gitHubSummary(r Result) ([]byte, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### ami-bakery: %s `%s`\n\n", r.Action, r.AMIID)
 	fmt.Fprintf(&b, "Fingerprint `%s` (%s).\n\n", r.Fingerprint, r.Algorithm)
-	b.WriteString("| Region | Decision | AMI | Why |\n|---|---|---|---|\n")
+	// The sharing column appears when the bake checked sharing: with
+	// several regions, where copies must be shared like their source.
+	checked := slices.ContainsFunc(r.Regions, func(d bake.Decision) bool { return d.Carries != nil })
+	if checked {
+		b.WriteString("| Region | Decision | AMI | Sharing | Why |\n|---|---|---|---|---|\n")
+	} else {
+		b.WriteString("| Region | Decision | AMI | Why |\n|---|---|---|---|\n")
+	}
 	for _, d := range r.Regions {
-		fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", d.Region, d.Action, d.AMI, why(d))
+		if checked {
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s |\n", d.Region, d.Action, d.AMI, sharing(d), why(d))
+		} else {
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", d.Region, d.Action, d.AMI, why(d))
+		}
 	}
 	b.WriteString("\n")
 	return []byte(b.String()), nil
@@ -53,4 +65,14 @@ func why(d bake.Decision) string {
 		return "no AMI carried this fingerprint; packer built it"
 	}
 	return ""
+}
+
+// sharing says who may use the region's AMI and how it is encrypted, as
+// far as the bake checked it (regions other than the source's, and the
+// source when there are several regions).
+func sharing(d bake.Decision) string {
+	if d.Carries == nil {
+		return "not checked"
+	}
+	return d.Carries.String()
 }

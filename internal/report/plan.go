@@ -17,7 +17,8 @@ type planJSON struct {
 
 // PrintPlan writes the answer of plan: "fingerprint SUM", then one line per
 // region ("REGION reuse AMI", "REGION wait AMI", "REGION copy from REGION",
-// "REGION build"), or one JSON object.
+// "REGION build"), a copy's followed by "  carries: ..." (its sharing and
+// encryption) when known, or one JSON object.
 func PrintPlan(w io.Writer, p *bake.Plan, asJSON bool) error {
 	if asJSON {
 		return encodeJSON(w, planJSON{p.Fingerprint.Sum, string(p.Fingerprint.Algorithm), p.UpToDate(), p.Regions})
@@ -27,6 +28,12 @@ func PrintPlan(w io.Writer, p *bake.Plan, asJSON bool) error {
 	}
 	for _, d := range p.Regions {
 		if _, err := fmt.Fprintln(w, planLine(d)); err != nil {
+			return err
+		}
+		if d.Action != bake.Copy || d.Carries == nil {
+			continue
+		}
+		if _, err := fmt.Fprintf(w, "  carries: %s\n", d.Carries); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ami-bakery/ami-bakery/internal/bake"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
+	"github.com/ami-bakery/ami-bakery/internal/images"
 )
 
 func TestPrintPlan(t *testing.T) {
@@ -27,6 +28,14 @@ func TestPrintPlan(t *testing.T) {
 		{"every action", every, false, "fingerprint f00\n" +
 			"us-east-1 reuse ami-1\neu-west-1 wait ami-2\nap-south-1 copy from us-east-1\nsa-east-1 build\n"},
 		{"up to date", upToDate, false, "fingerprint f00\nus-east-1 reuse ami-1\n"},
+		{"a copy says what it carries", &bake.Plan{Fingerprint: fp, Regions: []bake.Decision{
+			{Region: "us-east-1", Action: bake.Reuse, AMI: "ami-1"},
+			{Region: "eu-west-1", Action: bake.Copy, Source: "us-east-1", Carries: &bake.Carry{
+				Sharing: images.Sharing{Launch: images.Permissions{Accounts: []string{"222222222222"}, OUs: []string{"ou"}}},
+				Key:     bake.CopyKey{Encrypted: true, ID: "alias/eu", From: "--kms-key"},
+			}},
+		}}, false, "fingerprint f00\nus-east-1 reuse ami-1\neu-west-1 copy from us-east-1\n" +
+			"  carries: shared with 1 account, 1 OU; encrypted under alias/eu (--kms-key)\n"},
 		{"json up to date", upToDate, true, `{
   "fingerprint": "f00",
   "algorithm": "v2",
@@ -161,5 +170,24 @@ func TestExplainOddNames(t *testing.T) {
 	PrintChecksum(&b, res, false, true)
 	if strings.Contains(b.String(), secretHash) || !strings.Contains(b.String(), `"hash": "set"`) {
 		t.Errorf("--json shows the var's hash:\n%s", b.String())
+	}
+}
+
+func TestGitHubSummaryListsSharing(t *testing.T) {
+	shared := &bake.Carry{Sharing: images.Sharing{Launch: images.Permissions{Accounts: []string{"222222222222"}}}}
+	out, err := gitHubSummary(Result{AMIID: "ami-1", Fingerprint: "f00", Algorithm: "v2", Action: bake.Copied, Regions: []bake.Decision{
+		{Region: "us-east-1", Action: bake.Reuse, AMI: "ami-1", Carries: shared},
+		{Region: "eu-west-1", Action: bake.Copy, AMI: "ami-2", Source: "us-east-1", Carries: shared},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| Region | Decision | AMI | Sharing | Why |",
+		"| eu-west-1 | copy | `ami-2` | shared with 1 account | copied from us-east-1, which had it |",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
 	}
 }

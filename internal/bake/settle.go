@@ -70,7 +70,7 @@ func (b *Baker) settleOne(ctx context.Context, img *Image, fp string, d *Decisio
 	if d.Action == Copy {
 		// CopyImage copies tags only where the account may; make sure the
 		// copy can be found by its fingerprint.
-		if _, err := images.EnsureTags(ctx, client, im, map[string]string{img.TagKey: fp}); err != nil {
+		if _, err := images.EnsureTags(ctx, client, im, img.withLineage(map[string]string{img.TagKey: fp}, d.Region)); err != nil {
 			return err
 		}
 	}

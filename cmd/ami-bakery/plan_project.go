@@ -71,7 +71,7 @@ func runPlanProject(ctx context.Context, o *planOptions, path string, names []st
 		return err
 	}
 	imgs := p.BakeImages(sel)
-	b, err := projectBaker(ctx, imgs, &o.target, e, o.out.LogFormat)
+	b, _, err := projectBaker(ctx, imgs, &o.target, e, o.out.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -105,20 +105,35 @@ func runPlanProject(ctx context.Context, o *planOptions, path string, names []st
 	return nil
 }
 
+// projectClients are a project's AWS clients: the default credentials'
+// factory, and one per role_arn.
+type projectClients struct {
+	def   *awsclient.Factory
+	roles map[string]*awsclient.Factory
+}
+
+// forImage returns the factory an image's calls go through.
+func (c projectClients) forImage(img *bake.Image) *awsclient.Factory {
+	if img.RoleARN != "" {
+		return c.roles[img.RoleARN]
+	}
+	return c.def
+}
+
 // projectBaker makes the Baker for a project's images: the default
 // credentials' clients, and one factory per role_arn. Settings the project
 // file does not hold come from the flags (the endpoint).
-func projectBaker(ctx context.Context, imgs []*bake.Image, target *options.Target, e *env, logFormat string) (*bake.Baker, error) {
+func projectBaker(ctx context.Context, imgs []*bake.Image, target *options.Target, e *env, logFormat string) (*bake.Baker, projectClients, error) {
 	clients, err := awsclient.New(ctx, awsclient.Options{Endpoint: target.Endpoint})
 	if err != nil {
-		return nil, err
+		return nil, projectClients{}, err
 	}
 	if err := clients.CheckCredentials(ctx); err != nil {
-		return nil, err
+		return nil, projectClients{}, err
 	}
 	account, err := clients.CallerAccount(ctx, imgs[0].Regions[0])
 	if err != nil {
-		return nil, err
+		return nil, projectClients{}, err
 	}
 	roles := map[string]*awsclient.Factory{}
 	for _, img := range imgs {
@@ -127,7 +142,7 @@ func projectBaker(ctx context.Context, imgs []*bake.Image, target *options.Targe
 			continue
 		}
 		if roles[img.RoleARN], err = awsclient.New(ctx, awsclient.Options{Endpoint: target.Endpoint, RoleARN: img.RoleARN}); err != nil {
-			return nil, fmt.Errorf("image %s: %w", img.Name, err)
+			return nil, projectClients{}, fmt.Errorf("image %s: %w", img.Name, err)
 		}
 	}
 	return &bake.Baker{
@@ -137,5 +152,5 @@ func projectBaker(ctx context.Context, imgs []*bake.Image, target *options.Targe
 		Packer:      bake.PackerCLI{},
 		Log:         newLogger(e.stderr, logFormat),
 		Version:     version,
-	}, nil
+	}, projectClients{clients, roles}, nil
 }

@@ -36,17 +36,21 @@ func (e *GraphError) Error() string {
 	for i, err := range e.Errs {
 		msgs[i] = err.Error()
 	}
-	msg := "baking the images: " + strings.Join(msgs, "; ")
-	if len(e.Failed) > 0 {
-		msg = fmt.Sprintf("baking %s failed: %s", strings.Join(e.Failed, ", "), strings.Join(msgs, "; "))
-	}
+	var done []string
 	if len(e.Baked) > 0 {
-		msg += "; baked: " + strings.Join(e.Baked, ", ")
+		done = append(done, "baked: "+strings.Join(e.Baked, ", "))
 	}
 	if len(e.NotStarted) > 0 {
-		msg += "; not started: " + strings.Join(e.NotStarted, ", ")
+		done = append(done, "not started: "+strings.Join(e.NotStarted, ", "))
 	}
-	return msg
+	what := "baking the images"
+	if len(e.Failed) > 0 {
+		what = "baking " + strings.Join(e.Failed, ", ") + " failed"
+	}
+	if len(done) > 0 {
+		what += " (" + strings.Join(done, "; ") + ")"
+	}
+	return what + ": " + strings.Join(msgs, "; ")
 }
 
 func (e *GraphError) Unwrap() []error { return e.Errs }

@@ -208,7 +208,7 @@ func TestBakeGraphFailureStopsAndResumes(t *testing.T) {
 	if !slices.Equal(ge.Failed, []string{"runtime"}) || !slices.Equal(ge.NotStarted, []string{"app"}) {
 		t.Errorf("failed %v, not started %v", ge.Failed, ge.NotStarted)
 	}
-	if !strings.Contains(err.Error(), "baking runtime failed: runtime: ") || !strings.Contains(err.Error(), "not started: app") {
+	if !strings.HasPrefix(err.Error(), "baking runtime failed (baked: base, other; not started: app): runtime: ") {
 		t.Errorf("error: %v", err)
 	}
 	if res := byName(results); res["base"].Outcome == nil || res["app"].Outcome != nil || res["app"].Err != nil {

@@ -361,6 +361,9 @@ func TestYAMLLines(t *testing.T) {
 		workflowFile: {"name", "on", "permissions", "jobs"},
 		gitlabFile:   {"stages", "bake", "deploy"},
 		circleFile:   {"version", "jobs", "workflows"},
+		projectFlow:  {"name", "on", "permissions", "jobs"},
+		projectLab:   {"stages", "plan", "bake"},
+		projectLabDf: {"default"},
 		goreleaser:   {"version", "builds", "archives", "checksum", "dockers_v2"},
 	} {
 		b, err := os.ReadFile(file)

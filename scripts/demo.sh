@@ -43,21 +43,30 @@ export AWS_POLL_DELAY_SECONDS=1 CHECKPOINT_DISABLE=1 HOME="$work"
 echo "demo: EC2 emulator at $AWS_ENDPOINT_URL_EC2, packer $(packer version | head -1)"
 
 rows=()
-bake() {
-	local what=$1 start end out
+bakery="$PWD/bin/ami-bakery"
+# timed TITLE CMD...: runs CMD, keeping its stdout in $out and its time in
+# $took; stderr shows ami-bakery's own lines (all of it with DEMO_VERBOSE=1).
+timed() {
+	local start end
 	echo
-	echo "== $what"
+	echo "== $1"
+	shift
 	start=$(date +%s%N)
 	if [ "${DEMO_VERBOSE:-}" = 1 ]; then
-		out=$(bin/ami-bakery bake -t "$work/app/packer/app.json" -d "$work/app" --json)
+		out=$("$@")
 	else
-		out=$(bin/ami-bakery bake -t "$work/app/packer/app.json" -d "$work/app" --json 2> >(grep --line-buffered '^ami-bakery:' >&2))
+		out=$("$@" 2> >(grep --line-buffered '^ami-bakery:' >&2))
 	fi
 	end=$(date +%s%N)
+	took=$(awk "BEGIN{print ($end-$start)/1e9}")
+}
+
+bake() {
 	local ami action
+	timed "$1" "$bakery" bake -t "$work/app/packer/app.json" -d "$work/app" --json
 	ami=$(sed -n 's/^  "ami_id": "\(.*\)",$/\1/p' <<<"$out")
 	action=$(sed -n 's/^  "action": "\(.*\)",$/\1/p' <<<"$out")
-	rows+=("$(printf '%-34s %-8s %-22s %6.2fs' "$what" "$action" "$ami" "$(awk "BEGIN{print ($end-$start)/1e9}")")")
+	rows+=("$(printf '%-34s %-8s %-22s %6.2fs' "$1" "$action" "$ami" "$took")")
 }
 
 bake "1. first run"
@@ -69,29 +78,20 @@ bake "4. change reverted"
 
 # A project: base, and app and worker built from base's AMI.
 cp -r examples/project "$work/project"
-bakery="$PWD/bin/ami-bakery"
+in_project() { (cd "$work/project" && "$bakery" "$@"); }
 project() {
-	local what=$1 start end out
-	echo
-	echo "== $what"
-	start=$(date +%s%N)
-	if [ "${DEMO_VERBOSE:-}" = 1 ]; then
-		out=$(cd "$work/project" && "$bakery" bake --json)
-	else
-		out=$(cd "$work/project" && "$bakery" bake --json 2> >(grep --line-buffered '^ami-bakery:' >&2))
-	fi
-	end=$(date +%s%N)
 	local actions
+	timed "$1" in_project bake --json
 	actions=$(sed -n 's/^      "action": "\(.*\)",$/\1/p' <<<"$out" | sort | uniq -c | awk '{printf "%s%s %s", sep, $1, $2; sep=", "}')
-	rows+=("$(printf '%-34s %-31s %6.2fs' "$what" "$actions" "$(awk "BEGIN{print ($end-$start)/1e9}")")")
+	rows+=("$(printf '%-34s %-31s %6.2fs' "$1" "$actions" "$took")")
 }
 echo
 echo "== the project's graph, and what a bake would do (ami-bakery graph --plan --mermaid)"
-(cd "$work/project" && "$bakery" graph --plan --mermaid 2>/dev/null)
+in_project graph --plan --mermaid 2>/dev/null
 project "5. project: first run"
 project "6. project: same definitions"
 echo
-(cd "$work/project" && "$bakery" bake 2>/dev/null)
+in_project bake 2>/dev/null
 
 echo
 printf '%-34s %-8s %-22s %7s\n' "run" "action" "AMI" "time"

@@ -734,6 +734,7 @@ func TestActionEndToEnd(t *testing.T) {
 		"AWS_ACCESS_KEY_ID":        "AKIAACTIONTEST" + account,
 		"AWS_SECRET_ACCESS_KEY":    "secret",
 		"AWS_ENDPOINT_URL_EC2":     srv.URL,
+		"AWS_ENDPOINT_URL_STS":     srv.URL, // the caller's account, asked once per run
 		"AWS_POLL_DELAY_SECONDS":   "1",
 		"AMI_BAKERY_POLL_INTERVAL": "200ms",
 		"AMI_BAKERY_PACKER":        packerBin,

@@ -48,16 +48,9 @@ region when there are several, or one JSON object with --json. On success
 			if err := applyEnv(cmd, e); err != nil {
 				return err
 			}
-			if path, err := o.proj.project.Path(&o.def); err != nil || path != "" {
-				if err != nil {
-					return err
-				}
-				return runBakeProject(cmd.Context(), &o, path, args, e)
-			}
-			if err := noArgs(cmd, args); err != nil {
-				return err
-			}
-			return runBake(cmd.Context(), &o, e)
+			return withProject(cmd, args, &o.proj.project, &o.def,
+				func(path string) error { return runBakeProject(cmd.Context(), &o, path, args, e) },
+				func() error { return runBake(cmd.Context(), &o, e) })
 		},
 	}
 	fs := cmd.Flags()

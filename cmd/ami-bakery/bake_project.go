@@ -88,11 +88,7 @@ func runBakeProject(ctx context.Context, o *bakeOptions, path string, names []st
 	if err := o.build.Validate(&o.def); err != nil {
 		return err
 	}
-	p, err := project.Load(path)
-	if err != nil {
-		return err
-	}
-	sel, err := p.Select(names...)
+	p, sel, err := loadSelect(path, names)
 	if err != nil {
 		return err
 	}

@@ -85,11 +85,7 @@ func runGraph(ctx context.Context, o *graphOptions, names []string, e *env) erro
 		return usererr.WithHint(usererr.Usagef("no project file: graph needs %s or %s in the working directory, or --config", project.FileHCL, project.FileJSON),
 			"name one with --config (AMI_BAKERY_CONFIG)")
 	}
-	p, err := project.Load(path)
-	if err != nil {
-		return err
-	}
-	sel, err := p.Select(names...)
+	p, sel, err := loadSelect(path, names)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
@@ -62,11 +63,7 @@ func runPlanProject(ctx context.Context, o *planOptions, path string, names []st
 	if err := o.proj.validate(&o.out); err != nil {
 		return err
 	}
-	p, err := project.Load(path)
-	if err != nil {
-		return err
-	}
-	sel, err := p.Select(names...)
+	p, sel, err := loadSelect(path, names)
 	if err != nil {
 		return err
 	}
@@ -103,6 +100,38 @@ func runPlanProject(ctx context.Context, o *planOptions, path string, names []st
 		return exitError{exitBuildNeeded}
 	}
 	return nil
+}
+
+// loadSelect loads the project file at path and selects the images named
+// and their ancestors (all when none is named), parents first.
+func loadSelect(path string, names []string) (*project.Project, []*project.Image, error) {
+	p, err := project.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	sel, err := p.Select(names...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, sel, nil
+}
+
+// withProject runs project with the project file the flags or the working
+// directory name, or else single, refusing arguments there (they name a
+// project's images).
+func withProject(cmd *cobra.Command, args []string, proj *options.Project, def *options.Definition,
+	project func(path string) error, single func() error) error {
+	path, err := proj.Path(def)
+	switch {
+	case err != nil:
+		return err
+	case path != "":
+		return project(path)
+	}
+	if err := noArgs(cmd, args); err != nil {
+		return err
+	}
+	return single()
 }
 
 // projectClients are a project's AWS clients: the default credentials'

@@ -80,18 +80,7 @@ func PrintProject(w io.Writer, p ProjectResult, asJSON bool) error {
 // (IMAGE -> REGION -> AMI), and a step summary with the graph. Write them
 // with WriteAll and a Result whose Project is set.
 func ProjectSinks(o SinkOptions) []Sink {
-	var sinks []Sink
-	for _, s := range []fileSink{
-		{".ami_ids.json", o.OutputFile, projectFile, false},
-		{"tfvars", o.TFVarsFile, projectTFVars, false},
-		{"GITHUB_OUTPUT", o.GitHubOutput, projectGitHubOutputs, true},
-		{"GITHUB_STEP_SUMMARY", o.GitHubSummary, projectSummary, true},
-	} {
-		if s.path != "" {
-			sinks = append(sinks, s)
-		}
-	}
-	return sinks
+	return o.sinks(".ami_ids.json", projectFile, projectTFVars, projectGitHubOutputs, projectSummary)
 }
 
 // project returns r's project result, or an error for a sink of a project

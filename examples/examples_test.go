@@ -361,6 +361,9 @@ func TestYAMLLines(t *testing.T) {
 		workflowFile: {"name", "on", "permissions", "jobs"},
 		gitlabFile:   {"stages", "bake", "deploy"},
 		circleFile:   {"version", "jobs", "workflows"},
+		projectFlow:  {"name", "on", "permissions", "jobs"},
+		projectLab:   {"stages", "plan", "bake"},
+		projectLabDf: {"default"},
 		goreleaser:   {"version", "builds", "archives", "checksum", "dockers_v2"},
 	} {
 		b, err := os.ReadFile(file)
@@ -731,7 +734,7 @@ func TestActionEndToEnd(t *testing.T) {
 		"AWS_ACCESS_KEY_ID":        "AKIAACTIONTEST" + account,
 		"AWS_SECRET_ACCESS_KEY":    "secret",
 		"AWS_ENDPOINT_URL_EC2":     srv.URL,
-		"AWS_ENDPOINT_URL_STS":     srv.URL,
+		"AWS_ENDPOINT_URL_STS":     srv.URL, // the caller's account, asked once per run
 		"AWS_POLL_DELAY_SECONDS":   "1",
 		"AMI_BAKERY_POLL_INTERVAL": "200ms",
 		"AMI_BAKERY_PACKER":        packerBin,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -26,12 +27,13 @@ type bakeOptions struct {
 	build  options.Build
 	copies options.Copies
 	out    options.Output
+	proj   bakeProjectOptions
 }
 
 func newBakeCommand(e *env) *cobra.Command {
 	var o bakeOptions
 	cmd := &cobra.Command{
-		Use:   "bake",
+		Use:   "bake [IMAGE...]",
 		Short: "Print the AMI for the current definition, building it only if none exists",
 		Long: `bake fingerprints the definition, looks in every region for an AMI tagged
 with the fingerprint and owned by a trusted account, and prints its id. A
@@ -40,15 +42,16 @@ it, packer builds it once, in the primary region.
 
 stdout carries only the answer: the AMI id, one region=ami-id line per
 region when there are several, or one JSON object with --json. On success
-{"ami_id": ...} is also written to .ami_id.json beside the template.` + exitHelp,
+{"ami_id": ...} is also written to .ami_id.json beside the template.` + bakeProjectHelp + exitHelp,
 		Example: `  ami-bakery bake --template ami/packer/ami.json --dir ami/ --region us-east-1
   terraform apply -var "ami_id=$(ami-bakery bake -t ami/packer/ami.json)"`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd, e); err != nil {
 				return err
 			}
-			return runBake(cmd.Context(), &o, e)
+			return withProject(cmd, args, &o.proj.project, &o.def,
+				func(path string) error { return runBakeProject(cmd.Context(), &o, path, args, e) },
+				func() error { return runBake(cmd.Context(), &o, e) })
 		},
 	}
 	fs := cmd.Flags()
@@ -57,6 +60,7 @@ region when there are several, or one JSON object with --json. On success
 	o.build.AddFlags(fs)
 	o.copies.AddFlags(fs)
 	o.out.AddFlags(fs, true)
+	o.proj.addFlags(fs)
 	fs.SortFlags = false
 	return cmd
 }
@@ -124,6 +128,10 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
+	name, err := o.proj.imageName(o.def.Template)
+	if err != nil {
+		return err
+	}
 	// Output paths are checked before anything else: a typo must not
 	// cost a build.
 	so := o.sinkOptions(e)
@@ -139,12 +147,7 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 		return err
 	}
 	if o.build.Lock {
-		b.Lock = &lock.Locker{
-			Clients: func(r string) lock.EC2 { return clients.EC2(r) },
-			Lease:   o.build.LockLease,
-			Poll:    o.build.PollInterval,
-			Log:     b.Log,
-		}
+		b.Lock = newLocker(clients, &o.build, b.Log)
 	}
 	varFiles, err := absAll(o.def.VarFiles)
 	if err != nil {
@@ -159,6 +162,7 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 		progress = logging.Lines(b.Log, "packer")
 	}
 	img.KMSKeys, img.AllowPublic = o.copies.Keys(), o.copies.AllowPublic
+	img.Name = name
 	img.FingerprintVar = o.build.FingerprintVar
 	img.SubnetID = o.build.SubnetID
 	b.GitCommit = func() string { return gitCommit(ctx, o.def.TemplateDir()) }
@@ -193,6 +197,16 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	}
 	b.Log.Info(fmt.Sprintf("%s %s", out.Action, out.Primary()), "fingerprint", out.Fingerprint.Sum)
 	return report.Print(e.stdout, res, o.out.JSON)
+}
+
+// newLocker makes the EC2 build lock with the build flags' lease and poll.
+func newLocker(clients *awsclient.Factory, o *options.Build, log *slog.Logger) *lock.Locker {
+	return &lock.Locker{
+		Clients: func(r string) lock.EC2 { return clients.EC2(r) },
+		Lease:   o.LockLease,
+		Poll:    o.PollInterval,
+		Log:     log,
+	}
 }
 
 // checkOutputs refuses an output path that is an input of the definition:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -32,6 +33,10 @@ import (
 //	noartifact    exit 0 without an artifact line
 //	hang          wait for a signal; on SIGINT print cleanup and exit 1
 //	ignoreint     like hang, but ignore SIGINT
+//
+// FAKE_PACKER_FAIL names a template file (its base name): a build of that
+// template behaves as fail, others as FAKE_PACKER_MODE says; so one image of
+// a project can fail.
 //
 // "version" prints FAKE_PACKER_VERSION (default 1.6.6); "init" pretends to
 // install plugins.
@@ -92,6 +97,9 @@ func fakePacker() int {
 		}
 	}
 	template := args[len(args)-1]
+	if f := os.Getenv("FAKE_PACKER_FAIL"); f != "" && filepath.Base(template) == f {
+		mode = "fail"
+	}
 	ui("say", "amazon-ebs: output will be in this color.")
 	switch mode {
 	case "fail":

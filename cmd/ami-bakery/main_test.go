@@ -238,6 +238,7 @@ func setupScript(env *testscript.Env) error {
 //	emu count ACTION N                  assert ACTION was called N times
 //	emu mark; emu since ACTION N        the same, counting from the mark
 //	emu running N                       assert N instances are not terminated
+//	emu instances [REGION]              list instances: id image state
 //	emu put-image [-account A] [-public] [-shared ACCOUNT] [-pending] NAME [key=value...]
 //	                                    (NAME prefix@FILE appends FILE's content)
 //	emu tag ID [key=value...]            tag an image as the script's account
@@ -283,6 +284,15 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		n, err := strconv.Atoi(args[2])
 		ts.Check(err)
 		check("calls of "+args[1], emu.CallCount(args[1]), n)
+	case "instances":
+		region := "us-east-1"
+		if len(args) > 1 {
+			region = args[1]
+		}
+		out := ts.Stdout()
+		for _, in := range emu.Instances(awsemu.DefaultAccount, region) {
+			fmt.Fprintf(out, "%s %s %s\n", in.ID, in.ImageID, in.State)
+		}
 	case "running":
 		n, err := strconv.Atoi(args[1])
 		ts.Check(err)

@@ -35,19 +35,14 @@ With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
 			if err := applyEnv(cmd, e); err != nil {
 				return err
 			}
-			if path, err := o.proj.project.Path(&o.def); err != nil || path != "" {
-				if err != nil {
-					return err
-				}
-				return runPlanProject(cmd.Context(), &o, path, args, e)
-			}
-			if err := noArgs(cmd, args); err != nil {
-				return err
-			}
-			if err := o.proj.checkSingle(); err != nil {
-				return err
-			}
-			return runPlan(cmd.Context(), &o, e)
+			return withProject(cmd, args, &o.proj.project, &o.def,
+				func(path string) error { return runPlanProject(cmd.Context(), &o, path, args, e) },
+				func() error {
+					if err := o.proj.checkSingle(); err != nil {
+						return err
+					}
+					return runPlan(cmd.Context(), &o, e)
+				})
 		},
 	}
 	fs := cmd.Flags()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
@@ -62,16 +63,12 @@ func runPlanProject(ctx context.Context, o *planOptions, path string, names []st
 	if err := o.proj.validate(&o.out); err != nil {
 		return err
 	}
-	p, err := project.Load(path)
-	if err != nil {
-		return err
-	}
-	sel, err := p.Select(names...)
+	p, sel, err := loadSelect(path, names)
 	if err != nil {
 		return err
 	}
 	imgs := p.BakeImages(sel)
-	b, err := projectBaker(ctx, imgs, &o.target, e, o.out.LogFormat)
+	b, _, err := projectBaker(ctx, imgs, &o.target, e, o.out.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -105,20 +102,67 @@ func runPlanProject(ctx context.Context, o *planOptions, path string, names []st
 	return nil
 }
 
+// loadSelect loads the project file at path and selects the images named
+// and their ancestors (all when none is named), parents first.
+func loadSelect(path string, names []string) (*project.Project, []*project.Image, error) {
+	p, err := project.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	sel, err := p.Select(names...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, sel, nil
+}
+
+// withProject runs project with the project file the flags or the working
+// directory name, or else single, refusing arguments there (they name a
+// project's images).
+func withProject(cmd *cobra.Command, args []string, proj *options.Project, def *options.Definition,
+	project func(path string) error, single func() error) error {
+	path, err := proj.Path(def)
+	switch {
+	case err != nil:
+		return err
+	case path != "":
+		return project(path)
+	}
+	if err := noArgs(cmd, args); err != nil {
+		return err
+	}
+	return single()
+}
+
+// projectClients are a project's AWS clients: the default credentials'
+// factory, and one per role_arn.
+type projectClients struct {
+	def   *awsclient.Factory
+	roles map[string]*awsclient.Factory
+}
+
+// forImage returns the factory an image's calls go through.
+func (c projectClients) forImage(img *bake.Image) *awsclient.Factory {
+	if img.RoleARN != "" {
+		return c.roles[img.RoleARN]
+	}
+	return c.def
+}
+
 // projectBaker makes the Baker for a project's images: the default
 // credentials' clients, and one factory per role_arn. Settings the project
 // file does not hold come from the flags (the endpoint).
-func projectBaker(ctx context.Context, imgs []*bake.Image, target *options.Target, e *env, logFormat string) (*bake.Baker, error) {
+func projectBaker(ctx context.Context, imgs []*bake.Image, target *options.Target, e *env, logFormat string) (*bake.Baker, projectClients, error) {
 	clients, err := awsclient.New(ctx, awsclient.Options{Endpoint: target.Endpoint})
 	if err != nil {
-		return nil, err
+		return nil, projectClients{}, err
 	}
 	if err := clients.CheckCredentials(ctx); err != nil {
-		return nil, err
+		return nil, projectClients{}, err
 	}
 	account, err := clients.CallerAccount(ctx, imgs[0].Regions[0])
 	if err != nil {
-		return nil, err
+		return nil, projectClients{}, err
 	}
 	roles := map[string]*awsclient.Factory{}
 	for _, img := range imgs {
@@ -127,7 +171,7 @@ func projectBaker(ctx context.Context, imgs []*bake.Image, target *options.Targe
 			continue
 		}
 		if roles[img.RoleARN], err = awsclient.New(ctx, awsclient.Options{Endpoint: target.Endpoint, RoleARN: img.RoleARN}); err != nil {
-			return nil, fmt.Errorf("image %s: %w", img.Name, err)
+			return nil, projectClients{}, fmt.Errorf("image %s: %w", img.Name, err)
 		}
 	}
 	return &bake.Baker{
@@ -137,5 +181,5 @@ func projectBaker(ctx context.Context, imgs []*bake.Image, target *options.Targe
 		Packer:      bake.PackerCLI{},
 		Log:         newLogger(e.stderr, logFormat),
 		Version:     version,
-	}, nil
+	}, projectClients{clients, roles}, nil
 }

@@ -38,6 +38,13 @@ const (
 	TagVersion   = "ami-bakery:version"
 	TagAlgorithm = "ami-bakery:fingerprint-algorithm"
 	TagCommit    = "ami-bakery:git-commit"
+	// TagImage names the image: its name in a project, or in the
+	// single-template mode the template's file name without extension.
+	TagImage = "ami-bakery:image"
+	// A child's AMI records what it was built from: its parent's
+	// fingerprint, and the parent's AMI in the AMI's own region.
+	TagParentFingerprint = "ami-bakery:parent-fingerprint"
+	TagParentAMI         = "ami-bakery:parent-ami"
 )
 
 // Image is what to bake: one definition, the regions it must exist in, and
@@ -84,6 +91,10 @@ type Image struct {
 	Parent    *Image
 	ParentVar string
 	RoleARN   string
+	// ParentAMIs is the parent's AMI per region, set by BakeGraph before
+	// a child is baked: the build region's goes to ParentVar, and every
+	// AMI of the child is tagged with the one of its region.
+	ParentAMIs map[string]string
 }
 
 // Baker bakes Images. Its fields are how: the EC2 clients, packer, the
@@ -245,6 +256,13 @@ func (b *Baker) Bake(ctx context.Context, img *Image) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	return b.carryOut(ctx, img, plan)
+}
+
+// carryOut makes plan happen: the waits, a build under the lock when no
+// region has the AMI, then the copies.
+func (b *Baker) carryOut(ctx context.Context, img *Image, plan *Plan) (*Outcome, error) {
+	var err error
 	fp := plan.Fingerprint.Sum
 	// Pending AMIs are waited for first. One that fails is ignored from
 	// then on (finding skips failed images), so planning again builds or

@@ -155,7 +155,7 @@ func (b *Baker) build(ctx context.Context, img *Image, res fingerprint.Result, i
 	b.log().Info("packer built the AMI", "region", primary, "ami", amis[primary], "took", time.Since(start).Round(time.Millisecond).String())
 	want := b.provenance(img, res)
 	for r, id := range amis {
-		if err := b.verifyTags(ctx, img, r, id, want); err != nil {
+		if err := b.verifyTags(ctx, img, r, id, img.withLineage(want, r)); err != nil {
 			return nil, err
 		}
 	}
@@ -219,6 +219,9 @@ func (b *Baker) provenance(img *Image, res fingerprint.Result) map[string]string
 		if c := b.GitCommit(); c != "" {
 			tags[TagCommit] = c
 		}
+	}
+	if img.Name != "" {
+		tags[TagImage] = img.Name
 	}
 	return tags
 }

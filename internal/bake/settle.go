@@ -58,7 +58,7 @@ func (b *Baker) settleOne(ctx context.Context, img *Image, fp string, d *Decisio
 		b.log().Info("the copy is available", "region", d.Region, "ami", im.ID)
 		// CopyImage copies tags only where the account may; make sure the
 		// copy can be found by its fingerprint.
-		_, err = images.EnsureTags(ctx, client, im, map[string]string{img.TagKey: fp})
+		_, err = images.EnsureTags(ctx, client, im, img.withLineage(map[string]string{img.TagKey: fp}, d.Region))
 		return err
 	}
 	b.log().Info("an AMI with this fingerprint is pending; waiting for it", "region", d.Region, "ami", d.AMI)

@@ -73,3 +73,7 @@ func trusted(owners []string) []string {
 	}
 	return out
 }
+
+// ValidName reports whether name may name an image: letters, digits, '.',
+// '_' and '-', starting with a letter or digit, at most 128 characters.
+func ValidName(name string) bool { return imageName.MatchString(name) }

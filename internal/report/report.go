@@ -43,6 +43,9 @@ type Result struct {
 	Algorithm   string            `json:"algorithm"`
 	Action      bake.Action       `json:"action"`
 	Regions     []bake.Decision   `json:"regions"`
+	// Project, when set, is the answer of a project's bake, which the
+	// project's sinks (ProjectSinks) write instead.
+	Project *ProjectResult `json:"-"`
 }
 
 // FromOutcome makes the answer of a bake.

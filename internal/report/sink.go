@@ -60,12 +60,17 @@ func (o SinkOptions) Paths() []string {
 
 // Sinks returns the sinks o names, in the order they are written.
 func Sinks(o SinkOptions) []Sink {
+	return o.sinks(".ami_id.json", amiFile, tfVars, gitHubOutputs, gitHubSummary)
+}
+
+// sinks returns the sinks o names, each with its renderer.
+func (o SinkOptions) sinks(fileName string, file, tf, output, summary func(Result) ([]byte, error)) []Sink {
 	var sinks []Sink
 	for _, s := range []fileSink{
-		{".ami_id.json", o.OutputFile, amiFile, false},
-		{"tfvars", o.TFVarsFile, tfVars, false},
-		{"GITHUB_OUTPUT", o.GitHubOutput, gitHubOutputs, true},
-		{"GITHUB_STEP_SUMMARY", o.GitHubSummary, gitHubSummary, true},
+		{fileName, o.OutputFile, file, false},
+		{"tfvars", o.TFVarsFile, tf, false},
+		{"GITHUB_OUTPUT", o.GitHubOutput, output, true},
+		{"GITHUB_STEP_SUMMARY", o.GitHubSummary, summary, true},
 	} {
 		if s.path != "" {
 			sinks = append(sinks, s)

@@ -1,0 +1,3 @@
+#!/bin/sh
+# What makes the app image: run once at first boot.
+echo "app ready"

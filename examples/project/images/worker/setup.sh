@@ -1,0 +1,3 @@
+#!/bin/sh
+# What makes the worker image: run once at first boot.
+echo "worker ready"

@@ -430,12 +430,11 @@ func readDir(ctx context.Context, r *root, rel string) (string, []os.DirEntry, e
 	if rel != "" {
 		dirPrefix += rel + "/"
 	}
-	f, err := os.Open(dirPrefix)
-	if err != nil {
-		return "", nil, dirError(r, rel, err)
-	}
-	ents, err := f.ReadDir(-1)
-	f.Close()
+	// os.ReadDir, unlike os.Open and ReadDir, opens the directory without
+	// trying to register it with the network poller: that saved five
+	// system calls (fcntl, a failing epoll_ctl) per directory. Its entries
+	// come sorted by name, which walkOrder then sorts in nearly no time.
+	ents, err := os.ReadDir(dirPrefix)
 	if err != nil {
 		return "", nil, dirError(r, rel, err)
 	}

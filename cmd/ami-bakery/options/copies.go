@@ -2,6 +2,7 @@ package options
 
 import (
 	"regexp"
+	"sync"
 	"slices"
 	"strings"
 
@@ -27,7 +28,9 @@ func (c *Copies) AddFlags(fs *pflag.FlagSet) {
 	BindEnv(fs, "allow-public", "AMI_BAKERY_ALLOW_PUBLIC")
 }
 
-var kmsKeyRE = regexp.MustCompile(`^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias/[A-Za-z0-9/_-]+|arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+)$`)
+var kmsKeyRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias/[A-Za-z0-9/_-]+|arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+)$`)
+})
 
 // Validate checks every --kms-key against the regions the AMI must exist
 // in: a key for a region not among them would never be used, which is a
@@ -37,7 +40,7 @@ func (c *Copies) Validate(regions []string) error {
 	for _, rk := range c.KMSKeys {
 		region, key, ok := strings.Cut(strings.TrimSpace(rk), "=")
 		switch {
-		case !ok || !regionRE.MatchString(region) || !kmsKeyRE.MatchString(key):
+		case !ok || !regionRE().MatchString(region) || !kmsKeyRE().MatchString(key):
 			return usererr.WithHint(usererr.Usagef("invalid --kms-key %q", rk),
 				"write it as REGION=KEY, e.g. --kms-key eu-west-1=alias/amis or --kms-key eu-west-1=arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
 		case !slices.Contains(regions, region):

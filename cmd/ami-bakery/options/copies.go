@@ -2,9 +2,9 @@ package options
 
 import (
 	"regexp"
-	"sync"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/pflag"
 

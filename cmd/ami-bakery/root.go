@@ -83,7 +83,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, kill: kill}
 	root := newRootCommand(e)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	if cmd != nil {
+		err = options.NameEnv(cmd.Flags(), err)
+	}
 	select {
 	case <-interrupted:
 		if err != nil {
@@ -143,7 +146,7 @@ original ami-bakery did.` + exitHelp,
 			if v, ok := e.getenv("PACKER_JSON_PATH"); ok && v != "" {
 				bake := newBakeCommand(e)
 				bake.SetContext(cmd.Context())
-				return bake.RunE(bake, nil)
+				return options.NameEnv(bake.Flags(), bake.RunE(bake, nil))
 			}
 			cmd.SetOut(e.stderr)
 			cmd.Help()

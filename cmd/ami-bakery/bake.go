@@ -84,7 +84,8 @@ func prepare(ctx context.Context, def *options.Definition, target *options.Targe
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	clients, err := awsclient.New(ctx, awsclient.Options{Endpoint: target.Endpoint, RoleARN: target.RoleARN})
+	log := newLogger(e.stderr, logFormat)
+	clients, err := awsclient.New(ctx, awsclient.Options{Endpoint: target.Endpoint, RoleARN: target.RoleARN, Log: log})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -103,7 +104,7 @@ func prepare(ctx context.Context, def *options.Definition, target *options.Targe
 	b := &bake.Baker{
 		Clients: func(r string) images.EC2 { return clients.EC2(r) },
 		Packer:  bake.PackerCLI{},
-		Log:     newLogger(e.stderr, logFormat),
+		Log:     log,
 		Version: version,
 	}
 	return b, img, clients, nil

@@ -94,7 +94,8 @@ func prepare(ctx context.Context, def *options.Definition, target *options.Targe
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	clients, err := awsclient.New(ctx, awsclient.Options{Endpoint: target.Endpoint, RoleARN: target.RoleARN})
+	log := newLogger(e.stderr, logFormat)
+	clients, err := awsclient.New(ctx, awsclient.Options{Endpoint: target.Endpoint, RoleARN: target.RoleARN, Log: log})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -118,7 +119,7 @@ func prepare(ctx context.Context, def *options.Definition, target *options.Targe
 		Clients: func(r string) images.EC2 { return clients.EC2(r) },
 		Account: account,
 		Packer:  bake.PackerCLI{},
-		Log:     newLogger(e.stderr, logFormat),
+		Log:     log,
 		Version: version,
 	}
 	return b, img, clients, nil

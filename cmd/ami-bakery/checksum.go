@@ -7,6 +7,7 @@ import (
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
+	"github.com/ami-bakery/ami-bakery/internal/packer"
 	"github.com/ami-bakery/ami-bakery/internal/report"
 )
 
@@ -48,6 +49,11 @@ never its value, length or hash, since it may be a secret.` + exitHelp,
 
 func runChecksum(ctx context.Context, o *checksumOptions, e *env) error {
 	if err := o.def.Validate(); err != nil {
+		return err
+	}
+	// The same refusals as bake and plan (a fifo, a device, a huge or
+	// binary file), before the fingerprint reads the template.
+	if err := packer.CheckTemplate(o.def.Template); err != nil {
 		return err
 	}
 	sp, err := spec(&o.def)

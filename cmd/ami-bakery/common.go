@@ -57,9 +57,19 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// applyEnv fills unset flags from the environment.
+// applyEnv fills unset flags from the environment, then warns once when
+// --algorithm v1 leaves given options out of the fingerprint.
 func applyEnv(cmd *cobra.Command, e *env) error {
-	return options.ApplyEnv(cmd.Flags(), e.getenv)
+	fs := cmd.Flags()
+	if err := options.ApplyEnv(fs, e.getenv); err != nil {
+		return err
+	}
+	if ignored := options.V1Ignored(fs); len(ignored) > 0 {
+		format, _ := fs.GetString("log-format")
+		newLogger(e.stderr, format).Warn("--algorithm v1 reproduces the original tool's checksum, which leaves out " +
+			strings.Join(ignored, ", ") + ": changing them does not change the fingerprint")
+	}
+	return nil
 }
 
 func newLogger(w io.Writer, format string) *slog.Logger { return logging.New(w, format) }

@@ -243,6 +243,7 @@ func setupScript(env *testscript.Env) error {
 //	                                    (NAME prefix@FILE appends FILE's content)
 //	emu tag ID [key=value...]            tag an image as the script's account
 //	emu faults RATE                     fail RATE of calls with RequestLimitExceeded
+//	emu latency ACTION DURATION         delay every ACTION call by DURATION
 //	emu leftovers                       assert no key pair or security group is left
 //	emu wait-call ACTION                wait until ACTION has been called
 //	emu org|kms-key|visible|perms|unshare ...   sharing and keys (cmdEmuSharing)
@@ -338,6 +339,10 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		rate, err := strconv.ParseFloat(args[1], 64)
 		ts.Check(err)
 		emu.SetFaults(awsemu.Faults{Rate: rate, Seed: 1})
+	case "latency":
+		d, err := time.ParseDuration(args[2])
+		ts.Check(err)
+		emu.SetFaults(awsemu.Faults{Actions: []string{args[1]}, Latency: d})
 	case "faulted-at-least":
 		n, err := strconv.Atoi(args[1])
 		ts.Check(err)

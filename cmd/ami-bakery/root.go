@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,38 +53,34 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
+// forceExitAfter is how long Main may still run after a second signal
+// before the process exits anyway: a second signal always ends it, even
+// when something is stuck (a hung AWS call, a lock release that cannot
+// finish). A lock left behind then expires with its lease.
+const forceExitAfter = 3 * time.Second
+
 // Main runs the command line and returns the exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) (string, bool)) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	kill := make(chan struct{})
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	interrupted := make(chan struct{})
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case s := <-sigs:
-			close(interrupted)
-			fmt.Fprintf(stderr, "ami-bakery: %s: stopping; packer is cleaning up (signal again to kill it now)\n", s)
-			cancel()
-		case <-done:
-			return
-		}
-		select {
-		case <-sigs:
-			fmt.Fprintln(stderr, "ami-bakery: second signal: killing packer")
-			close(kill)
-		case <-done:
-		}
-	}()
+	h := &signals{
+		stderr: stderr, cancel: cancel, exit: os.Exit, forceAfter: forceExitAfter,
+		interrupted: make(chan struct{}), kill: make(chan struct{}), done: make(chan struct{}),
+	}
+	defer close(h.done)
+	go h.watch(sigs)
+	interrupted, kill := h.interrupted, h.kill
 
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, kill: kill}
 	root := newRootCommand(e)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	if cmd != nil {
+		err = options.NameEnv(cmd.Flags(), err)
+	}
 	select {
 	case <-interrupted:
 		if err != nil {
@@ -93,6 +90,48 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	default:
 	}
 	return exitStatus(stderr, err)
+}
+
+// signals turns SIGINT and SIGTERM into the interrupt sequence: the first
+// cancels the context (packer is interrupted and cleans up within --grace),
+// the second closes kill (packer is killed at once) and, if Main has not
+// returned forceAfter later, ends the process with exit status 130.
+type signals struct {
+	stderr      io.Writer
+	cancel      func()
+	exit        func(int)
+	forceAfter  time.Duration
+	interrupted chan struct{} // closed on the first signal
+	kill        chan struct{} // closed on the second
+	done        chan struct{} // closed when Main returns
+}
+
+func (h *signals) watch(sigs <-chan os.Signal) {
+	select {
+	case s := <-sigs:
+		close(h.interrupted)
+		fmt.Fprintf(h.stderr, "ami-bakery: %s: stopping; packer is cleaning up (signal again to kill it now)\n", s)
+		h.cancel()
+	case <-h.done:
+		return
+	}
+	select {
+	case <-sigs:
+		fmt.Fprintln(h.stderr, "ami-bakery: second signal: killing packer")
+		close(h.kill)
+	case <-h.done:
+		return
+	}
+	t := time.NewTimer(h.forceAfter)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-sigs:
+	case <-h.done:
+		return
+	}
+	fmt.Fprintf(h.stderr, "ami-bakery: still running %s after the second signal: exiting now, without cleaning up\n", h.forceAfter)
+	h.exit(exitInterrupted)
 }
 
 // exitStatus prints err for people and decides the exit status: the one place
@@ -143,7 +182,7 @@ original ami-bakery did.` + exitHelp,
 			if v, ok := e.getenv("PACKER_JSON_PATH"); ok && v != "" {
 				bake := newBakeCommand(e)
 				bake.SetContext(cmd.Context())
-				return bake.RunE(bake, nil)
+				return options.NameEnv(bake.Flags(), bake.RunE(bake, nil))
 			}
 			cmd.SetOut(e.stderr)
 			cmd.Help()

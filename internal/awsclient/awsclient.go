@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -57,7 +59,25 @@ type Options struct {
 	// RoleDuration is how long the assumed role's credentials last; 0
 	// means one hour. A build that outlasts it fails in packer.
 	RoleDuration time.Duration
+	// AttemptTimeout bounds each attempt of a call, from sending the
+	// request to reading the whole answer; a timed-out attempt is retried.
+	// 0 means DefaultAttemptTimeout.
+	AttemptTimeout time.Duration
+	// Log, when set, receives a warning for a call still retrying, or an
+	// attempt still unanswered, ReportAfter after it started.
+	Log *slog.Logger
+	// ReportAfter is how long a call may take before it is reported; 0
+	// means DefaultReportAfter.
+	ReportAfter time.Duration
 }
+
+// Defaults of Options. A call against an endpoint that never answers fails
+// after at most MaxAttempts × AttemptTimeout plus the backoffs between
+// them: 10 × 20s + 9 × 20s, under six and a half minutes.
+const (
+	DefaultAttemptTimeout = 20 * time.Second
+	DefaultReportAfter    = 5 * time.Second
+)
 
 // Factory hands out one client per service and region.
 type Factory struct {
@@ -78,6 +98,12 @@ func New(ctx context.Context, o Options) (*Factory, error) {
 	if o.MaxBackoff == 0 {
 		o.MaxBackoff = 20 * time.Second
 	}
+	if o.AttemptTimeout == 0 {
+		o.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if o.ReportAfter == 0 {
+		o.ReportAfter = DefaultReportAfter
+	}
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
 		return retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = o.MaxAttempts
@@ -94,7 +120,16 @@ func New(ctx context.Context, o Options) (*Factory, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
+	// The timeout is the http.Client's, per attempt: it fails as a network
+	// timeout, which the retryer retries (a context deadline would not be).
+	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		cfg.HTTPClient = bc.WithTimeout(o.AttemptTimeout)
+	}
 	cfg.HTTPClient = HideWriterTo(cfg.HTTPClient)
+	if o.Log != nil {
+		rep := reporter{log: o.Log, after: o.ReportAfter, maxAttempts: o.MaxAttempts}
+		cfg.APIOptions = append(cfg.APIOptions, rep.addTo)
+	}
 	if o.RoleARN != "" {
 		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), o.RoleARN,
 			func(ao *stscreds.AssumeRoleOptions) {
@@ -206,7 +241,7 @@ func noCredentials(err error) error {
 func Explain(err error) error {
 	var api smithy.APIError
 	if !errors.As(err, &api) {
-		return err
+		return explainTimeout(err)
 	}
 	switch api.ErrorCode() {
 	case "AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException":
@@ -217,6 +252,15 @@ func Explain(err error) error {
 		return usererr.WithHint(err, "the credentials lack an EC2 permission; README.md lists the IAM permissions ami-bakery needs")
 	case "OptInRequired":
 		return usererr.WithHint(err, "the region is not enabled for this account")
+	}
+	return err
+}
+
+// explainTimeout hints at the endpoint when AWS never answered.
+func explainTimeout(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return usererr.WithHint(err, "AWS did not answer in time, attempt after attempt; check the network, a proxy, and --endpoint or AWS_ENDPOINT_URL_EC2")
 	}
 	return err
 }

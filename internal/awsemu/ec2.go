@@ -134,7 +134,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, call *Call) (an
 	if !ok {
 		return nil, errorf("InvalidAction", "The action %s is not valid for this web service.", call.Action)
 	}
-	if err := e.injectFault(call.Action); err != nil {
+	if err := e.injectFault(r.Context(), call.Action); err != nil {
 		return nil, err
 	}
 	if dry, err := p.boolean("DryRun", false); err != nil {

@@ -1,6 +1,7 @@
 package awsemu
 
 import (
+	"context"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -61,8 +62,10 @@ var faultMessages = map[string]string{
 }
 
 // injectFault sleeps for the configured latency and decides whether action
-// fails. It must be called without e.mu held.
-func (e *Emulator) injectFault(action string) error {
+// fails. It must be called without e.mu held. The sleep ends early when ctx
+// (the request's) ends, as when the client went away: a test server can
+// then close while a long latency is injected.
+func (e *Emulator) injectFault(ctx context.Context, action string) error {
 	e.mu.Lock()
 	fs := &e.faults
 	if len(fs.f.Actions) > 0 && !slices.Contains(fs.f.Actions, action) {
@@ -76,7 +79,13 @@ func (e *Emulator) injectFault(action string) error {
 	}
 	e.mu.Unlock()
 	if latency > 0 {
-		time.Sleep(latency)
+		t := time.NewTimer(latency)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if code == "" {
 		return nil

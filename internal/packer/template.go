@@ -74,6 +74,10 @@ const (
 // to: a directory is HCL2 (each *.pkr.hcl and *.pkr.json file in it, not
 // recursively), a file named *.pkr.hcl or *.pkr.json is HCL2, and any other
 // file is a legacy JSON template.
+//
+// Each file must be a regular file of at most MaxTemplateSize bytes holding
+// text; anything else (a fifo, a device, a binary file) is refused before it
+// is parsed, without blocking and in bounded memory.
 func LoadTemplate(path string) (*Template, error) {
 	info, err := os.Stat(path)
 	if err != nil {
@@ -86,9 +90,9 @@ func LoadTemplate(path string) (*Template, error) {
 		}
 		return t, nil
 	}
-	src, err := os.ReadFile(path)
+	src, err := readTemplateFile(path)
 	if err != nil {
-		return nil, readError(path, err)
+		return nil, err
 	}
 	switch {
 	case strings.HasSuffix(path, suffixHCL), strings.HasSuffix(path, suffixHCLJSON):

@@ -49,9 +49,9 @@ func (t *Template) loadHCLDir() error {
 			continue
 		}
 		p := filepath.Join(t.Path, name)
-		src, err := os.ReadFile(p)
+		src, err := readTemplateFile(p)
 		if err != nil {
-			return readError(p, err)
+			return err
 		}
 		files[p] = src
 	}
@@ -72,6 +72,9 @@ func (t *Template) loadHCLFiles(files map[string][]byte) error {
 	allEmpty := true
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		src := files[name]
+		if err := checkHCLText(name, src); err != nil {
+			return err
+		}
 		if len(bytes.TrimSpace(src)) != 0 {
 			allEmpty = false
 		}
@@ -218,4 +221,14 @@ func looksLikeHCL(src []byte) bool {
 		}
 	}
 	return false
+}
+
+// checkHCLText refuses what packer 1.6.6 refuses before parsing: text that
+// is not UTF-8, and a byte order mark in a .pkr.json file (a .pkr.hcl file
+// may start with one).
+func checkHCLText(name string, src []byte) error {
+	if strings.HasSuffix(name, suffixHCLJSON) && bytes.HasPrefix(src, utf8BOM) {
+		return bomError(name)
+	}
+	return checkUTF8(name, src)
 }

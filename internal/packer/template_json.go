@@ -30,6 +30,9 @@ type jsonBuilder struct {
 var userVarRe = regexp.MustCompile("\\{\\{-?\\s*user\\s+(?:`([^`]*)`|\"([^\"]*)\")\\s*-?\\}\\}")
 
 func (t *Template) loadJSON(src []byte) error {
+	if bytes.HasPrefix(src, utf8BOM) {
+		return bomError(t.Path)
+	}
 	if len(bytes.TrimSpace(src)) == 0 {
 		return emptyError(t.Path)
 	}

@@ -9,6 +9,7 @@
 package options
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -17,7 +18,13 @@ import (
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
-const envAnnotation = "ami-bakery/env"
+const (
+	// envAnnotation lists a flag's variables, first set wins.
+	envAnnotation = "ami-bakery/env"
+	// envSetAnnotation records, after ApplyEnv, the variable that set the
+	// flag and its value, so that a later validation error can name it.
+	envSetAnnotation = "ami-bakery/env-set"
+)
 
 // BindEnv makes the environment variables envs (first set wins) supply the
 // default of the flag name, and names them in the flag's help.
@@ -47,12 +54,50 @@ func ApplyEnv(fs *pflag.FlagSet, getenv func(string) (string, bool)) error {
 				continue
 			}
 			if serr := fs.Set(f.Name, v); serr != nil {
-				err = usererr.Usage(usererr.WithHint(
-					fmt.Errorf("invalid value %q in %s (the default of --%s): %w", v, env, f.Name, serr),
-					"fix or unset %s", env))
+				err = envError(env, v, f.Name, serr)
+				return
 			}
+			f.Annotations[envSetAnnotation] = []string{env, v}
 			return
 		}
 	})
 	return err
+}
+
+func envError(env, value, flag string, err error) error {
+	return usererr.Usage(usererr.WithHint(
+		fmt.Errorf("invalid value %q in %s (the default of --%s): %w", value, env, flag, err),
+		"fix or unset %s", env))
+}
+
+// FlagError is a validation error about the value of one flag. NameEnv
+// turns it into an error naming the environment variable, when one set the
+// flag.
+type FlagError struct {
+	Flag string
+	Err  error
+}
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+func (e *FlagError) Unwrap() error { return e.Err }
+
+// flagErr marks err as being about the value of --flag.
+func flagErr(flag string, err error) error { return &FlagError{Flag: flag, Err: err} }
+
+// NameEnv returns err naming the environment variable that set its flag,
+// when err is a FlagError about a flag of fs that ApplyEnv set; otherwise
+// err as it is. A value can parse and still be invalid
+// (AMI_BAKERY_LOCK_LEASE=1s is out of range): the user must still learn
+// which variable to fix.
+func NameEnv(fs *pflag.FlagSet, err error) error {
+	var fe *FlagError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	f := fs.Lookup(fe.Flag)
+	if f == nil || len(f.Annotations[envSetAnnotation]) != 2 {
+		return err
+	}
+	set := f.Annotations[envSetAnnotation]
+	return envError(set[0], set[1], f.Name, err)
 }

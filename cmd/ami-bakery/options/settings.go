@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/images"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
@@ -83,8 +84,8 @@ func (d *Definition) Validate() error {
 		// "a, b" in AMI_DEFINITION_DIRS means a and b.
 		d.Dirs[i] = strings.TrimSpace(dir)
 		if d.Dirs[i] == "" {
-			return usererr.WithHint(usererr.Usagef("empty definition directory in %q", strings.Join(d.Dirs, ",")),
-				"separate directories with single commas, e.g. --dir ami,scripts")
+			return flagErr("dir", usererr.WithHint(usererr.Usagef("empty definition directory in %q", strings.Join(d.Dirs, ",")),
+				"separate directories with single commas, e.g. --dir ami,scripts"))
 		}
 	}
 	// v1 is the original's checksum, bit for bit, overlaps included.
@@ -92,6 +93,9 @@ func (d *Definition) Validate() error {
 		if err := checkOverlap(d.Dirs); err != nil {
 			return err
 		}
+	}
+	if _, err := fingerprint.ParseAlgorithm(d.Algorithm); err != nil {
+		return flagErr("algorithm", usererr.Usage(err))
 	}
 	for _, v := range d.Vars {
 		name, _, ok := strings.Cut(v, "=")
@@ -121,8 +125,8 @@ func checkOverlap(dirs []string) error {
 				continue
 			}
 			if abs[i] == abs[j] && i < j || strings.HasPrefix(abs[j], strings.TrimSuffix(abs[i], string(filepath.Separator))+string(filepath.Separator)) {
-				return usererr.WithHint(usererr.Usagef("definition directories %s and %s overlap", dirs[i], dirs[j]),
-					"give each directory once; %s already covers everything under it", dirs[i])
+				return flagErr("dir", usererr.WithHint(usererr.Usagef("definition directories %s and %s overlap", dirs[i], dirs[j]),
+					"give each directory once; %s already covers everything under it", dirs[i]))
 			}
 		}
 	}
@@ -185,32 +189,40 @@ func (l *Target) Validate() error {
 	}
 	for _, r := range all {
 		if !regionRE().MatchString(r) {
-			return usererr.WithHint(usererr.Usagef("invalid region %q", r),
-				"regions look like us-east-1 or eu-west-2")
+			return flagErr(regionFlag(l, r), usererr.WithHint(usererr.Usagef("invalid region %q", r),
+				"regions look like us-east-1 or eu-west-2"))
 		}
 	}
 	for _, o := range l.Owners {
 		if !images.ValidOwner(o) {
-			return usererr.WithHint(usererr.Usagef("invalid --owner %q", o),
-				"an owner is a 12-digit AWS account id, e.g. --owner 123456789012")
+			return flagErr("owner", usererr.WithHint(usererr.Usagef("invalid --owner %q", o),
+				"an owner is a 12-digit AWS account id, e.g. --owner 123456789012"))
 		}
 	}
 	if !tagKeyRE().MatchString(l.TagKey) || utf8.RuneCountInString(l.TagKey) > 128 || strings.HasPrefix(strings.ToLower(l.TagKey), "aws:") {
-		return usererr.WithHint(usererr.Usagef("invalid --tag-key %q", l.TagKey),
-			"a tag key is 1 to 128 letters, digits, spaces or _.:/=+-@, not starting with aws:")
+		return flagErr("tag-key", usererr.WithHint(usererr.Usagef("invalid --tag-key %q", l.TagKey),
+			"a tag key is 1 to 128 letters, digits, spaces or _.:/=+-@, not starting with aws:"))
 	}
 	if l.RoleARN != "" && !roleRE().MatchString(l.RoleARN) {
-		return usererr.WithHint(usererr.Usagef("invalid --role-arn %q", l.RoleARN),
-			"a role ARN looks like arn:aws:iam::123456789012:role/ami-builder")
+		return flagErr("role-arn", usererr.WithHint(usererr.Usagef("invalid --role-arn %q", l.RoleARN),
+			"a role ARN looks like arn:aws:iam::123456789012:role/ami-builder"))
 	}
 	if l.By != "tag" && l.By != "name" {
-		return usererr.WithHint(usererr.Usagef("invalid --lookup %q", l.By), "use tag (the default) or name")
+		return flagErr("lookup", usererr.WithHint(usererr.Usagef("invalid --lookup %q", l.By), "use tag (the default) or name"))
 	}
 	if l.Endpoint != "" && !strings.HasPrefix(l.Endpoint, "http://") && !strings.HasPrefix(l.Endpoint, "https://") {
-		return usererr.WithHint(usererr.Usagef("invalid endpoint %q", l.Endpoint),
-			"an endpoint is a URL such as http://127.0.0.1:4599")
+		return flagErr("endpoint", usererr.WithHint(usererr.Usagef("invalid endpoint %q", l.Endpoint),
+			"an endpoint is a URL such as http://127.0.0.1:4599"))
 	}
 	return nil
+}
+
+// regionFlag names the flag that gave region r.
+func regionFlag(l *Target, r string) string {
+	if strings.TrimSpace(l.Region) == r {
+		return "region"
+	}
+	return "regions"
 }
 
 // AllRegions returns the primary region then the others, without repeats.
@@ -277,11 +289,11 @@ func (b *Build) AddFlags(fs *pflag.FlagSet) {
 // Validate checks the build flags against the definition.
 func (b *Build) Validate(d *Definition) error {
 	if !varName().MatchString(b.FingerprintVar) {
-		return usererr.WithHint(usererr.Usagef("invalid --fingerprint-var %q", b.FingerprintVar),
-			"a packer variable name is letters, digits, _ and -, not starting with a digit")
+		return flagErr("fingerprint-var", usererr.WithHint(usererr.Usagef("invalid --fingerprint-var %q", b.FingerprintVar),
+			"a packer variable name is letters, digits, _ and -, not starting with a digit"))
 	}
 	if err := packer.CheckOnError(b.OnError); err != nil {
-		return usererr.Usage(fmt.Errorf("--on-error: %w", err))
+		return flagErr("on-error", usererr.Usage(fmt.Errorf("--on-error: %w", err)))
 	}
 	for _, v := range d.Vars {
 		if err := b.checkOwnedVar(VarName(v)); err != nil {
@@ -302,12 +314,12 @@ func (b *Build) Validate(d *Definition) error {
 		{"lock-lease", b.LockLease, 2 * time.Second, 24 * time.Hour},
 	} {
 		if d.v < d.min || d.v > d.max {
-			return usererr.WithHint(usererr.Usagef("--%s %s is out of range", d.flag, d.v),
-				"--%s must be between %s and %s", d.flag, d.min, d.max)
+			return flagErr(d.flag, usererr.WithHint(usererr.Usagef("--%s %s is out of range", d.flag, d.v),
+				"--%s must be between %s and %s", d.flag, d.min, d.max))
 		}
 	}
 	if b.Packer == "" {
-		return usererr.WithHint(usererr.Usagef("empty --packer"), "name the packer binary, e.g. --packer /usr/bin/packer")
+		return flagErr("packer", usererr.WithHint(usererr.Usagef("empty --packer"), "name the packer binary, e.g. --packer /usr/bin/packer"))
 	}
 	return nil
 }
@@ -358,7 +370,7 @@ func (o *Output) AddFlags(fs *pflag.FlagSet, withFiles bool) {
 // places the default output file.
 func (o *Output) Validate(templateDir string) error {
 	if o.LogFormat != "text" && o.LogFormat != "json" {
-		return usererr.WithHint(usererr.Usagef("invalid --log-format %q", o.LogFormat), "use text or json")
+		return flagErr("log-format", usererr.WithHint(usererr.Usagef("invalid --log-format %q", o.LogFormat), "use text or json"))
 	}
 	switch o.OutputFile {
 	case "":

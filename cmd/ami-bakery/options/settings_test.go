@@ -16,7 +16,7 @@ func TestTemplateDir(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "ami.json"), []byte("{}"), 0o644)
 	var got []Definition
 	for _, tmpl := range []string{"hcl", "hcl/", "hcl//"} {
-		d := Definition{Template: filepath.Join(root, tmpl)}
+		d := Definition{Template: filepath.Join(root, tmpl), Algorithm: "v2"}
 		if err := d.Validate(); err != nil {
 			t.Fatal(err)
 		}
@@ -28,7 +28,7 @@ func TestTemplateDir(t *testing.T) {
 			t.Errorf("template %q, dir %q, dirs %q; want all %q", d.Template, d.TemplateDir(), d.Dirs, want)
 		}
 	}
-	f := Definition{Template: filepath.Join(root, "ami.json")}
+	f := Definition{Template: filepath.Join(root, "ami.json"), Algorithm: "v2"}
 	if err := f.Validate(); err != nil || f.TemplateDir() != root || !slices.Equal(f.Dirs, []string{root}) {
 		t.Errorf("file template: dir %q, dirs %q, %v", f.TemplateDir(), f.Dirs, err)
 	}

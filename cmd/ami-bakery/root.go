@@ -33,7 +33,7 @@ Exit status:
   0    success (plan --detailed-exitcode: the AMI is up to date)
   1    failure; nothing was written to stdout or to the output files
   2    plan --detailed-exitcode only: a build, copy or wait is needed
-  64   usage error: a bad flag, argument, environment value or template path
+  64   usage error: a bad flag, argument or environment value, a bad project file
   130  interrupted by SIGINT or SIGTERM; packer was stopped and cleaned up
   134  crashed (a bug: please report it with the stack trace printed)
 `

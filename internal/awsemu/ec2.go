@@ -145,7 +145,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, call *Call) (an
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	req := &request{e: e, account: call.Account, region: region, p: p, now: time.Now()}
+	req := &request{e: e, account: call.Account, region: region, p: p, now: e.nowLocked()}
 	req.rs = e.regionLocked(region, req.now)
 	return h(req)
 }

@@ -75,11 +75,11 @@ func (e *Emulator) advance(rs *regionState, now time.Time) {
 		if in.state != "terminated" && due(in.readyAt, now) {
 			switch in.state {
 			case "pending":
-				in.setState("running", "")
+				in.setState("running", "", in.readyAt)
 			case "stopping":
-				in.setState("stopped", "User initiated")
+				in.setState("stopped", "User initiated", in.readyAt)
 			case "shutting-down":
-				in.setState("terminated", "User initiated")
+				in.setState("terminated", "User initiated", in.readyAt)
 				in.terminatedAt = in.readyAt
 				rs.releaseVolumes(in)
 			}

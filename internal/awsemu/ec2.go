@@ -48,6 +48,13 @@ func init() {
 		"ModifyImageAttribute":   modifyImageAttribute,
 		"ResetImageAttribute":    resetImageAttribute,
 
+		"EnableImageDeprecation":               enableImageDeprecation,
+		"DisableImageDeprecation":              disableImageDeprecation,
+		"DisableImage":                         disableImage,
+		"EnableImage":                          enableImage,
+		"EnableImageDeregistrationProtection":  enableImageDeregistrationProtection,
+		"DisableImageDeregistrationProtection": disableImageDeregistrationProtection,
+
 		"DescribeSnapshots":         snapshotsDescribe.handle,
 		"DescribeSnapshotAttribute": describeSnapshotAttribute,
 		"ModifySnapshotAttribute":   modifySnapshotAttribute,

@@ -428,6 +428,7 @@ func (r *request) planVolumes(im *image, overrides []bdm) ([]plannedVolume, erro
 // volumes.
 func (r *request) launchInstance(l *launch, resID string, i int, planned []plannedVolume) *instance {
 	im, sub := l.im, l.sub
+	im.lastLaunched = r.now
 	in := &instance{
 		id: r.e.newID("i"), owner: r.account, reservationID: resID, imageID: im.id, instanceType: l.itype,
 		state: "pending", readyAt: r.e.readyAt(r.now), launched: r.now, launchIndex: i,

@@ -202,6 +202,13 @@ func TestSDKRoundTrip(t *testing.T) {
 	// Clean up, in the order packer does.
 	_, err := c.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(snapID)})
 	wantCode(t, err, "InvalidSnapshot.InUse")
+	// Retire it as prune does: deprecate, disable, protect, then undo.
+	must(c.EnableImageDeprecation(ctx, &ec2.EnableImageDeprecationInput{ImageId: img.ImageId, DeprecateAt: aws.Time(time.Now())}))(t)
+	must(c.DisableImageDeprecation(ctx, &ec2.DisableImageDeprecationInput{ImageId: img.ImageId}))(t)
+	must(c.DisableImage(ctx, &ec2.DisableImageInput{ImageId: img.ImageId}))(t)
+	must(c.EnableImage(ctx, &ec2.EnableImageInput{ImageId: img.ImageId}))(t)
+	must(c.EnableImageDeregistrationProtection(ctx, &ec2.EnableImageDeregistrationProtectionInput{ImageId: img.ImageId}))(t)
+	must(c.DisableImageDeregistrationProtection(ctx, &ec2.DisableImageDeregistrationProtectionInput{ImageId: img.ImageId}))(t)
 	must(c.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: img.ImageId}))(t)
 	must(c.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: reg.ImageId}))(t)
 	_, err = c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{amiID}})

@@ -22,6 +22,7 @@ type request struct {
 	account string
 	region  string
 	p       params
+	body    []byte // a JSON service's request (ssm.go)
 	now     time.Time
 	rs      *regionState
 }
@@ -150,9 +151,16 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, call *Call) (an
 		return nil, errorf("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
 	}
 
+	return e.locked(call.Account, region, p, nil, h)
+}
+
+// locked runs h for account in region with the lock held, the region's state
+// settled to now; any service's handler runs this way. body is the request
+// body of a JSON service (SSM), p the form of a Query service.
+func (e *Emulator) locked(account, region string, p params, body []byte, h handler) (any, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	req := &request{e: e, account: call.Account, region: region, p: p, now: e.nowLocked()}
+	req := &request{e: e, account: account, region: region, p: p, body: body, now: e.nowLocked()}
 	req.rs = e.regionLocked(region, req.now)
 	return h(req)
 }

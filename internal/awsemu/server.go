@@ -190,6 +190,7 @@ func (e *Emulator) CallCount(action string, regions ...string) int {
 // with its handler added here.
 var services = map[string]func(e *Emulator, w http.ResponseWriter, r *http.Request, call *Call){
 	"sts": (*Emulator).serveSTS,
+	"ssm": (*Emulator).serveSSM,
 }
 
 // ServeHTTP answers one request of any service and records it in the call
@@ -210,6 +211,35 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if onCall != nil {
 		onCall(call)
 	}
+}
+
+// refusal is why a request is refused before its action runs, for each
+// service to word in its own error codes.
+type refusal int
+
+const (
+	admitted refusal = iota
+	unsigned
+	unknownRegion
+	deniedKey
+)
+
+// admit reads the caller's account and region from the SigV4 scope into
+// call, and says whether the request may go on.
+func admit(r *http.Request, call *Call) refusal {
+	akid, region := credentialScope(r)
+	call.Region = region
+	if akid == "" {
+		return unsigned
+	}
+	call.Account = accountForKey(akid)
+	switch {
+	case !knownRegion(region):
+		return unknownRegion
+	case strings.HasPrefix(akid, DeniedKeyPrefix):
+		return deniedKey
+	}
+	return admitted
 }
 
 // serviceOf is the service a SigV4 Authorization header is scoped to.

@@ -22,6 +22,10 @@ type regionState struct {
 	keyPairs  map[string]*keyPair
 	groups    map[string]*securityGroup
 	networks  map[string]*network // by account, created on first use
+	// params are the SSM parameters by account and name; public the public
+	// ones (/aws/service/...) by name (ssm_parameters.go).
+	params map[string]map[string]*ssmParameter
+	public map[string]*ssmParameter
 	// tokens remembers ClientTokens: key is account, action and token.
 	tokens map[string]clientToken
 }
@@ -48,6 +52,8 @@ func (e *Emulator) regionLocked(name string, now time.Time) *regionState {
 			groups:    map[string]*securityGroup{},
 			networks:  map[string]*network{},
 			tokens:    map[string]clientToken{},
+			params:    map[string]map[string]*ssmParameter{},
+			public:    map[string]*ssmParameter{},
 		}
 		seedRegion(rs)
 		e.regions[name] = rs
@@ -58,6 +64,7 @@ func (e *Emulator) regionLocked(name string, now time.Time) *regionState {
 
 // advance applies every timed state transition due by now.
 func (e *Emulator) advance(rs *regionState, now time.Time) {
+	e.validateParams(rs, now)
 	for _, im := range rs.images {
 		if im.state == "pending" && due(im.readyAt, now) {
 			im.state = "available"

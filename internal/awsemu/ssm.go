@@ -1,0 +1,108 @@
+package awsemu
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// SSM: Parameter Store over the JSON 1.1 protocol. A request is a POST of a
+// JSON object, its action named by the header X-Amz-Target
+// ("AmazonSSM.GetParameter"); a response is a JSON object, an error
+// {"__type": CODE, "message": ...} with status 400 (500 for
+// InternalServerError). Requests signed for the service "ssm" come here.
+// Each action decodes its input strictly: a field the emulator does not
+// model is a ValidationException naming it, never ignored.
+// ssm_parameters.go holds the parameters and their versions, ssm_paths.go
+// GetParametersByPath and the public parameters.
+
+const ssmTargetPrefix = "AmazonSSM."
+
+// ssmActions maps every supported SSM action to its handler.
+var ssmActions map[string]handler
+
+func init() {
+	ssmActions = map[string]handler{
+		"PutParameter":        putParameter,
+		"GetParameter":        getParameter,
+		"GetParameters":       getParameters,
+		"GetParametersByPath": getParametersByPath,
+		"DeleteParameter":     deleteParameter,
+	}
+}
+
+// SSMActions lists the supported SSM actions, sorted.
+func SSMActions() []string { return slices.Sorted(maps.Keys(ssmActions)) }
+
+func ssmError(code, format string, args ...any) *apiError {
+	status := http.StatusBadRequest
+	if code == "InternalServerError" {
+		status = http.StatusInternalServerError
+	}
+	return &apiError{Code: code, Message: fmt.Sprintf(format, args...), Status: status}
+}
+
+// serveSSM answers one SSM request.
+func (e *Emulator) serveSSM(w http.ResponseWriter, r *http.Request, call *Call) {
+	out, err := e.ssm(w, r, call)
+	status := http.StatusOK
+	if err != nil {
+		ae, ok := err.(*apiError)
+		if !ok {
+			ae = ssmError("InternalServerError", "%v", err)
+		}
+		call.ErrorCode, status = ae.Code, ae.Status
+		out = map[string]string{"__type": ae.Code, "message": ae.Message}
+	}
+	body, _ := json.Marshal(out)
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-RequestId", call.RequestID)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func (e *Emulator) ssm(w http.ResponseWriter, r *http.Request, call *Call) (any, error) {
+	target, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), ssmTargetPrefix)
+	call.Action = target
+	if r.Method != http.MethodPost || !ok {
+		return nil, ssmError("UnknownOperationException", "the request has no X-Amz-Target %s* header", ssmTargetPrefix)
+	}
+	switch admit(r, call) {
+	case unsigned, unknownRegion:
+		return nil, ssmError("UnrecognizedClientException", "The security token included in the request is invalid (region %q)", call.Region)
+	case deniedKey:
+		return nil, ssmError("AccessDeniedException", "User is not authorized to perform: ssm:%s", target)
+	}
+	h, ok := ssmActions[target]
+	if !ok {
+		return nil, ssmError("UnknownOperationException", "Operation %s is not supported by this SSM", target)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		return nil, ssmError("SerializationException", "reading the request: %v", err)
+	}
+	if err := e.injectFault(target); err != nil {
+		return nil, err
+	}
+	return e.locked(call.Account, call.Region, params{}, body, h)
+}
+
+// decodeJSON reads a JSON service's input into T, refusing fields T does not
+// have (the emulator does not model them) and a body that is not one object.
+func decodeJSON[T any](r *request) (T, error) {
+	var in T
+	if len(bytes.TrimSpace(r.body)) == 0 {
+		return in, nil
+	}
+	d := json.NewDecoder(bytes.NewReader(r.body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&in); err != nil {
+		return in, ssmError("ValidationException", "the request is not valid for this emulator: %v", err)
+	}
+	return in, nil
+}

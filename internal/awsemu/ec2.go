@@ -81,6 +81,13 @@ func init() {
 		"AuthorizeSecurityGroupIngress": authorizeSecurityGroupIngress,
 		"DeleteSecurityGroup":           deleteSecurityGroup,
 
+		"CreateLaunchTemplate":           createLaunchTemplate,
+		"CreateLaunchTemplateVersion":    createLaunchTemplateVersion,
+		"DescribeLaunchTemplates":        launchTemplatesDescribe.handle,
+		"DescribeLaunchTemplateVersions": launchTemplateVersionsDescribe.handle,
+		"ModifyLaunchTemplate":           modifyLaunchTemplate,
+		"DeleteLaunchTemplate":           deleteLaunchTemplate,
+
 		"CreateTags":   createTags,
 		"DeleteTags":   deleteTags,
 		"DescribeTags": tagsDescribe.handle,

@@ -236,6 +236,17 @@ func TestSDKRoundTrip(t *testing.T) {
 		t.Fatal("key pair or security group left")
 	}
 
+	// A launch template pointing at the seeded image, walked through its
+	// versions (ec2_launchtemplates_test.go covers them in depth).
+	lt := must(c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("app"),
+		LaunchTemplateData: requestData(SeedImageID(region, SeedUbuntu))}))(t).LaunchTemplate
+	must(c.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: lt.LaunchTemplateId,
+		SourceVersion: aws.String("$Latest"), LaunchTemplateData: requestData(SeedImageID(region, SeedDebian))}))(t)
+	must(c.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: lt.LaunchTemplateId, DefaultVersion: aws.String("2")}))(t)
+	must(c.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{}))(t)
+	must(c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{Versions: []string{"$Default"}}))(t)
+	must(c.DeleteLaunchTemplate(ctx, &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: lt.LaunchTemplateId}))(t)
+
 	// Every action was exercised.
 	var missing []string
 	for _, a := range Actions() {

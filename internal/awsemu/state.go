@@ -26,6 +26,8 @@ type regionState struct {
 	// ones (/aws/service/...) by name (ssm_parameters.go).
 	params map[string]map[string]*ssmParameter
 	public map[string]*ssmParameter
+	// launchTemplates by id (ec2_launchtemplates.go).
+	launchTemplates map[string]*launchTemplate
 	// tokens remembers ClientTokens: key is account, action and token.
 	tokens map[string]clientToken
 }
@@ -54,6 +56,8 @@ func (e *Emulator) regionLocked(name string, now time.Time) *regionState {
 			tokens:    map[string]clientToken{},
 			params:    map[string]map[string]*ssmParameter{},
 			public:    map[string]*ssmParameter{},
+
+			launchTemplates: map[string]*launchTemplate{},
 		}
 		seedRegion(rs)
 		e.regions[name] = rs

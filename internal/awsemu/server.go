@@ -189,8 +189,9 @@ func (e *Emulator) CallCount(action string, regions ...string) int {
 // refuses it as EC2 would. A new service is a file group (ssm.go, ...)
 // with its handler added here.
 var services = map[string]func(e *Emulator, w http.ResponseWriter, r *http.Request, call *Call){
-	"sts": (*Emulator).serveSTS,
-	"ssm": (*Emulator).serveSSM,
+	"sts":         (*Emulator).serveSTS,
+	"ssm":         (*Emulator).serveSSM,
+	"autoscaling": (*Emulator).serveAutoScaling,
 }
 
 // ServeHTTP answers one request of any service and records it in the call

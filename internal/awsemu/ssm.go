@@ -3,11 +3,8 @@ package awsemu
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
-	"maps"
 	"net/http"
-	"slices"
 	"strings"
 )
 
@@ -23,41 +20,13 @@ import (
 
 const ssmTargetPrefix = "AmazonSSM."
 
-// ssmActions maps every supported SSM action to its handler.
-var ssmActions map[string]handler
-
-func init() {
-	ssmActions = map[string]handler{
-		"PutParameter":        putParameter,
-		"GetParameter":        getParameter,
-		"GetParameters":       getParameters,
-		"GetParametersByPath": getParametersByPath,
-		"DeleteParameter":     deleteParameter,
-	}
-}
-
-// SSMActions lists the supported SSM actions, sorted.
-func SSMActions() []string { return slices.Sorted(maps.Keys(ssmActions)) }
-
-func ssmError(code, format string, args ...any) *apiError {
-	status := http.StatusBadRequest
-	if code == "InternalServerError" {
-		status = http.StatusInternalServerError
-	}
-	return &apiError{Code: code, Message: fmt.Sprintf(format, args...), Status: status}
-}
-
 // serveSSM answers one SSM request.
 func (e *Emulator) serveSSM(w http.ResponseWriter, r *http.Request, call *Call) {
 	out, err := e.ssm(w, r, call)
 	status := http.StatusOK
 	if err != nil {
-		ae, ok := err.(*apiError)
-		if !ok {
-			ae = ssmError("InternalServerError", "%v", err)
-		}
-		call.ErrorCode, status = ae.Code, ae.Status
-		out = map[string]string{"__type": ae.Code, "message": ae.Message}
+		ae := recordError(call, err, "InternalServerError")
+		status, out = ae.Status, map[string]string{"__type": ae.Code, "message": ae.Message}
 	}
 	body, _ := json.Marshal(out)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
@@ -70,26 +39,35 @@ func (e *Emulator) ssm(w http.ResponseWriter, r *http.Request, call *Call) (any,
 	target, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), ssmTargetPrefix)
 	call.Action = target
 	if r.Method != http.MethodPost || !ok {
-		return nil, ssmError("UnknownOperationException", "the request has no X-Amz-Target %s* header", ssmTargetPrefix)
+		return nil, clientError("UnknownOperationException", "the request has no X-Amz-Target %s* header", ssmTargetPrefix)
 	}
 	switch admit(r, call) {
 	case unsigned, unknownRegion:
-		return nil, ssmError("UnrecognizedClientException", "The security token included in the request is invalid (region %q)", call.Region)
+		return nil, clientError("UnrecognizedClientException", "The security token included in the request is invalid (region %q)", call.Region)
 	case deniedKey:
-		return nil, ssmError("AccessDeniedException", "User is not authorized to perform: ssm:%s", target)
+		return nil, clientError("AccessDeniedException", "User is not authorized to perform: ssm:%s", target)
 	}
 	h, ok := ssmActions[target]
 	if !ok {
-		return nil, ssmError("UnknownOperationException", "Operation %s is not supported by this SSM", target)
+		return nil, clientError("UnknownOperationException", "Operation %s is not supported by this SSM", target)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err != nil {
-		return nil, ssmError("SerializationException", "reading the request: %v", err)
+		return nil, clientError("SerializationException", "reading the request: %v", err)
 	}
 	if err := e.injectFault(target); err != nil {
 		return nil, err
 	}
 	return e.locked(call.Account, call.Region, params{}, body, h)
+}
+
+// ssmActions are the supported SSM actions.
+var ssmActions = map[string]handler{
+	"PutParameter":        putParameter,
+	"GetParameter":        getParameter,
+	"GetParameters":       getParameters,
+	"GetParametersByPath": getParametersByPath,
+	"DeleteParameter":     deleteParameter,
 }
 
 // decodeJSON reads a JSON service's input into T, refusing fields T does not
@@ -102,7 +80,7 @@ func decodeJSON[T any](r *request) (T, error) {
 	d := json.NewDecoder(bytes.NewReader(r.body))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&in); err != nil {
-		return in, ssmError("ValidationException", "the request is not valid for this emulator: %v", err)
+		return in, clientError("ValidationException", "the request is not valid for this emulator: %v", err)
 	}
 	return in, nil
 }

@@ -113,19 +113,19 @@ var paramNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_.\-/]+$`)
 func validateParamName(name string) error {
 	switch {
 	case name == "":
-		return ssmError("ValidationException", "Parameter name must not be empty")
+		return clientError("ValidationException", "Parameter name must not be empty")
 	case len(name) > maxParamNameLen:
-		return ssmError("ValidationException", "Parameter name exceeds the maximum length of %d characters", maxParamNameLen)
+		return clientError("ValidationException", "Parameter name exceeds the maximum length of %d characters", maxParamNameLen)
 	case !paramNamePattern.MatchString(name):
-		return ssmError("ValidationException", "Parameter name must only contain letters, numbers and _.-/ (got %q)", name)
+		return clientError("ValidationException", "Parameter name must only contain letters, numbers and _.-/ (got %q)", name)
 	case strings.Contains(name, "/") && !strings.HasPrefix(name, "/"):
-		return ssmError("ValidationException", "Parameter name must be a fully qualified name.")
+		return clientError("ValidationException", "Parameter name must be a fully qualified name.")
 	case strings.Count(name, "/") > maxParamLevels:
-		return ssmError("HierarchyLevelLimitExceededException", "A hierarchy can have a maximum of %d levels.", maxParamLevels)
+		return clientError("HierarchyLevelLimitExceededException", "A hierarchy can have a maximum of %d levels.", maxParamLevels)
 	}
 	first := strings.ToLower(strings.TrimPrefix(name, "/"))
 	if strings.HasPrefix(first, "aws") || strings.HasPrefix(first, "ssm") {
-		return ssmError("ValidationException", "Parameter name: can't be prefixed with \"aws\" or \"ssm\" (case-insensitive).")
+		return clientError("ValidationException", "Parameter name: can't be prefixed with \"aws\" or \"ssm\" (case-insensitive).")
 	}
 	return nil
 }
@@ -153,7 +153,7 @@ func putParameter(r *request) (any, error) {
 			return nil, err
 		}
 	case in.Type == "":
-		return nil, ssmError("ValidationException", "A parameter type is required when you create a parameter.")
+		return nil, clientError("ValidationException", "A parameter type is required when you create a parameter.")
 	case p == nil:
 		p = &ssmParameter{name: in.Name, account: r.account}
 	}
@@ -172,27 +172,27 @@ func putParameter(r *request) (any, error) {
 // checkPut checks what PutParameter asks for without looking at the state.
 func checkPut(in *putParameterInput) error {
 	if in.Value == "" || len(in.Value) > maxParamValueLen {
-		return ssmError("ValidationException", "Parameter value must be between 1 and %d characters", maxParamValueLen)
+		return clientError("ValidationException", "Parameter value must be between 1 and %d characters", maxParamValueLen)
 	}
 	switch in.Type {
 	case "", "String", "StringList":
 	case "SecureString":
-		return ssmError("ValidationException", "SecureString parameters are not modelled by this emulator")
+		return clientError("ValidationException", "SecureString parameters are not modelled by this emulator")
 	default:
-		return ssmError("ValidationException", "1 validation error detected: Value '%s' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]", in.Type)
+		return clientError("ValidationException", "1 validation error detected: Value '%s' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]", in.Type)
 	}
 	if in.Tier != "" && in.Tier != "Standard" {
-		return ssmError("ValidationException", "only the Standard tier is modelled by this emulator, not %s", in.Tier)
+		return clientError("ValidationException", "only the Standard tier is modelled by this emulator, not %s", in.Tier)
 	}
 	switch in.DataType {
 	case "":
 		in.DataType = dataTypeText
 	case dataTypeText, dataTypeImage:
 	default:
-		return ssmError("ValidationException", "The following data type is not supported: %s (Data type names are all lowercase.)", in.DataType)
+		return clientError("ValidationException", "The following data type is not supported: %s (Data type names are all lowercase.)", in.DataType)
 	}
 	if in.DataType == dataTypeImage && in.Type == "StringList" {
-		return ssmError("ValidationException", "The data type aws:ec2:image is only supported for String parameters")
+		return clientError("ValidationException", "The data type aws:ec2:image is only supported for String parameters")
 	}
 	return nil
 }
@@ -201,17 +201,17 @@ func checkPut(in *putParameterInput) error {
 // the Type it keeps.
 func checkOverwrite(p *ssmParameter, in *putParameterInput) error {
 	if !in.Overwrite {
-		return ssmError("ParameterAlreadyExists", "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.")
+		return clientError("ParameterAlreadyExists", "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.")
 	}
 	last := p.versions[len(p.versions)-1]
 	if in.Type == "" {
 		in.Type = last.typ
 	}
 	if in.Type != last.typ {
-		return ssmError("HierarchyTypeMismatchException", "The parameter type can't be changed from %s to %s. You must create a new, unique parameter.", last.typ, in.Type)
+		return clientError("HierarchyTypeMismatchException", "The parameter type can't be changed from %s to %s. You must create a new, unique parameter.", last.typ, in.Type)
 	}
 	if in.DataType != last.dataType && (in.DataType == dataTypeImage || last.dataType == dataTypeImage) {
-		return ssmError("ValidationException", "The data type of parameter %s can't be changed from %s to %s.", p.name, last.dataType, in.DataType)
+		return clientError("ValidationException", "The data type of parameter %s can't be changed from %s to %s.", p.name, last.dataType, in.DataType)
 	}
 	return nil
 }
@@ -249,17 +249,17 @@ func (r *request) lookupParam(ref string) (parameterJSON, error) {
 		v = p.current()
 	}
 	if v == nil {
-		return parameterJSON{}, ssmError("ParameterNotFound", "Parameter %s not found.", name)
+		return parameterJSON{}, clientError("ParameterNotFound", "Parameter %s not found.", name)
 	}
 	if !hasSel {
 		return r.parameterJSON(p, v, ""), nil
 	}
 	n, err := strconv.ParseInt(sel, 10, 64)
 	if err != nil {
-		return parameterJSON{}, ssmError("ValidationException", "parameter labels (selector %q) are not modelled by this emulator", sel)
+		return parameterJSON{}, clientError("ValidationException", "parameter labels (selector %q) are not modelled by this emulator", sel)
 	}
 	if v = p.version(n); v == nil {
-		return parameterJSON{}, ssmError("ParameterVersionNotFound", "Systems Manager could not find version %d of %s. Verify the version and try again.", n, name)
+		return parameterJSON{}, clientError("ParameterVersionNotFound", "Systems Manager could not find version %d of %s. Verify the version and try again.", n, name)
 	}
 	return r.parameterJSON(p, v, ":"+sel), nil
 }
@@ -275,7 +275,7 @@ func getParameter(r *request) (any, error) {
 		return nil, err
 	}
 	if in.Name == "" {
-		return nil, ssmError("ValidationException", "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null")
+		return nil, clientError("ValidationException", "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null")
 	}
 	out, err := r.lookupParam(in.Name)
 	if err != nil {
@@ -295,7 +295,7 @@ func getParameters(r *request) (any, error) {
 		return nil, err
 	}
 	if len(in.Names) == 0 || len(in.Names) > maxGetParameters {
-		return nil, ssmError("ValidationException", "1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to %d and greater than or equal to 1", maxGetParameters)
+		return nil, clientError("ValidationException", "1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to %d and greater than or equal to 1", maxGetParameters)
 	}
 	found, invalid := []parameterJSON{}, []string{}
 	for _, name := range in.Names {
@@ -318,7 +318,7 @@ func deleteParameter(r *request) (any, error) {
 	}
 	own := r.rs.params[r.account]
 	if _, ok := own[in.Name]; !ok {
-		return nil, ssmError("ParameterNotFound", "Parameter %s not found.", in.Name)
+		return nil, clientError("ParameterNotFound", "Parameter %s not found.", in.Name)
 	}
 	delete(own, in.Name)
 	return map[string]any{}, nil

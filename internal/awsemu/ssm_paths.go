@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"encoding/base64"
 	"fmt"
 	"maps"
 	"slices"
@@ -36,12 +35,12 @@ func getParametersByPath(r *request) (any, error) {
 		return nil, err
 	}
 	if !strings.HasPrefix(in.Path, "/") {
-		return nil, ssmError("ValidationException", "The parameter doesn't meet the parameter name requirements. The parameter name must begin with a forward slash \"/\".")
+		return nil, clientError("ValidationException", "The parameter doesn't meet the parameter name requirements. The parameter name must begin with a forward slash \"/\".")
 	}
 	limit := maxPathResults
 	if in.MaxResults != nil {
 		if limit = *in.MaxResults; limit < 1 || limit > maxPathResults {
-			return nil, ssmError("ValidationException", "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to %d", limit, maxPathResults)
+			return nil, clientError("ValidationException", "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to %d", limit, maxPathResults)
 		}
 	}
 	source := r.rs.params[r.account]
@@ -57,7 +56,7 @@ func getParametersByPath(r *request) (any, error) {
 		}
 	}
 	slices.Sort(names)
-	start, err := pathTokenStart(names, in.NextToken)
+	start, err := pageStart(names, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
@@ -68,27 +67,10 @@ func getParametersByPath(r *request) (any, error) {
 		page = append(page, r.parameterJSON(p, p.current(), ""))
 	}
 	if start+limit < len(names) {
-		out["NextToken"] = base64.RawURLEncoding.EncodeToString([]byte(names[start+limit-1]))
+		out["NextToken"] = pageToken(names[start+limit-1])
 	}
 	out["Parameters"] = page
 	return out, nil
-}
-
-// pathTokenStart is where the page after token (the last name of the
-// previous page) starts.
-func pathTokenStart(names []string, token string) (int, error) {
-	if token == "" {
-		return 0, nil
-	}
-	last, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(last) == 0 {
-		return 0, ssmError("InvalidNextToken", "The specified token isn't valid.")
-	}
-	i, _ := slices.BinarySearch(names, string(last))
-	if i < len(names) && names[i] == string(last) {
-		i++
-	}
-	return i, nil
 }
 
 // SetPublicParameter publishes a public parameter (a String of data type

@@ -26,8 +26,11 @@ type regionState struct {
 	// ones (/aws/service/...) by name (ssm_parameters.go).
 	params map[string]map[string]*ssmParameter
 	public map[string]*ssmParameter
-	// launchTemplates by id (ec2_launchtemplates.go).
+	// launchTemplates by id (ec2_launchtemplates.go); Auto Scaling's
+	// launch configurations and groups by account and name (autoscaling*.go).
 	launchTemplates map[string]*launchTemplate
+	launchConfigs   map[string]map[string]*launchConfig
+	asGroups        map[string]map[string]*asGroup
 	// tokens remembers ClientTokens: key is account, action and token.
 	tokens map[string]clientToken
 }
@@ -58,6 +61,8 @@ func (e *Emulator) regionLocked(name string, now time.Time) *regionState {
 			public:    map[string]*ssmParameter{},
 
 			launchTemplates: map[string]*launchTemplate{},
+			launchConfigs:   map[string]map[string]*launchConfig{},
+			asGroups:        map[string]map[string]*asGroup{},
 		}
 		seedRegion(rs)
 		e.regions[name] = rs

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // GetParametersByPath and the public parameters.
@@ -94,6 +95,15 @@ func (e *Emulator) SetPublicParameter(region, name, value string) error {
 	}
 	p.add(&ssmVersion{value: value, typ: "String", dataType: dataTypeText, modified: now})
 	return nil
+}
+
+// SetSSMValidation changes Options.SSMValidationDelay and
+// SSMNeverValidates on a running emulator (for the versions written from
+// now on), e.g. from a CLI script whose emulator was made with zero Options.
+func (e *Emulator) SetSSMValidation(delay time.Duration, never bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.opts.SSMValidationDelay, e.opts.SSMNeverValidates = delay, never
 }
 
 // Parameter is an SSM parameter's newest validated version, as tests see it.

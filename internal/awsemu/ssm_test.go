@@ -218,7 +218,8 @@ func TestImageParameterValidation(t *testing.T) {
 
 func TestImageParameterNeverValidates(t *testing.T) {
 	ctx := context.Background()
-	s := NewTestServer(t, Options{SSMNeverValidates: true})
+	s := NewTestServer(t)
+	s.SetSSMValidation(0, true)
 	c := s.SSM(accountA, region)
 	must(c.PutParameter(ctx, put("/amis/app", "plain-text-is-fine")))(t)
 	must(c.PutParameter(ctx, put("/amis/img", SeedImageID(region, SeedUbuntu), imageData)))(t)

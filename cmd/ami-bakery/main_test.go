@@ -211,21 +211,23 @@ func setupScript(env *testscript.Env) error {
 		return err
 	}
 	for k, v := range map[string]string{
-		"HOME":                        home,
-		"EMU":                         srv.URL,
-		"AWS_ENDPOINT_URL_EC2":        srv.URL,
-		"AWS_ENDPOINT_URL_STS":        srv.URL,
-		"AWS_ACCESS_KEY_ID":           awsemu.AccessKeyFor(awsemu.DefaultAccount),
-		"AWS_SECRET_ACCESS_KEY":       "emulator",
-		"AWS_REGION":                  "us-east-1",
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_CONFIG_FILE":             filepath.Join(home, "aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(home, "aws-credentials"),
-		"AMI_BAKERY_POLL_INTERVAL":    "50ms",
-		"SOURCE_AMI":                  awsemu.SeedImageID("us-east-1", awsemu.SeedImageNames()[0]),
-		"ACCOUNT":                     awsemu.DefaultAccount,
-		"PACKER_CACHE_DIR":            filepath.Join(home, "packer-cache"),
-		"CHECKPOINT_DISABLE":          "1",
+		"HOME":                          home,
+		"EMU":                           srv.URL,
+		"AWS_ENDPOINT_URL_EC2":          srv.URL,
+		"AWS_ENDPOINT_URL_STS":          srv.URL,
+		"AWS_ENDPOINT_URL_SSM":          srv.URL,
+		"AWS_ENDPOINT_URL_AUTO_SCALING": srv.URL,
+		"AWS_ACCESS_KEY_ID":             awsemu.AccessKeyFor(awsemu.DefaultAccount),
+		"AWS_SECRET_ACCESS_KEY":         "emulator",
+		"AWS_REGION":                    "us-east-1",
+		"AWS_EC2_METADATA_DISABLED":     "true",
+		"AWS_CONFIG_FILE":               filepath.Join(home, "aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE":   filepath.Join(home, "aws-credentials"),
+		"AMI_BAKERY_POLL_INTERVAL":      "50ms",
+		"SOURCE_AMI":                    awsemu.SeedImageID("us-east-1", awsemu.SeedImageNames()[0]),
+		"ACCOUNT":                       awsemu.DefaultAccount,
+		"PACKER_CACHE_DIR":              filepath.Join(home, "packer-cache"),
+		"CHECKPOINT_DISABLE":            "1",
 	} {
 		env.Setenv(k, v)
 	}

@@ -3,8 +3,8 @@
 // instance roles) and explains the errors a user can fix.
 //
 // One Factory loads the configuration once and hands out clients per service
-// and region, made only when a command needs them and cached: EC2 and STS
-// today. A new service is one small method beside EC2 and STS that calls
+// and region, made only when a command needs them and cached: EC2, STS, SSM
+// and Auto Scaling. A new service is one small method beside EC2 and STS that calls
 // cached with the service's NewFromConfig. All clients share one
 // configuration, one assumed role (Options.RoleARN) and one retryer policy:
 // throttling and 5xx answers are retried with exponential backoff and jitter
@@ -35,7 +35,9 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -189,6 +191,23 @@ func (f *Factory) EC2(region string) *ec2.Client {
 func (f *Factory) STS(region string) *sts.Client {
 	return cached(f, "sts", region, func() *sts.Client {
 		return sts.NewFromConfig(f.cfg, func(o *sts.Options) { o.Region = region })
+	})
+}
+
+// SSM returns the SSM client for a region. Its endpoint comes from the
+// configuration (AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL).
+func (f *Factory) SSM(region string) *ssm.Client {
+	return cached(f, "ssm", region, func() *ssm.Client {
+		return ssm.NewFromConfig(f.cfg, func(o *ssm.Options) { o.Region = region })
+	})
+}
+
+// AutoScaling returns the Auto Scaling client for a region. Its endpoint
+// comes from the configuration (AWS_ENDPOINT_URL_AUTO_SCALING,
+// AWS_ENDPOINT_URL).
+func (f *Factory) AutoScaling(region string) *autoscaling.Client {
+	return cached(f, "autoscaling", region, func() *autoscaling.Client {
+		return autoscaling.NewFromConfig(f.cfg, func(o *autoscaling.Options) { o.Region = region })
 	})
 }
 

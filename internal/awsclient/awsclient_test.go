@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -25,8 +27,8 @@ func setEnv(t *testing.T, url string) {
 	for k, v := range map[string]string{
 		"AWS_ACCESS_KEY_ID": awsemu.AccessKeyFor(awsemu.DefaultAccount), "AWS_SECRET_ACCESS_KEY": "x",
 		"AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL_EC2": url,
-		"AWS_ENDPOINT_URL_STS": url,
-		"AWS_CONFIG_FILE":      filepath.Join(dir, "c"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "c"),
+		"AWS_ENDPOINT_URL_STS": url, "AWS_ENDPOINT_URL_SSM": url, "AWS_ENDPOINT_URL_AUTO_SCALING": url,
+		"AWS_CONFIG_FILE": filepath.Join(dir, "c"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "c"),
 	} {
 		t.Setenv(k, v)
 	}
@@ -124,6 +126,17 @@ func TestClientsPerServiceAndRegion(t *testing.T) {
 	}
 	if got := aws.ToString(id.Account); got != awsemu.DefaultAccount {
 		t.Errorf("account %s, want %s", got, awsemu.DefaultAccount)
+	}
+	if f.SSM("us-east-1") != f.SSM("us-east-1") || f.SSM("us-east-1") == f.SSM("eu-west-1") {
+		t.Error("want one SSM client per region")
+	}
+	if f.AutoScaling("us-east-1") != f.AutoScaling("us-east-1") || f.AutoScaling("us-east-1") == f.AutoScaling("eu-west-1") {
+		t.Error("want one Auto Scaling client per region")
+	}
+	_, err = f.SSM("us-east-1").GetParameter(context.Background(), &ssm.GetParameterInput{Name: aws.String("/missing")})
+	var nf *ssmtypes.ParameterNotFound
+	if !errors.As(err, &nf) {
+		t.Errorf("SSM through the factory: %v, want ParameterNotFound", err)
 	}
 }
 

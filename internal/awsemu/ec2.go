@@ -22,6 +22,7 @@ type request struct {
 	account string
 	region  string
 	p       params
+	body    []byte // a JSON service's request (ssm.go)
 	now     time.Time
 	rs      *regionState
 }
@@ -48,6 +49,13 @@ func init() {
 		"ModifyImageAttribute":   modifyImageAttribute,
 		"ResetImageAttribute":    resetImageAttribute,
 
+		"EnableImageDeprecation":               enableImageDeprecation,
+		"DisableImageDeprecation":              disableImageDeprecation,
+		"DisableImage":                         disableImage,
+		"EnableImage":                          enableImage,
+		"EnableImageDeregistrationProtection":  enableImageDeregistrationProtection,
+		"DisableImageDeregistrationProtection": disableImageDeregistrationProtection,
+
 		"DescribeSnapshots":         snapshotsDescribe.handle,
 		"DescribeSnapshotAttribute": describeSnapshotAttribute,
 		"ModifySnapshotAttribute":   modifySnapshotAttribute,
@@ -72,6 +80,13 @@ func init() {
 		"DescribeSecurityGroups":        securityGroupsDescribe.handle,
 		"AuthorizeSecurityGroupIngress": authorizeSecurityGroupIngress,
 		"DeleteSecurityGroup":           deleteSecurityGroup,
+
+		"CreateLaunchTemplate":           createLaunchTemplate,
+		"CreateLaunchTemplateVersion":    createLaunchTemplateVersion,
+		"DescribeLaunchTemplates":        launchTemplatesDescribe.handle,
+		"DescribeLaunchTemplateVersions": launchTemplateVersionsDescribe.handle,
+		"ModifyLaunchTemplate":           modifyLaunchTemplate,
+		"DeleteLaunchTemplate":           deleteLaunchTemplate,
 
 		"CreateTags":   createTags,
 		"DeleteTags":   deleteTags,
@@ -143,9 +158,16 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, call *Call) (an
 		return nil, errorf("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
 	}
 
+	return e.locked(call.Account, region, p, nil, h)
+}
+
+// locked runs h for account in region with the lock held, the region's state
+// settled to now; any service's handler runs this way. body is the request
+// body of a JSON service (SSM), p the form of a Query service.
+func (e *Emulator) locked(account, region string, p params, body []byte, h handler) (any, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	req := &request{e: e, account: call.Account, region: region, p: p, now: time.Now()}
+	req := &request{e: e, account: account, region: region, p: p, body: body, now: e.nowLocked()}
 	req.rs = e.regionLocked(region, req.now)
 	return h(req)
 }

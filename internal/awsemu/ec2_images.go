@@ -12,8 +12,8 @@ import (
 // image is an AMI. Only EBS-backed machine images are modelled.
 type image struct {
 	id, name, description, owner string
-	// state is pending, available or failed; pending turns available at
-	// readyAt.
+	// state is pending, available, failed or disabled; pending turns
+	// available at readyAt.
 	state   string
 	readyAt time.Time
 	// public, sharedWith, orgs and ous are the launch permissions: group
@@ -34,6 +34,9 @@ type image struct {
 	tags                                                 tagStore
 
 	sourceInstanceID, sourceImageID, sourceRegion string
+	// lifecycle holds deprecation, deregistration protection and the last
+	// launch (ec2_images_lifecycle.go); state "disabled" is DisableImage's.
+	lifecycle
 }
 
 // bdm is a block device mapping of an image or a request.
@@ -169,6 +172,9 @@ type imageXML struct {
 	SourceImageID      string          `xml:"sourceImageId,omitempty"`
 	SourceImageRegion  string          `xml:"sourceImageRegion,omitempty"`
 	StateReason        *stateReasonXML `xml:"stateReason,omitempty"`
+	DeprecationTime    string          `xml:"deprecationTime,omitempty"`
+	DeregProtection    string          `xml:"deregistrationProtection,omitempty"`
+	LastLaunchedTime   string          `xml:"lastLaunchedTime,omitempty"`
 }
 
 type stateReasonXML struct {
@@ -221,8 +227,15 @@ func (r *request) imageXML(im *image) imageXML {
 		EnaSupport: im.enaSupport, SriovNetSupport: im.sriov, BootMode: im.bootMode,
 		SourceImageID: im.sourceImageID, SourceImageRegion: im.sourceRegion,
 	}
+	if !im.deprecateAt.IsZero() {
+		x.DeprecationTime = awsTime(im.deprecateAt)
+	}
 	if im.owner == r.account {
 		x.SourceInstanceID = im.sourceInstanceID
+		x.DeregProtection = im.protectionValue(r.now)
+		if !im.lastLaunched.IsZero() {
+			x.LastLaunchedTime = awsTime(im.lastLaunched)
+		}
 	}
 	if im.platform == "windows" {
 		x.PlatformDetails = "Windows"
@@ -322,6 +335,14 @@ func describableImages(r *request, ids []string) ([]*image, error) {
 			return nil, invalidParameter("Invalid owner: %s. Owners must be an account id, self, amazon or aws-marketplace", o)
 		}
 	}
+	includeDeprecated, err := r.p.boolean("IncludeDeprecated", false)
+	if err != nil {
+		return nil, err
+	}
+	includeDisabled, err := r.p.boolean("IncludeDisabled", false)
+	if err != nil {
+		return nil, err
+	}
 	execBy := r.p.list("ExecutableBy")
 	for _, x := range execBy {
 		if x != "self" && x != "all" && !isAccountID(x) {
@@ -334,6 +355,9 @@ func describableImages(r *request, ids []string) ([]*image, error) {
 		})
 	if err != nil {
 		return nil, err
+	}
+	if len(ids) == 0 {
+		all = slices.DeleteFunc(all, func(im *image) bool { return r.hiddenFromListing(im, includeDeprecated, includeDisabled) })
 	}
 	if len(owners) > 0 && !r.e.faults.f.IgnoreOwners { // e.mu is held
 		all = slices.DeleteFunc(all, func(im *image) bool {
@@ -742,6 +766,9 @@ func deregisterImage(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkDeregistrable(im); err != nil {
+		return nil, err
+	}
 	delete(r.rs.images, im.id)
 	resp := &deregisterImageResponse{Return: true}
 	if delSnaps {
@@ -811,6 +838,8 @@ type describeImageAttributeResponse struct {
 	Kernel             *valueXML                   `xml:"kernel,omitempty"`
 	Ramdisk            *valueXML                   `xml:"ramdisk,omitempty"`
 	ProductCodes       *items[struct{}]            `xml:"productCodes,omitempty"`
+	LastLaunchedTime   *valueXML                   `xml:"lastLaunchedTime,omitempty"`
+	DeregProtection    *valueXML                   `xml:"deregistrationProtection,omitempty"`
 }
 
 func describeImageAttribute(r *request) (any, error) {
@@ -836,7 +865,14 @@ func describeImageAttribute(r *request) (any, error) {
 		resp.Ramdisk = &valueXML{}
 	case "productCodes":
 		resp.ProductCodes = &items[struct{}]{}
-	case "imdsSupport", "lastLaunchedTime", "deregistrationProtection", "tpmSupport", "uefiData":
+	case "lastLaunchedTime":
+		resp.LastLaunchedTime = &valueXML{}
+		if !im.lastLaunched.IsZero() {
+			resp.LastLaunchedTime.Value = awsTime(im.lastLaunched)
+		}
+	case "deregistrationProtection":
+		resp.DeregProtection = &valueXML{im.protectionValue(r.now)}
+	case "imdsSupport", "tpmSupport", "uefiData":
 		return nil, unsupported("image attribute %s is not modelled", attr)
 	default:
 		return nil, invalidParameter("Value (%s) for parameter attribute is invalid. Unknown attribute.", attr)

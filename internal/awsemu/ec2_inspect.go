@@ -80,7 +80,7 @@ func (e *Emulator) inspect(region string, f func(rs *regionState)) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	f(e.regionLocked(region, time.Now()))
+	f(e.regionLocked(region, e.nowLocked()))
 }
 
 func (im *image) export(region string) Image {
@@ -109,7 +109,7 @@ func (e *Emulator) Image(id string) (Image, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, name := range KnownRegions {
-		rs := e.regionLocked(name, time.Now())
+		rs := e.regionLocked(name, e.nowLocked())
 		if im, ok := rs.images[id]; ok {
 			return im.export(name), true
 		}
@@ -144,7 +144,7 @@ func (e *Emulator) NonTerminatedInstances() []Instance {
 	defer e.mu.Unlock()
 	var out []Instance
 	for name := range e.regions {
-		rs := e.regionLocked(name, time.Now())
+		rs := e.regionLocked(name, e.nowLocked())
 		for _, in := range rs.instances {
 			if in.state != "terminated" {
 				out = append(out, in.export(name))
@@ -272,7 +272,7 @@ func (e *Emulator) PutImage(account, region string, spec ImageSpec) (string, err
 			err = fmt.Errorf("putting image %q: %w", spec.Name, err)
 			return
 		}
-		now := time.Now()
+		now := e.nowLocked()
 		created := spec.CreationDate
 		if created.IsZero() {
 			created = now
@@ -320,7 +320,7 @@ func (e *Emulator) SetImageState(id, state string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, name := range KnownRegions {
-		rs := e.regionLocked(name, time.Now())
+		rs := e.regionLocked(name, e.nowLocked())
 		if im, ok := rs.images[id]; ok {
 			im.state, im.readyAt = state, time.Time{}
 			return nil

@@ -46,12 +46,12 @@ var stateCodes = map[string]int{
 	"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80,
 }
 
-func (in *instance) setState(s, reason string) {
+func (in *instance) setState(s, reason string, now time.Time) {
 	in.state = s
 	switch s {
 	case "stopping", "stopped", "shutting-down", "terminated":
 		if reason != "" {
-			in.transitionReason = fmt.Sprintf("%s (%s)", reason, time.Now().UTC().Format("2006-01-02 15:04:05 MST"))
+			in.transitionReason = fmt.Sprintf("%s (%s)", reason, now.UTC().Format("2006-01-02 15:04:05 MST"))
 		}
 		in.stateReasonCode = "Client.UserInitiatedShutdown"
 	default:
@@ -428,6 +428,7 @@ func (r *request) planVolumes(im *image, overrides []bdm) ([]plannedVolume, erro
 // volumes.
 func (r *request) launchInstance(l *launch, resID string, i int, planned []plannedVolume) *instance {
 	im, sub := l.im, l.sub
+	im.lastLaunched = r.now
 	in := &instance{
 		id: r.e.newID("i"), owner: r.account, reservationID: resID, imageID: im.id, instanceType: l.itype,
 		state: "pending", readyAt: r.e.readyAt(r.now), launched: r.now, launchIndex: i,
@@ -744,7 +745,7 @@ func stopInstances(r *request) (any, error) {
 		return nil
 	}, func(in *instance) {
 		if in.state == "pending" || in.state == "running" {
-			in.setState("stopping", "User initiated")
+			in.setState("stopping", "User initiated", r.now)
 			in.readyAt = r.e.readyAt(r.now)
 		}
 	})
@@ -759,7 +760,7 @@ func startInstances(r *request) (any, error) {
 		return nil
 	}, func(in *instance) {
 		if in.state == "stopped" {
-			in.setState("pending", "")
+			in.setState("pending", "", r.now)
 			in.readyAt = r.e.readyAt(r.now)
 		}
 	})
@@ -773,7 +774,7 @@ func terminateInstances(r *request) (any, error) {
 		return nil
 	}, func(in *instance) {
 		if in.state != "terminated" && in.state != "shutting-down" {
-			in.setState("shutting-down", "User initiated")
+			in.setState("shutting-down", "User initiated", r.now)
 			in.readyAt = r.e.readyAt(r.now)
 		}
 	})

@@ -202,6 +202,13 @@ func TestSDKRoundTrip(t *testing.T) {
 	// Clean up, in the order packer does.
 	_, err := c.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(snapID)})
 	wantCode(t, err, "InvalidSnapshot.InUse")
+	// Retire it as prune does: deprecate, disable, protect, then undo.
+	must(c.EnableImageDeprecation(ctx, &ec2.EnableImageDeprecationInput{ImageId: img.ImageId, DeprecateAt: aws.Time(time.Now())}))(t)
+	must(c.DisableImageDeprecation(ctx, &ec2.DisableImageDeprecationInput{ImageId: img.ImageId}))(t)
+	must(c.DisableImage(ctx, &ec2.DisableImageInput{ImageId: img.ImageId}))(t)
+	must(c.EnableImage(ctx, &ec2.EnableImageInput{ImageId: img.ImageId}))(t)
+	must(c.EnableImageDeregistrationProtection(ctx, &ec2.EnableImageDeregistrationProtectionInput{ImageId: img.ImageId}))(t)
+	must(c.DisableImageDeregistrationProtection(ctx, &ec2.DisableImageDeregistrationProtectionInput{ImageId: img.ImageId}))(t)
 	must(c.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: img.ImageId}))(t)
 	must(c.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: reg.ImageId}))(t)
 	_, err = c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{amiID}})
@@ -228,6 +235,17 @@ func TestSDKRoundTrip(t *testing.T) {
 	if len(emu.KeyPairs(accountA, region)) != 0 || len(emu.SecurityGroups(accountA, region)) != 0 {
 		t.Fatal("key pair or security group left")
 	}
+
+	// A launch template pointing at the seeded image, walked through its
+	// versions (ec2_launchtemplates_test.go covers them in depth).
+	lt := must(c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("app"),
+		LaunchTemplateData: requestData(SeedImageID(region, SeedUbuntu))}))(t).LaunchTemplate
+	must(c.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: lt.LaunchTemplateId,
+		SourceVersion: aws.String("$Latest"), LaunchTemplateData: requestData(SeedImageID(region, SeedDebian))}))(t)
+	must(c.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: lt.LaunchTemplateId, DefaultVersion: aws.String("2")}))(t)
+	must(c.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{}))(t)
+	must(c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{Versions: []string{"$Default"}}))(t)
+	must(c.DeleteLaunchTemplate(ctx, &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: lt.LaunchTemplateId}))(t)
 
 	// Every action was exercised.
 	var missing []string

@@ -11,23 +11,25 @@ type (
 	}
 )
 
-func (im *image) ownerID() string        { return im.owner }
-func (in *instance) ownerID() string     { return in.owner }
-func (k *keyPair) ownerID() string       { return k.owner }
-func (g *securityGroup) ownerID() string { return g.owner }
-func (s *snapshot) ownerID() string      { return s.owner }
-func (v *volume) ownerID() string        { return v.owner }
-func (v *vpc) ownerID() string           { return v.owner }
-func (s *subnet) ownerID() string        { return s.owner }
+func (im *image) ownerID() string          { return im.owner }
+func (in *instance) ownerID() string       { return in.owner }
+func (k *keyPair) ownerID() string         { return k.owner }
+func (g *securityGroup) ownerID() string   { return g.owner }
+func (s *snapshot) ownerID() string        { return s.owner }
+func (v *volume) ownerID() string          { return v.owner }
+func (v *vpc) ownerID() string             { return v.owner }
+func (s *subnet) ownerID() string          { return s.owner }
+func (lt *launchTemplate) ownerID() string { return lt.owner }
 
-func (im *image) tagStore() *tagStore        { return &im.tags }
-func (in *instance) tagStore() *tagStore     { return &in.tags }
-func (k *keyPair) tagStore() *tagStore       { return &k.tags }
-func (g *securityGroup) tagStore() *tagStore { return &g.tags }
-func (s *snapshot) tagStore() *tagStore      { return &s.tags }
-func (v *volume) tagStore() *tagStore        { return &v.tags }
-func (v *vpc) tagStore() *tagStore           { return &v.tags }
-func (s *subnet) tagStore() *tagStore        { return &s.tags }
+func (im *image) tagStore() *tagStore          { return &im.tags }
+func (in *instance) tagStore() *tagStore       { return &in.tags }
+func (k *keyPair) tagStore() *tagStore         { return &k.tags }
+func (g *securityGroup) tagStore() *tagStore   { return &g.tags }
+func (s *snapshot) tagStore() *tagStore        { return &s.tags }
+func (v *volume) tagStore() *tagStore          { return &v.tags }
+func (v *vpc) tagStore() *tagStore             { return &v.tags }
+func (s *subnet) tagStore() *tagStore          { return &s.tags }
+func (lt *launchTemplate) tagStore() *tagStore { return &lt.tags }
 
 // ownedBy is a filter for valuesWhere: the resources of account.
 func ownedBy[T owned](account string) func(T) bool {

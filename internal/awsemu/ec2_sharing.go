@@ -252,6 +252,9 @@ func modifyImageAttribute(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(changes) > 0 && im.state == "disabled" {
+		return nil, invalidParameter("The image '%s' is disabled, and a disabled AMI can't be shared", im.id)
+	}
 	if len(changes) > 0 && attr == "description" {
 		return nil, errorf("InvalidParameterCombination", "launch permissions need Attribute launchPermission")
 	}

@@ -20,6 +20,7 @@ var tagPrefixes = map[string]struct{ resourceType, notFound, noun string }{
 	"key":    {"key-pair", "InvalidKeyPair.NotFound", "key pair"},
 	"vpc":    {"vpc", "InvalidVpcID.NotFound", "vpc ID"},
 	"subnet": {"subnet", "InvalidSubnetID.NotFound", "subnet ID"},
+	"lt":     {"launch-template", "InvalidLaunchTemplateId.NotFound", "launch template"},
 }
 
 // taggableResource finds a resource by id. Images need only be visible (an
@@ -49,6 +50,8 @@ func (r *request) taggableResource(id string) (taggable, error) {
 		ts = ownedTags(r, rs.groups, id)
 	case "key":
 		ts = ownedTags(r, rs.keyPairs, id)
+	case "lt":
+		ts = ownedTags(r, rs.launchTemplates, id)
 	case "vpc":
 		if n := rs.networkFor(r.account); n.vpc.id == id {
 			ts = &n.vpc.tags
@@ -208,6 +211,7 @@ func describableTags(r *request, _ []string) ([]tagEntry, error) {
 	res = appendTaggables(res, rs.snapshots, "snapshot", ownedBy[*snapshot](r.account))
 	res = appendTaggables(res, rs.groups, "security-group", ownedBy[*securityGroup](r.account))
 	res = appendTaggables(res, rs.keyPairs, "key-pair", ownedBy[*keyPair](r.account))
+	res = appendTaggables(res, rs.launchTemplates, "launch-template", ownedBy[*launchTemplate](r.account))
 	n := rs.networkFor(r.account)
 	res = append(res, taggable{n.vpc.id, "vpc", &n.vpc.tags})
 	for _, s := range n.subnets {

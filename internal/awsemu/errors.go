@@ -64,3 +64,24 @@ func notFoundList(code, noun string, ids []string) *apiError {
 	}
 	return errorf(code, "The %ss '%s' do not exist", noun, strings.Join(ids, ", "))
 }
+
+// clientError is an error of the services other than EC2 (SSM, Auto
+// Scaling): status 400, or 500 for their internal-failure codes.
+func clientError(code, format string, args ...any) *apiError {
+	status := http.StatusBadRequest
+	if code == "InternalServerError" || code == "InternalFailure" {
+		status = http.StatusInternalServerError
+	}
+	return &apiError{Code: code, Message: fmt.Sprintf(format, args...), Status: status}
+}
+
+// recordError is the apiError a service answers for err (an unexpected
+// error becomes internalCode, status 500), its code recorded in call.
+func recordError(call *Call, err error, internalCode string) *apiError {
+	ae, ok := err.(*apiError)
+	if !ok {
+		ae = clientError(internalCode, "%v", err)
+	}
+	call.ErrorCode = ae.Code
+	return ae
+}

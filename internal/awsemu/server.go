@@ -60,6 +60,19 @@ type Options struct {
 	// TerminatedRetention is how long terminated instances stay visible;
 	// zero means one hour, as in EC2.
 	TerminatedRetention time.Duration
+	// Clock, if set, is the emulator's time source instead of time.Now;
+	// Advance moves the emulator's time forward from either. Every timed
+	// behaviour (pending states, tag visibility, deprecation times, SSM
+	// validation) reads this one clock.
+	Clock func() time.Time
+	// SSMValidationDelay is how long SSM takes to validate a parameter
+	// version of data type aws:ec2:image: until then GetParameter shows the
+	// previous version (ssm.go). Zero makes the next request see it.
+	SSMValidationDelay time.Duration
+	// SSMNeverValidates models a caller without ec2:DescribeImages: its
+	// aws:ec2:image versions stay unvalidated for ever, so PutParameter
+	// succeeds and GetParameter never shows the new value.
+	SSMNeverValidates bool
 	// OnCall, if set, is called after every request, outside the
 	// emulator's lock and concurrently for concurrent requests, e.g. to
 	// log it.
@@ -95,6 +108,9 @@ type Emulator struct {
 	calls   []Call
 	faults  faultState
 	seq     uint64 // id sequence; survives Reset so old ids are never reused
+	// skew is how far Advance has moved the clock; it survives Reset, as
+	// time does not go back.
+	skew time.Duration
 	// orgs is every account's place in AWS Organizations (ec2_sharing.go);
 	// kmsKeys the KMS keys of every account and region (kms.go).
 	orgs    map[string]Membership
@@ -103,6 +119,9 @@ type Emulator struct {
 
 // New returns an emulator in its seeded state.
 func New(opts Options) *Emulator {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
 	if opts.TerminatedRetention == 0 {
 		opts.TerminatedRetention = time.Hour
 	}
@@ -110,6 +129,23 @@ func New(opts Options) *Emulator {
 	e.resetLocked()
 	return e
 }
+
+// Advance moves the emulator's clock forward by d, so that tests can pass
+// pending delays, deprecation times and SSM validation without sleeping.
+func (e *Emulator) Advance(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.skew += d
+}
+
+// Now is the emulator's current time.
+func (e *Emulator) Now() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.nowLocked()
+}
+
+func (e *Emulator) nowLocked() time.Time { return e.opts.Clock().Add(e.skew) }
 
 // Reset returns the emulator to its seeded state: all resources created
 // since are gone, the call log and the faults are cleared.
@@ -153,7 +189,9 @@ func (e *Emulator) CallCount(action string, regions ...string) int {
 // refuses it as EC2 would. A new service is a file group (ssm.go, ...)
 // with its handler added here.
 var services = map[string]func(e *Emulator, w http.ResponseWriter, r *http.Request, call *Call){
-	"sts": (*Emulator).serveSTS,
+	"sts":         (*Emulator).serveSTS,
+	"ssm":         (*Emulator).serveSSM,
+	"autoscaling": (*Emulator).serveAutoScaling,
 }
 
 // ServeHTTP answers one request of any service and records it in the call
@@ -174,6 +212,35 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if onCall != nil {
 		onCall(call)
 	}
+}
+
+// refusal is why a request is refused before its action runs, for each
+// service to word in its own error codes.
+type refusal int
+
+const (
+	admitted refusal = iota
+	unsigned
+	unknownRegion
+	deniedKey
+)
+
+// admit reads the caller's account and region from the SigV4 scope into
+// call, and says whether the request may go on.
+func admit(r *http.Request, call *Call) refusal {
+	akid, region := credentialScope(r)
+	call.Region = region
+	if akid == "" {
+		return unsigned
+	}
+	call.Account = accountForKey(akid)
+	switch {
+	case !knownRegion(region):
+		return unknownRegion
+	case strings.HasPrefix(akid, DeniedKeyPrefix):
+		return deniedKey
+	}
+	return admitted
 }
 
 // serviceOf is the service a SigV4 Authorization header is scoped to.

@@ -237,28 +237,11 @@ func TestFaultSeedIsReproducible(t *testing.T) {
 // emulator's answers. Debian's /usr/bin/aws is used because a pyenv shim may
 // shadow it on PATH.
 func TestAWSCLI(t *testing.T) {
-	cli := "/usr/bin/aws"
-	if _, err := os.Stat(cli); err != nil {
-		testenv.Missing(t, "the AWS CLI is not at %s (scripts/ensure-deps.sh installs Debian's awscli)", cli)
-	}
 	emu, url := serve(t, Options{})
 	must(emu.PutImage(accountA, region, ImageSpec{Name: "cli-image", Tags: map[string]string{"Fingerprint": "cli"}}))(t)
 	run := func(args ...string) []byte {
 		t.Helper()
-		cmd := exec.Command(cli, append([]string{"--endpoint-url", url, "--output", "json", "ec2"}, args...)...)
-		cmd.Env = []string{
-			"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin", "AWS_ACCESS_KEY_ID=" + AccessKeyFor(accountA),
-			"AWS_SECRET_ACCESS_KEY=s", "AWS_DEFAULT_REGION=" + region, "AWS_EC2_METADATA_DISABLED=true",
-		}
-		out, err := cmd.Output()
-		if err != nil {
-			var stderr []byte
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = ee.Stderr
-			}
-			t.Fatalf("aws %v: %v\n%s", args, err, stderr)
-		}
-		return out
+		return runAWSCLI(t, url, append([]string{"ec2"}, args...)...)
 	}
 	var images struct {
 		Images []struct {
@@ -277,4 +260,28 @@ func TestAWSCLI(t *testing.T) {
 	if k := emu.KeyPairs(accountA, region); len(k) != 1 || k[0].Tags["Lock"] != "1" {
 		t.Fatalf("key pairs after the CLI: %+v", k)
 	}
+}
+
+// runAWSCLI runs the aws CLI as accountA in region against the emulator at
+// url and returns its JSON output, skipping the test when it is missing.
+func runAWSCLI(t *testing.T, url string, args ...string) []byte {
+	t.Helper()
+	cli := "/usr/bin/aws"
+	if _, err := os.Stat(cli); err != nil {
+		testenv.Missing(t, "the AWS CLI is not at %s (scripts/ensure-deps.sh installs Debian's awscli)", cli)
+	}
+	cmd := exec.Command(cli, append([]string{"--endpoint-url", url, "--output", "json"}, args...)...)
+	cmd.Env = []string{
+		"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin", "AWS_ACCESS_KEY_ID=" + AccessKeyFor(accountA),
+		"AWS_SECRET_ACCESS_KEY=s", "AWS_DEFAULT_REGION=" + region, "AWS_EC2_METADATA_DISABLED=true",
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("aws %v: %v\n%s", args, err, stderr)
+	}
+	return out
 }

@@ -22,6 +22,15 @@ type regionState struct {
 	keyPairs  map[string]*keyPair
 	groups    map[string]*securityGroup
 	networks  map[string]*network // by account, created on first use
+	// params are the SSM parameters by account and name; public the public
+	// ones (/aws/service/...) by name (ssm_parameters.go).
+	params map[string]map[string]*ssmParameter
+	public map[string]*ssmParameter
+	// launchTemplates by id (ec2_launchtemplates.go); Auto Scaling's
+	// launch configurations and groups by account and name (autoscaling*.go).
+	launchTemplates map[string]*launchTemplate
+	launchConfigs   map[string]map[string]*launchConfig
+	asGroups        map[string]map[string]*asGroup
 	// tokens remembers ClientTokens: key is account, action and token.
 	tokens map[string]clientToken
 }
@@ -48,6 +57,12 @@ func (e *Emulator) regionLocked(name string, now time.Time) *regionState {
 			groups:    map[string]*securityGroup{},
 			networks:  map[string]*network{},
 			tokens:    map[string]clientToken{},
+			params:    map[string]map[string]*ssmParameter{},
+			public:    map[string]*ssmParameter{},
+
+			launchTemplates: map[string]*launchTemplate{},
+			launchConfigs:   map[string]map[string]*launchConfig{},
+			asGroups:        map[string]map[string]*asGroup{},
 		}
 		seedRegion(rs)
 		e.regions[name] = rs
@@ -58,6 +73,7 @@ func (e *Emulator) regionLocked(name string, now time.Time) *regionState {
 
 // advance applies every timed state transition due by now.
 func (e *Emulator) advance(rs *regionState, now time.Time) {
+	e.validateParams(rs, now)
 	for _, im := range rs.images {
 		if im.state == "pending" && due(im.readyAt, now) {
 			im.state = "available"
@@ -75,11 +91,11 @@ func (e *Emulator) advance(rs *regionState, now time.Time) {
 		if in.state != "terminated" && due(in.readyAt, now) {
 			switch in.state {
 			case "pending":
-				in.setState("running", "")
+				in.setState("running", "", in.readyAt)
 			case "stopping":
-				in.setState("stopped", "User initiated")
+				in.setState("stopped", "User initiated", in.readyAt)
 			case "shutting-down":
-				in.setState("terminated", "User initiated")
+				in.setState("terminated", "User initiated", in.readyAt)
 				in.terminatedAt = in.readyAt
 				rs.releaseVolumes(in)
 			}

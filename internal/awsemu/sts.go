@@ -27,7 +27,9 @@ var roleARN = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):role/(?:[\w+=,.@-]+/
 // account, as AssumeRole hands out.
 func TempAccessKeyFor(account string) string { return "ASIAEMUL" + account }
 
-type stsError struct {
+// queryError is the error envelope of the Query services with their own
+// namespace (STS, Auto Scaling).
+type queryError struct {
 	XMLName xml.Name `xml:"ErrorResponse"`
 	Xmlns   string   `xml:"xmlns,attr"`
 	Type    string   `xml:"Error>Type"`
@@ -74,7 +76,7 @@ func (e *Emulator) serveSTS(w http.ResponseWriter, r *http.Request, call *Call) 
 func (e *Emulator) sts(r *http.Request, call *Call) (int, any) {
 	fail := func(status int, code, format string, args ...any) (int, any) {
 		call.ErrorCode = code
-		return status, stsError{Xmlns: stsNamespace, Type: "Sender", Code: code, Message: fmt.Sprintf(format, args...), ReqID: call.RequestID}
+		return status, queryError{Xmlns: stsNamespace, Type: "Sender", Code: code, Message: fmt.Sprintf(format, args...), ReqID: call.RequestID}
 	}
 	if err := r.ParseForm(); err != nil {
 		return fail(400, "InvalidParameterValue", "the request could not be parsed: %v", err)

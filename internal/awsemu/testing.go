@@ -6,7 +6,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -52,6 +54,17 @@ func (s *TestServer) EC2(account, region string, optFns ...func(*ec2.Options)) *
 // STS returns an STS client acting as account in region, like EC2.
 func (s *TestServer) STS(account, region string, optFns ...func(*sts.Options)) *sts.Client {
 	return sts.NewFromConfig(s.Config(account, region), optFns...)
+}
+
+// SSM returns an SSM client acting as account in region, like EC2.
+func (s *TestServer) SSM(account, region string, optFns ...func(*ssm.Options)) *ssm.Client {
+	return ssm.NewFromConfig(s.Config(account, region), optFns...)
+}
+
+// AutoScaling returns an Auto Scaling client acting as account in region,
+// like EC2.
+func (s *TestServer) AutoScaling(account, region string, optFns ...func(*autoscaling.Options)) *autoscaling.Client {
+	return autoscaling.NewFromConfig(s.Config(account, region), optFns...)
 }
 
 // Config is the configuration the clients are made from, for a service's

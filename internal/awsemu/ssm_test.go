@@ -1,0 +1,296 @@
+package awsemu
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+)
+
+func put(name, value string, opts ...func(*ssm.PutParameterInput)) *ssm.PutParameterInput {
+	in := &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(value), Type: ssmtypes.ParameterTypeString}
+	for _, o := range opts {
+		o(in)
+	}
+	return in
+}
+
+func overwrite(in *ssm.PutParameterInput)  { in.Overwrite = aws.Bool(true) }
+func imageData(in *ssm.PutParameterInput)  { in.DataType = aws.String(dataTypeImage) }
+func untyped(in *ssm.PutParameterInput)    { in.Type = "" }
+func stringList(in *ssm.PutParameterInput) { in.Type = ssmtypes.ParameterTypeStringList }
+func secure(in *ssm.PutParameterInput)     { in.Type = ssmtypes.ParameterTypeSecureString }
+func advanced(in *ssm.PutParameterInput)   { in.Tier = ssmtypes.ParameterTierAdvanced }
+func withTags(in *ssm.PutParameterInput) {
+	in.Tags = []ssmtypes.Tag{{Key: aws.String("k"), Value: aws.String("v")}}
+}
+func badDataType(in *ssm.PutParameterInput) { in.DataType = aws.String("AWS:EC2:IMAGE") }
+
+func TestPutParameterErrors(t *testing.T) {
+	ctx := context.Background()
+	s := NewTestServer(t)
+	c := s.SSM(accountA, region)
+	must(c.PutParameter(ctx, put("/app/text", "v1")))(t)
+	must(c.PutParameter(ctx, put("/app/image", SeedImageID(region, SeedUbuntu), imageData)))(t)
+	for _, tc := range []struct {
+		name string
+		in   *ssm.PutParameterInput
+		code string
+	}{
+		{"exists without Overwrite", put("/app/text", "v2"), "ParameterAlreadyExists"},
+		{"Type changed", put("/app/text", "a,b", overwrite, stringList), "HierarchyTypeMismatchException"},
+		{"text to aws:ec2:image", put("/app/text", SeedImageID(region, SeedUbuntu), overwrite, imageData), "ValidationException"},
+		{"aws:ec2:image to text", put("/app/image", "plain", overwrite), "ValidationException"},
+		{"new without Type", put("/app/new", "v", untyped), "ValidationException"},
+		{"reserved prefix", put("/aws/service/mine", "v"), "ValidationException"},
+		{"ssm prefix", put("ssm-thing", "v"), "ValidationException"},
+		{"not fully qualified", put("app/x", "v"), "ValidationException"},
+		{"bad character", put("/app/x y", "v"), "ValidationException"},
+		{"16 levels", put(strings.Repeat("/l", 16), "v"), "HierarchyLevelLimitExceededException"},
+		{"name too long", put("/"+strings.Repeat("n", 1011), "v"), "ValidationException"},
+		{"value too long", put("/app/big", strings.Repeat("v", 4097)), "ValidationException"},
+		{"data type in capitals", put("/app/dt", "v", badDataType), "ValidationException"},
+		{"StringList of images", put("/app/list", "ami-1", stringList, imageData), "ValidationException"},
+		{"SecureString not modelled", put("/app/secret", "v", secure), "ValidationException"},
+		{"Advanced tier not modelled", put("/app/adv", "v", advanced), "ValidationException"},
+		{"Tags not modelled", put("/app/tagged", "v", withTags), "ValidationException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.PutParameter(ctx, tc.in)
+			wantCode(t, err, tc.code)
+		})
+	}
+}
+
+func TestParameterVersions(t *testing.T) {
+	ctx := context.Background()
+	s := NewTestServer(t)
+	c := s.SSM(accountA, region)
+	for i := 1; i <= 102; i++ {
+		out := must(c.PutParameter(ctx, put("/app/v", fmt.Sprint(i), overwrite)))(t)
+		if out.Version != int64(i) || out.Tier != ssmtypes.ParameterTierStandard {
+			t.Fatalf("put %d: version %d tier %s", i, out.Version, out.Tier)
+		}
+	}
+	got := must(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/app/v")}))(t).Parameter
+	if aws.ToString(got.Value) != "102" || got.Version != 102 || aws.ToString(got.DataType) != "text" ||
+		aws.ToString(got.ARN) != "arn:aws:ssm:us-east-1:"+accountA+":parameter/app/v" || got.LastModifiedDate == nil {
+		t.Fatalf("GetParameter: %+v", got)
+	}
+	old := must(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/app/v:3")}))(t).Parameter
+	if aws.ToString(old.Value) != "3" || aws.ToString(old.Selector) != ":3" {
+		t.Fatalf("version 3: %+v", old)
+	}
+	for _, tc := range []struct{ name, code string }{
+		{"/app/v:2", "ParameterVersionNotFound"}, // only the 100 newest are kept
+		{"/app/v:103", "ParameterVersionNotFound"},
+		{"/app/v:stable", "ValidationException"}, // labels are not modelled
+		{"/app/missing", "ParameterNotFound"},
+		{"", "ValidationException"},
+	} {
+		_, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(tc.name)})
+		wantCode(t, err, tc.code)
+	}
+	// Parameters are per account and per region.
+	_, err := s.SSM(accountB, region).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/app/v")})
+	wantCode(t, err, "ParameterNotFound")
+	_, err = s.SSM(accountA, otherRegion).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/app/v")})
+	wantCode(t, err, "ParameterNotFound")
+}
+
+func TestGetParametersAndDelete(t *testing.T) {
+	ctx := context.Background()
+	s := NewTestServer(t)
+	c := s.SSM(accountA, region)
+	must(c.PutParameter(ctx, put("/a", "1")))(t)
+	out := must(c.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/a", "/b", "/a:9"}}))(t)
+	if len(out.Parameters) != 1 || aws.ToString(out.Parameters[0].Value) != "1" ||
+		strings.Join(out.InvalidParameters, ",") != "/b,/a:9" {
+		t.Fatalf("GetParameters: %+v %v", out.Parameters, out.InvalidParameters)
+	}
+	_, err := c.GetParameters(ctx, &ssm.GetParametersInput{Names: strings.Split("1,2,3,4,5,6,7,8,9,10,11", ",")})
+	wantCode(t, err, "ValidationException")
+	must(c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/a")}))(t)
+	_, err = c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/a")})
+	wantCode(t, err, "ParameterNotFound")
+	if got := s.Parameters(accountA, region); len(got) != 0 {
+		t.Fatalf("after delete: %+v", got)
+	}
+}
+
+func TestGetParametersByPath(t *testing.T) {
+	ctx := context.Background()
+	s := NewTestServer(t)
+	c := s.SSM(accountA, region)
+	var want []string
+	for i := range 23 {
+		name := fmt.Sprintf("/amis/img%02d/latest", i)
+		must(c.PutParameter(ctx, put(name, "v")))(t)
+		want = append(want, name)
+	}
+	must(c.PutParameter(ctx, put("/amis/top", "v")))(t)
+	must(c.PutParameter(ctx, put("/other/x", "v")))(t)
+	var got []string
+	pages := 0
+	for p := ssm.NewGetParametersByPathPaginator(c, &ssm.GetParametersByPathInput{
+		Path: aws.String("/amis/"), Recursive: aws.Bool(true), MaxResults: aws.Int32(10),
+	}); p.HasMorePages(); pages++ {
+		for _, prm := range must(p.NextPage(ctx))(t).Parameters {
+			got = append(got, aws.ToString(prm.Name))
+		}
+	}
+	want = append(want, "/amis/top")
+	if pages != 3 || strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("recursive: %d pages, %v", pages, got)
+	}
+	flat := must(c.GetParametersByPath(ctx, &ssm.GetParametersByPathInput{Path: aws.String("/amis")}))(t)
+	if len(flat.Parameters) != 1 || aws.ToString(flat.Parameters[0].Name) != "/amis/top" || flat.NextToken != nil {
+		t.Fatalf("one level: %+v", flat.Parameters)
+	}
+	for _, tc := range []struct {
+		name string
+		in   ssm.GetParametersByPathInput
+		code string
+	}{
+		{"MaxResults 11", ssm.GetParametersByPathInput{Path: aws.String("/amis"), MaxResults: aws.Int32(11)}, "ValidationException"},
+		{"MaxResults 0", ssm.GetParametersByPathInput{Path: aws.String("/amis"), MaxResults: aws.Int32(0)}, "ValidationException"},
+		{"relative path", ssm.GetParametersByPathInput{Path: aws.String("amis")}, "ValidationException"},
+		{"bad token", ssm.GetParametersByPathInput{Path: aws.String("/amis"), NextToken: aws.String("!!")}, "InvalidNextToken"},
+		{"filters not modelled", ssm.GetParametersByPathInput{Path: aws.String("/amis"),
+			ParameterFilters: []ssmtypes.ParameterStringFilter{{Key: aws.String("Type"), Values: []string{"String"}}}}, "ValidationException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.GetParametersByPath(ctx, &tc.in)
+			wantCode(t, err, tc.code)
+		})
+	}
+}
+
+// An aws:ec2:image version becomes visible only once validated, after
+// SSMValidationDelay; one naming an image the account cannot see is dropped.
+func TestImageParameterValidation(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	s := NewTestServer(t, Options{Clock: func() time.Time { return start }, SSMValidationDelay: 30 * time.Second})
+	c := s.SSM(accountA, region)
+	first, second := SeedImageID(region, SeedUbuntu), SeedImageID(region, SeedDebian)
+	value := func() (string, int64, error) {
+		out, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/amis/app")})
+		if err != nil {
+			return "", 0, err
+		}
+		return aws.ToString(out.Parameter.Value), out.Parameter.Version, nil
+	}
+	if v := must(c.PutParameter(ctx, put("/amis/app", first, imageData)))(t); v.Version != 1 {
+		t.Fatalf("version %d", v.Version)
+	}
+	_, _, err := value()
+	wantCode(t, err, "ParameterNotFound") // not created until validated
+	s.Advance(30 * time.Second)
+	if v, n, err := value(); err != nil || v != first || n != 1 {
+		t.Fatalf("after validation: %s %d %v", v, n, err)
+	}
+	must(c.PutParameter(ctx, put("/amis/app", second, imageData, overwrite)))(t)
+	if v, _, _ := value(); v != first {
+		t.Fatalf("before validation GetParameter shows %s", v)
+	}
+	s.Advance(30 * time.Second)
+	if v, n, _ := value(); v != second || n != 2 {
+		t.Fatalf("after validation: %s %d", v, n)
+	}
+	// An image that does not exist (or is not visible) fails validation:
+	// the version is never shown, and its number is not reused.
+	must(c.PutParameter(ctx, put("/amis/app", "ami-0123456789abcdef0", imageData, overwrite)))(t)
+	s.Advance(time.Minute)
+	if v, n, _ := value(); v != second || n != 2 {
+		t.Fatalf("after a failed validation: %s %d", v, n)
+	}
+	if v := must(c.PutParameter(ctx, put("/amis/app", first, imageData, overwrite)))(t); v.Version != 4 {
+		t.Fatalf("next version %d, want 4", v.Version)
+	}
+}
+
+func TestImageParameterNeverValidates(t *testing.T) {
+	ctx := context.Background()
+	s := NewTestServer(t)
+	s.SetSSMValidation(0, true)
+	c := s.SSM(accountA, region)
+	must(c.PutParameter(ctx, put("/amis/app", "plain-text-is-fine")))(t)
+	must(c.PutParameter(ctx, put("/amis/img", SeedImageID(region, SeedUbuntu), imageData)))(t)
+	s.Advance(24 * time.Hour)
+	_, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/amis/img")})
+	wantCode(t, err, "ParameterNotFound")
+	if got := s.Parameters(accountA, region); len(got) != 2 || got[1].Pending != 1 || got[1].Version != 0 {
+		t.Fatalf("Parameters: %+v", got)
+	}
+}
+
+func TestPublicParameters(t *testing.T) {
+	ctx := context.Background()
+	s := NewTestServer(t)
+	name := "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id"
+	must(0, s.SetPublicParameter(region, name, SeedImageID(region, SeedUbuntu)))(t)
+	must(0, s.SetPublicParameter(otherRegion, name, SeedImageID(otherRegion, SeedUbuntu)))(t)
+	if err := s.SetPublicParameter(region, "/mine", "v"); err == nil {
+		t.Fatal("a public parameter outside /aws/service/ was accepted")
+	}
+	for _, acct := range []string{accountA, accountB} {
+		for _, r := range []string{region, otherRegion} {
+			out := must(s.SSM(acct, r).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)}))(t)
+			if aws.ToString(out.Parameter.Value) != SeedImageID(r, SeedUbuntu) {
+				t.Fatalf("%s in %s reads %s", acct, r, aws.ToString(out.Parameter.Value))
+			}
+		}
+	}
+	byPath := must(s.SSM(accountB, region).GetParametersByPath(ctx, &ssm.GetParametersByPathInput{
+		Path: aws.String("/aws/service/canonical"), Recursive: aws.Bool(true)}))(t)
+	if len(byPath.Parameters) != 1 {
+		t.Fatalf("by path: %+v", byPath.Parameters)
+	}
+	_, err := s.SSM(accountA, region).PutParameter(ctx, put(name, "ami-1", overwrite))
+	wantCode(t, err, "ValidationException")
+}
+
+func TestSSMRefusals(t *testing.T) {
+	ctx := context.Background()
+	s := NewTestServer(t)
+	denied := ssm.NewFromConfig(s.Config(accountA, region), func(o *ssm.Options) {
+		o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: DeniedKeyPrefix + "X", SecretAccessKey: "s"}, nil
+		})
+	})
+	_, err := denied.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/x")})
+	wantCode(t, err, "AccessDeniedException")
+	_, err = s.SSM(accountA, "mars-north-1").GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/x")})
+	wantCode(t, err, "UnrecognizedClientException")
+	_, err = s.SSM(accountA, region).DescribeParameters(ctx, &ssm.DescribeParametersInput{})
+	wantCode(t, err, "UnknownOperationException")
+	s.SetFaults(Faults{Rate: 1, Codes: []string{"ThrottlingException"}, Actions: []string{"GetParameter"}})
+	_, err = s.SSM(accountA, region).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/x")})
+	wantCode(t, err, "ThrottlingException")
+	if n := s.CallCount("GetParameter"); n != 3 {
+		t.Fatalf("GetParameter calls logged: %d", n)
+	}
+}
+
+// The aws CLI (botocore's JSON protocol, an independent client) reads a
+// parameter.
+func TestSSMWithAWSCLI(t *testing.T) {
+	s := NewTestServer(t)
+	must(s.SSM(accountA, region).PutParameter(context.Background(), put("/amis/cli", "hello")))(t)
+	var out struct {
+		Parameter struct{ Name, Value, DataType string }
+	}
+	if err := json.Unmarshal(runAWSCLI(t, s.URL, "ssm", "get-parameter", "--name", "/amis/cli"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Parameter.Value != "hello" || out.Parameter.DataType != "text" {
+		t.Fatalf("aws ssm get-parameter: %+v", out)
+	}
+}

@@ -88,7 +88,7 @@ func (e *Emulator) autoScaling(w http.ResponseWriter, r *http.Request, call *Cal
 	if !ok {
 		return nil, clientError("InvalidAction", "Could not find operation %s for version 2011-01-01", call.Action)
 	}
-	if err := e.injectFault(call.Action); err != nil {
+	if err := e.injectFault(r.Context(), call.Action); err != nil {
 		return nil, err
 	}
 	return e.locked(call.Account, call.Region, p, nil, h)

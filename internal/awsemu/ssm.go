@@ -55,7 +55,7 @@ func (e *Emulator) ssm(w http.ResponseWriter, r *http.Request, call *Call) (any,
 	if err != nil {
 		return nil, clientError("SerializationException", "reading the request: %v", err)
 	}
-	if err := e.injectFault(target); err != nil {
+	if err := e.injectFault(r.Context(), target); err != nil {
 		return nil, err
 	}
 	return e.locked(call.Account, call.Region, params{}, body, h)

@@ -84,6 +84,8 @@ type Locker struct {
 	Owner string
 	// now is the clock; tests replace it.
 	now func() time.Time
+
+	once sync.Once // defaults
 	// beforeCreate, when set, is called between listing the entries and
 	// creating one; tests pause a job there. Nil in production.
 	beforeCreate func(name string)
@@ -96,7 +98,11 @@ type held struct {
 	owner   string
 }
 
-func (l *Locker) defaults() {
+// defaults fills in the unset settings, once: one Locker serves the
+// parallel builds of a project's images.
+func (l *Locker) defaults() { l.once.Do(l.setDefaults) }
+
+func (l *Locker) setDefaults() {
 	if l.Lease <= 0 {
 		l.Lease = 5 * time.Minute
 	}

@@ -100,7 +100,7 @@ func (b *Baker) build(ctx context.Context, img *Image, res fingerprint.Result, v
 	if img.Template.Declares(img.FingerprintVar) {
 		bo.Vars = append(bo.Vars, packer.Var{Name: img.FingerprintVar, Value: fp})
 	} else {
-		b.log().Warn(fmt.Sprintf("the template does not declare the fingerprint variable %q: ami-bakery tags the AMI after packer ends, and an AMI whose tagging an earlier run did not reach (it was killed in between) is not recognised, so this builds again", img.FingerprintVar),
+		b.log().Warn(fmt.Sprintf("the template does not declare the fingerprint variable %q: ami-bakery tags the AMI only after packer ends; if a run is killed in between, its AMI stays untagged, is not recognised and is built again", img.FingerprintVar),
 			"hint", declareHint(img))
 	}
 	bo.Vars = append(append(bo.Vars, vars...), img.Packer.Vars...)

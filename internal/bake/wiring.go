@@ -66,7 +66,9 @@ func (b *Baker) checkBuild(img *Image, region string) ([]packer.Var, error) {
 		for _, n := range names {
 			vars = append(vars, packer.Var{Name: n, Value: w.value})
 		}
-		if w.setting != "region" && w.explicit == "" && len(others) > 0 {
+		// Only the subnet warns: a template without custom_endpoint_ec2
+		// is the usual case on AWS itself.
+		if w.setting == "subnet_id" && w.explicit == "" && len(others) > 0 {
 			b.log().Warn(fmt.Sprintf("%s has nowhere to go in %s: its %s is %s", w.flag, others[0].Name, w.setting, describe(others[0], w.setting)),
 				"hint", fmt.Sprintf("make the template's %s a variable, or name the variable with %s-var", w.setting, w.flag))
 		}

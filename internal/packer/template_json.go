@@ -9,6 +9,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
@@ -119,7 +120,7 @@ func (t *Template) loadJSON(src []byte) error {
 // the variable's value, and any other template call ({{timestamp}},
 // {{env}}, ...) makes the value unknown.
 func jsonSetting(at, text string, defaults map[string]string) Setting {
-	st := Setting{Pos: at, Text: text}
+	st := Setting{Pos: at, Text: strconv.Quote(text)}
 	for _, m := range userVarRe.FindAllStringSubmatch(text, -1) {
 		st.Vars = append(st.Vars, m[1]+m[2])
 	}

@@ -2,6 +2,7 @@ package packer
 
 import (
 	"path"
+	"path/filepath"
 	"slices"
 )
 
@@ -94,4 +95,24 @@ func SettingVars(sources []Source, name string) (vars []string, others []Source)
 	}
 	slices.Sort(vars)
 	return slices.Compact(vars), others
+}
+
+// ManifestPaths returns the files the template's manifest post-processors
+// write, resolved against packer's working directory dir, given the values
+// of variables (the rest have their defaults). An output that cannot be
+// known before the build (a variable without a value, a function) is
+// returned in unknown instead.
+func (t *Template) ManifestPaths(dir string, vars map[string]string) (paths []string, unknown []Setting) {
+	for _, m := range t.Manifests {
+		out, ok := m.Eval(vars)
+		if !ok || out == "" {
+			unknown = append(unknown, m)
+			continue
+		}
+		if !filepath.IsAbs(out) {
+			out = filepath.Join(dir, out)
+		}
+		paths = append(paths, out)
+	}
+	return paths, unknown
 }

@@ -125,7 +125,7 @@ func TestPrintChecksum(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var b bytes.Buffer
-		if err := PrintChecksum(&b, res, tt.explain, tt.json); err != nil {
+		if err := PrintChecksum(&b, res, nil, tt.explain, tt.json); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
 		if b.String() != tt.want {
@@ -150,7 +150,7 @@ func TestExplainOddNames(t *testing.T) {
 		{Kind: fingerprint.KindVar, Path: "password", Size: 4, Hash: secretHash},
 	}}
 	var b bytes.Buffer
-	if err := PrintChecksum(&b, res, true, false); err != nil {
+	if err := PrintChecksum(&b, res, nil, true, false); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -167,7 +167,7 @@ func TestExplainOddNames(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	b.Reset()
-	PrintChecksum(&b, res, false, true)
+	PrintChecksum(&b, res, nil, false, true)
 	if strings.Contains(b.String(), secretHash) || !strings.Contains(b.String(), `"hash": "set"`) {
 		t.Errorf("--json shows the var's hash:\n%s", b.String())
 	}

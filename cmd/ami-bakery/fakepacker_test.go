@@ -197,19 +197,10 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 		}
 	}
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithHTTPClient(awsemu.HTTPClient()))
+	c, inst, err := fakeInstance(ctx, region, render(b.SourceAMI))
 	if err != nil {
 		return "", "", err
 	}
-	c := ec2.NewFromConfig(cfg)
-	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
-		ImageId: aws.String(render(b.SourceAMI)), InstanceType: types.InstanceTypeT3Micro,
-		MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-	})
-	if err != nil {
-		return "", "", err
-	}
-	inst := run.Instances[0].InstanceId
 	defer c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{*inst}})
 	name := render(b.AMIName)
 	if b.EncryptBoot {
@@ -345,18 +336,10 @@ func fakeBuildEval(template string, vars map[string]string, only []string) (id, 
 		name = "fake-" + strconv.FormatInt(time.Now().UnixNano(), 10)
 	}
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithHTTPClient(awsemu.HTTPClient()))
+	c, inst, err := fakeInstance(ctx, region, os.Getenv("SOURCE_AMI"))
 	if err != nil {
 		return "", "", err
 	}
-	c := ec2.NewFromConfig(cfg)
-	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
-		ImageId: aws.String(os.Getenv("SOURCE_AMI")), InstanceType: types.InstanceTypeT3Micro, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-	})
-	if err != nil {
-		return "", "", err
-	}
-	inst := run.Instances[0].InstanceId
 	defer c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{*inst}})
 	img, err := c.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: inst, Name: aws.String(name)})
 	if err != nil {
@@ -381,4 +364,22 @@ func fakeManifests(template string, vars map[string]string, id, region string) e
 		}
 	}
 	return nil
+}
+
+// fakeInstance starts the build's instance from sourceAMI in region, as
+// packer's amazon-ebs does; the caller terminates it.
+func fakeInstance(ctx context.Context, region, sourceAMI string) (*ec2.Client, *string, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithHTTPClient(awsemu.HTTPClient()))
+	if err != nil {
+		return nil, nil, err
+	}
+	c := ec2.NewFromConfig(cfg)
+	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
+		ImageId: aws.String(sourceAMI), InstanceType: types.InstanceTypeT3Micro,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, run.Instances[0].InstanceId, nil
 }

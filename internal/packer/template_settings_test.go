@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
 const settingsJSON = `{
@@ -147,27 +145,5 @@ func TestTemplateSettings(t *testing.T) {
 	}
 	if len(h.Manifests) != 2 || eval(h.Manifests[0], nil) != "manifest-us-east-1.json" || eval(h.Manifests[1], nil) != DefaultManifest {
 		t.Errorf("HCL2 manifests = %+v", h.Manifests)
-	}
-}
-
-func TestTemplateSiblingVariable(t *testing.T) {
-	dir := t.TempDir()
-	for name, content := range map[string]string{
-		"variables.pkr.hcl": "variable \"region\" {\n  default = \"us-east-1\"\n}\n",
-		"main.pkr.hcl":      "source \"amazon-ebs\" \"x\" {\n  region = var.region\n}\nbuild {\n  sources = [\"source.amazon-ebs.x\"]\n}\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_, err := LoadTemplate(filepath.Join(dir, "main.pkr.hcl"))
-	if err == nil || !strings.Contains(err.Error(), "var.region, which is declared in "+filepath.Join(dir, "variables.pkr.hcl")) {
-		t.Fatalf("err = %v", err)
-	}
-	if h := strings.Join(usererr.Hints(err), ""); !strings.Contains(h, "-t "+dir+"/") {
-		t.Errorf("hint = %q", h)
-	}
-	if _, err := LoadTemplate(dir); err != nil {
-		t.Errorf("the directory: %v", err)
 	}
 }

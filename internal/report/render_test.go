@@ -191,3 +191,27 @@ func TestGitHubSummaryListsSharing(t *testing.T) {
 		}
 	}
 }
+
+// Files left out by design are listed after the inputs, with why; a path
+// that could break the line is quoted.
+func TestPrintChecksumExcluded(t *testing.T) {
+	res := fingerprint.Result{Sum: "abc", Algorithm: fingerprint.V2}
+	excl := []Exclusion{{Path: "packer/.ami_id.json", Why: "ami-bakery's result file"}, {Path: "my manifest.json", Why: "packer's manifest output"}}
+	var b bytes.Buffer
+	if err := PrintChecksum(&b, res, excl, true, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "excluded  packer/.ami_id.json  (ami-bakery's result file)\nexcluded  \"my manifest.json\"  (packer's manifest output)\nabc\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := PrintChecksum(&b, res, excl, false, false); err != nil || b.String() != "abc\n" {
+		t.Errorf("without --explain: %q %v", b.String(), err)
+	}
+	b.Reset()
+	PrintChecksum(&b, res, excl, false, true)
+	if !strings.Contains(b.String(), `"excluded": [`) || !strings.Contains(b.String(), `"why": "packer's manifest output"`) {
+		t.Errorf("JSON lacks the exclusions:\n%s", b.String())
+	}
+}

@@ -24,6 +24,7 @@ import (
 type bakeOptions struct {
 	def    options.Definition
 	target options.Target
+	wire   options.Wiring
 	build  options.Build
 	copies options.Copies
 	out    options.Output
@@ -57,6 +58,7 @@ region when there are several, or one JSON object with --json. On success
 	fs := cmd.Flags()
 	o.def.AddFlags(fs)
 	o.target.AddFlags(fs)
+	o.wire.AddFlags(fs)
 	o.build.AddFlags(fs)
 	o.copies.AddFlags(fs)
 	o.out.AddFlags(fs, true)
@@ -72,7 +74,10 @@ func (o *bakeOptions) validate() error {
 	if err := o.target.Validate(); err != nil {
 		return err
 	}
-	if err := o.build.Validate(&o.def); err != nil {
+	if err := o.wire.Validate(&o.def); err != nil {
+		return err
+	}
+	if err := o.build.Validate(); err != nil {
 		return err
 	}
 	if err := o.copies.Validate(o.target.AllRegions()); err != nil {
@@ -85,8 +90,8 @@ func (o *bakeOptions) validate() error {
 // fingerprint spec, loaded template, regions and how its AMI is found) and
 // a Baker with EC2 clients whose credentials were checked, and the client
 // factory, for what a bake adds.
-func prepare(ctx context.Context, def *options.Definition, target *options.Target, e *env, logFormat string) (*bake.Baker, *bake.Image, *awsclient.Factory, error) {
-	sp, err := spec(def)
+func prepare(ctx context.Context, def *options.Definition, target *options.Target, wire *options.Wiring, e *env, logFormat string) (*bake.Baker, *bake.Image, *awsclient.Factory, error) {
+	sp, _, err := spec(def)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -114,6 +119,14 @@ func prepare(ctx context.Context, def *options.Definition, target *options.Targe
 		TagKey:   target.TagKey,
 		ByName:   target.By == "name",
 		Endpoint: target.Endpoint,
+
+		FingerprintVar: wire.FingerprintVar,
+		SubnetID:       wire.SubnetID,
+		RegionVar:      wire.RegionVar,
+		SubnetVar:      wire.SubnetVar,
+		EndpointVar:    wire.EndpointVar,
+		PackerDir:      def.PackerDir,
+		Packer:         packer.BuildOptions{Only: wire.Only, Vars: userVars(def.Vars)},
 	}
 	b := &bake.Baker{
 		Clients: func(r string) images.EC2 { return clients.EC2(r) },
@@ -143,7 +156,7 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	if err := report.CheckAll(sinks); err != nil {
 		return err
 	}
-	b, img, clients, err := prepare(ctx, &o.def, &o.target, e, o.out.LogFormat)
+	b, img, clients, err := prepare(ctx, &o.def, &o.target, &o.wire, e, o.out.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -154,18 +167,12 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	vars := make([]packer.Var, len(o.def.Vars))
-	for i, v := range o.def.Vars {
-		vars[i] = packer.Var{Name: options.VarName(v), Value: v[len(options.VarName(v))+1:]}
-	}
 	progress := e.stderr
 	if o.out.LogFormat == "json" {
 		progress = logging.Lines(b.Log, "packer")
 	}
 	img.KMSKeys, img.AllowPublic = o.copies.Keys(), o.copies.AllowPublic
 	img.Name = name
-	img.FingerprintVar = o.build.FingerprintVar
-	img.SubnetID = o.build.SubnetID
 	b.GitCommit = func() string { return gitCommit(ctx, o.def.TemplateDir()) }
 	b.Wait = images.Waiter{Poll: o.build.PollInterval, Timeout: o.build.WaitTimeout, ReportEvery: 30 * time.Second}
 	packerEnv, err := clients.PackerEnv(ctx, os.Environ())
@@ -175,9 +182,9 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	img.Packer = packer.BuildOptions{
 		Env:      packerEnv,
 		Packer:   o.build.Packer,
-		Vars:     vars,
+		Vars:     img.Packer.Vars,
 		VarFiles: varFiles,
-		Only:     o.build.Only,
+		Only:     img.Packer.Only,
 		OnError:  o.build.OnError,
 		Debug:    o.build.Debug,
 		Progress: progress,
@@ -214,7 +221,7 @@ func newLocker(clients *awsclient.Factory, o *options.Build, log *slog.Logger) *
 // writing it would change the fingerprint, so the next run would build
 // again, and a plan could never agree with the bake that wrote it.
 func checkOutputs(def *options.Definition, paths []string) error {
-	sp, err := spec(def)
+	sp, _, err := spec(def)
 	if err != nil {
 		return err
 	}
@@ -243,4 +250,13 @@ func (o *bakeOptions) sinkOptions(e *env) report.SinkOptions {
 		GitHubOutput:  ghOutput,
 		GitHubSummary: ghSummary,
 	}
+}
+
+// userVars are the --var values as packer variables, in order.
+func userVars(vs []string) []packer.Var {
+	out := make([]packer.Var, len(vs))
+	for i, v := range vs {
+		out[i] = packer.Var{Name: options.VarName(v), Value: v[len(options.VarName(v))+1:]}
+	}
+	return out
 }

@@ -85,7 +85,7 @@ func runBakeProject(ctx context.Context, o *bakeOptions, path string, names []st
 	if err := o.proj.validate(); err != nil {
 		return err
 	}
-	if err := o.build.Validate(&o.def); err != nil {
+	if err := o.build.Validate(); err != nil {
 		return err
 	}
 	p, sel, err := loadSelect(path, names)
@@ -148,7 +148,7 @@ func (o *bakeOptions) prepareProject(ctx context.Context, b *bake.Baker, clients
 		if o.out.LogFormat == "json" {
 			progress = logging.Lines(b.Log.With("image", img.Name), "packer")
 		}
-		img.SubnetID = o.build.SubnetID
+		img.SubnetID = o.wire.SubnetID
 		img.Packer.Env = env
 		img.Packer.Packer = o.build.Packer
 		img.Packer.OnError = o.build.OnError

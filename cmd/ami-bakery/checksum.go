@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -56,7 +58,7 @@ func runChecksum(ctx context.Context, o *checksumOptions, e *env) error {
 	if err := packer.CheckTemplate(o.def.Template); err != nil {
 		return err
 	}
-	sp, err := spec(&o.def)
+	sp, excluded, err := spec(&o.def)
 	if err != nil {
 		return err
 	}
@@ -64,5 +66,28 @@ func runChecksum(ctx context.Context, o *checksumOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	return report.PrintChecksum(e.stdout, res, o.explain, o.json)
+	if res.Algorithm != fingerprint.V2 {
+		excluded = nil // v1 hashes what the original hashed
+	}
+	return report.PrintChecksum(e.stdout, res, inDefinition(sp, excluded), o.explain, o.json)
+}
+
+// inDefinition keeps the exclusions that lie in a definition directory:
+// the others would not be hashed anyway.
+func inDefinition(sp fingerprint.Spec, excluded []report.Exclusion) []report.Exclusion {
+	var out []report.Exclusion
+	for _, x := range excluded {
+		for _, d := range sp.Dirs {
+			ad, err1 := filepath.Abs(d)
+			ax, err2 := filepath.Abs(x.Path)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			if rel, err := filepath.Rel(ad, ax); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+				out = append(out, x)
+				break
+			}
+		}
+	}
+	return out
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/logging"
+	"github.com/ami-bakery/ami-bakery/internal/packer"
+	"github.com/ami-bakery/ami-bakery/internal/report"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
@@ -76,23 +78,42 @@ func newLogger(w io.Writer, format string) *slog.Logger { return logging.New(w, 
 
 // spec turns the definition settings into a fingerprint spec. It depends
 // on the definition alone, never on a run's output flags, so plan, bake and
-// checksum always agree. .ami_id.json beside the template is left out by
-// design (the original wrote it there); any other output path inside the
-// definition is refused (checkOutputs), so it needs no exclusion.
-func spec(d *options.Definition) (fingerprint.Spec, error) {
+// checksum always agree. Left out by design: .ami_id.json beside the
+// template (the original wrote it there) and the outputs of the template's
+// manifest post-processors, resolved against packer's working directory
+// (they change with every build); any other output path inside the
+// definition is refused (checkOutputs), so it needs no exclusion. The
+// exclusions are returned with why, for checksum --explain.
+func spec(d *options.Definition) (fingerprint.Spec, []report.Exclusion, error) {
 	alg, err := fingerprint.ParseAlgorithm(d.Algorithm)
 	if err != nil {
-		return fingerprint.Spec{}, usererr.Usage(err)
+		return fingerprint.Spec{}, nil, usererr.Usage(err)
 	}
-	return fingerprint.Spec{
+	excl := []report.Exclusion{{Path: filepath.Join(d.TemplateDir(), options.DefaultOutputFile), Why: "ami-bakery's result file"}}
+	// A template that cannot be read has no manifest to leave out; plan
+	// and bake refuse it anyway.
+	if t, err := packer.LoadTemplate(d.Template); err == nil {
+		vars := map[string]string{}
+		for _, v := range d.Vars {
+			vars[options.VarName(v)] = v[len(options.VarName(v))+1:]
+		}
+		paths, _ := t.ManifestPaths(d.WorkDir(), vars)
+		for _, p := range paths {
+			excl = append(excl, report.Exclusion{Path: p, Why: "packer's manifest output"})
+		}
+	}
+	sp := fingerprint.Spec{
 		Algorithm:  alg,
 		Template:   d.Template,
 		Dirs:       d.Dirs,
 		VarFiles:   d.VarFiles,
 		Vars:       d.Vars,
 		IgnoreFile: d.IgnoreFile,
-		Exclude:    []string{filepath.Join(d.TemplateDir(), options.DefaultOutputFile)},
-	}, nil
+	}
+	for _, x := range excl {
+		sp.Exclude = append(sp.Exclude, x.Path)
+	}
+	return sp, excl, nil
 }
 
 // absAll makes paths absolute, since packer runs in the template's directory.

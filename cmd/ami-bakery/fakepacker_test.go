@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/ami-bakery/ami-bakery/internal/awsemu"
 	"github.com/ami-bakery/ami-bakery/internal/images"
+	"github.com/ami-bakery/ami-bakery/internal/packer"
 )
 
 // fakePacker is a scripted stand-in for packer, for CLI scripts where the
@@ -88,14 +90,7 @@ func fakePacker() int {
 		ui("error", "fake packer: only build is supported")
 		return 1
 	}
-	vars := map[string]string{}
-	for i := 1; i < len(args)-1; i++ {
-		if args[i] == "-var" {
-			k, v, _ := strings.Cut(args[i+1], "=")
-			vars[k] = v
-			i++
-		}
-	}
+	vars, only := fakeArgs(args)
 	template := args[len(args)-1]
 	if f := os.Getenv("FAKE_PACKER_FAIL"); f != "" && filepath.Base(template) == f {
 		mode = "fail"
@@ -129,7 +124,16 @@ func fakePacker() int {
 	if d, err := time.ParseDuration(os.Getenv("FAKE_PACKER_DELAY")); err == nil {
 		time.Sleep(d)
 	}
-	id, region, err := fakeBuild(template, vars, mode != "notag")
+	build := fakeBuild
+	if os.Getenv("FAKE_PACKER_HCL") == "eval" {
+		build = func(template string, vars map[string]string, tag bool) (string, string, error) {
+			return fakeBuildEval(template, vars, only)
+		}
+	}
+	id, region, err := build(template, vars, mode != "notag")
+	if err == nil {
+		err = fakeManifests(template, vars, id, region)
+	}
 	if err != nil {
 		ui("error", "Build 'amazon-ebs' errored: "+err.Error())
 		return 1
@@ -142,7 +146,7 @@ func fakePacker() int {
 	return 0
 }
 
-var templateRef = regexp.MustCompile("\\{\\{\\s*(user|env)\\s+`([^`]*)`\\s*\\}\\}")
+var templateRef = regexp.MustCompile("\\{\\{\\s*(user|env)\\s+`([^`]*)`\\s*\\}\\}|\\{\\{\\s*timestamp\\s*\\}\\}")
 
 func fakeBuild(template string, vars map[string]string, tag bool) (id, region string, err error) {
 	raw, err := os.ReadFile(template)
@@ -160,6 +164,7 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 			Region    string            `json:"region"`
 			AMIName   string            `json:"ami_name"`
 			SourceAMI string            `json:"source_ami"`
+			UserData  string            `json:"user_data_file"`
 			Tags      map[string]string `json:"tags"`
 			fakeDistribution
 		} `json:"builders"`
@@ -171,31 +176,31 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 	render = func(s string) string {
 		return templateRef.ReplaceAllStringFunc(s, func(m string) string {
 			sub := templateRef.FindStringSubmatch(m)
+			if sub[1] == "" { // {{timestamp}}
+				return strconv.FormatInt(time.Now().UnixNano(), 10)
+			}
 			if sub[1] == "env" {
 				return os.Getenv(sub[2])
 			}
 			if v, ok := vars[sub[2]]; ok {
-				return v
+				return render(v)
 			}
 			return render(t.Variables[sub[2]])
 		})
 	}
 	b := t.Builders[0]
 	region = render(b.Region)
+	if b.UserData != "" {
+		// As packer: relative to its working directory.
+		if _, err := os.Stat(render(b.UserData)); err != nil {
+			return "", "", fmt.Errorf("user_data_file: %w", err)
+		}
+	}
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithHTTPClient(awsemu.HTTPClient()))
+	c, inst, err := fakeInstance(ctx, region, render(b.SourceAMI))
 	if err != nil {
 		return "", "", err
 	}
-	c := ec2.NewFromConfig(cfg)
-	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
-		ImageId: aws.String(render(b.SourceAMI)), InstanceType: types.InstanceTypeT3Micro,
-		MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-	})
-	if err != nil {
-		return "", "", err
-	}
-	inst := run.Instances[0].InstanceId
 	defer c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{*inst}})
 	name := render(b.AMIName)
 	if b.EncryptBoot {
@@ -282,4 +287,99 @@ func (d fakeDistribution) fakeDistribute(ctx context.Context, c *ec2.Client, reg
 		return nil, err
 	}
 	return aws.String(id), nil
+}
+
+// fakeArgs reads packer build's -var-file (JSON files of name: value),
+// -var and -only arguments; later values win, as in packer.
+func fakeArgs(args []string) (vars map[string]string, only []string) {
+	vars = map[string]string{}
+	for i := 1; i < len(args)-1; i++ {
+		switch a := args[i]; {
+		case strings.HasPrefix(a, "-var-file="):
+			raw, _ := os.ReadFile(strings.TrimPrefix(a, "-var-file="))
+			var fv map[string]string
+			_ = json.Unmarshal(raw, &fv)
+			for k, v := range fv {
+				vars[k] = v
+			}
+		case strings.HasPrefix(a, "-only="):
+			only = strings.Split(strings.TrimPrefix(a, "-only="), ",")
+		case a == "-var":
+			k, v, _ := strings.Cut(args[i+1], "=")
+			vars[k] = v
+			i++
+		}
+	}
+	return vars, only
+}
+
+// fakeBuildEval builds what ami-bakery's own template reader makes of the
+// template (FAKE_PACKER_HCL=eval, for HCL2 directories): the first amazon
+// source -only selects, in the region its region setting evaluates to,
+// named after its ami_name when that is known, untagged.
+func fakeBuildEval(template string, vars map[string]string, only []string) (id, region string, err error) {
+	t, err := packer.LoadTemplate(template)
+	if err != nil {
+		return "", "", err
+	}
+	srcs := t.Selected(only)
+	if len(srcs) == 0 {
+		return "", "", fmt.Errorf("fake packer: no source selected by -only %q", only)
+	}
+	s := srcs[0]
+	region, ok := s.Settings["region"].Eval(vars)
+	if !ok {
+		return "", "", fmt.Errorf("fake packer: region %q unknown", s.Settings["region"].Text)
+	}
+	name, ok := s.Settings["ami_name"].Eval(vars)
+	if !ok {
+		name = "fake-" + strconv.FormatInt(time.Now().UnixNano(), 10)
+	}
+	ctx := context.Background()
+	c, inst, err := fakeInstance(ctx, region, os.Getenv("SOURCE_AMI"))
+	if err != nil {
+		return "", "", err
+	}
+	defer c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{*inst}})
+	img, err := c.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: inst, Name: aws.String(name)})
+	if err != nil {
+		return "", "", err
+	}
+	return *img.ImageId, region, nil
+}
+
+// fakeManifests writes what the template's manifest post-processors would,
+// relative to the working directory, with the build's time: like packer's,
+// the file changes with every build.
+func fakeManifests(template string, vars map[string]string, id, region string) error {
+	t, err := packer.LoadTemplate(template)
+	if err != nil {
+		return nil // the fake reads templates its reader cannot; no manifest then
+	}
+	paths, _ := t.ManifestPaths(".", vars)
+	for _, p := range paths {
+		body := fmt.Sprintf("{\"builds\": [{\"artifact_id\": %q, \"build_time\": %d}]}\n", region+":"+id, time.Now().UnixNano())
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fakeInstance starts the build's instance from sourceAMI in region, as
+// packer's amazon-ebs does; the caller terminates it.
+func fakeInstance(ctx context.Context, region, sourceAMI string) (*ec2.Client, *string, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithHTTPClient(awsemu.HTTPClient()))
+	if err != nil {
+		return nil, nil, err
+	}
+	c := ec2.NewFromConfig(cfg)
+	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
+		ImageId: aws.String(sourceAMI), InstanceType: types.InstanceTypeT3Micro,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, run.Instances[0].InstanceId, nil
 }

@@ -12,6 +12,7 @@ import (
 type planOptions struct {
 	def      options.Definition
 	target   options.Target
+	wire     options.Wiring
 	copies   options.Copies
 	out      options.Output
 	detailed bool
@@ -48,6 +49,7 @@ With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
 	fs := cmd.Flags()
 	o.def.AddFlags(fs)
 	o.target.AddFlags(fs)
+	o.wire.AddFlags(fs)
 	o.copies.AddFlags(fs)
 	o.out.AddFlags(fs, false)
 	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 0 when up to date, 2 when there is something to do, 1 on error")
@@ -63,13 +65,16 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err := o.target.Validate(); err != nil {
 		return err
 	}
+	if err := o.wire.Validate(&o.def); err != nil {
+		return err
+	}
 	if err := o.copies.Validate(o.target.AllRegions()); err != nil {
 		return err
 	}
 	if err := o.out.Validate(""); err != nil {
 		return err
 	}
-	b, img, _, err := prepare(ctx, &o.def, &o.target, e, o.out.LogFormat)
+	b, img, _, err := prepare(ctx, &o.def, &o.target, &o.wire, e, o.out.LogFormat)
 	if err != nil {
 		return err
 	}

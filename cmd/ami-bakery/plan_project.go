@@ -68,6 +68,9 @@ func runPlanProject(ctx context.Context, o *planOptions, path string, names []st
 		return err
 	}
 	imgs := p.BakeImages(sel)
+	for _, img := range imgs {
+		img.SubnetID = o.wire.SubnetID // as bake does, so that both refuse the same
+	}
 	b, _, err := projectBaker(ctx, imgs, &o.target, e, o.out.LogFormat)
 	if err != nil {
 		return err

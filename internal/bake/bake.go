@@ -62,8 +62,16 @@ type Image struct {
 	ByName bool
 	// FingerprintVar is the template variable that receives the fingerprint.
 	FingerprintVar string
-	SubnetID       string // for templates declaring aws_subnet_id
-	Endpoint       string // EC2 endpoint for templates declaring aws_ec2_endpoint
+	SubnetID       string // for the template's subnet variable (wiring.go)
+	Endpoint       string // EC2 endpoint for the template's custom_endpoint_ec2 variable
+	// RegionVar, SubnetVar and EndpointVar name template variables that
+	// receive the primary region, SubnetID and Endpoint besides those the
+	// template's sources use for them (--region-var, ...; wiring.go).
+	RegionVar, SubnetVar, EndpointVar string
+	// PackerDir is packer's working directory, against which the
+	// template's relative paths and its manifest output resolve; "" is
+	// the template's directory (PackerDir).
+	PackerDir string
 
 	// KMSKeys is the KMS key (id, ARN, alias or alias ARN), per
 	// destination region, of the copies ami-bakery makes (--kms-key; a

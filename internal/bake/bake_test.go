@@ -236,14 +236,6 @@ func TestRunEventualConsistency(t *testing.T) {
 	}
 }
 
-func TestRunRefusesTemplateWithoutFingerprintVariable(t *testing.T) {
-	w := newWorld(t, `{"builders": [{"type": "amazon-ebs"}]}`, "us-east-1")
-	_, err := w.baker.Bake(context.Background(), w.img)
-	if err == nil || !strings.Contains(err.Error(), `does not declare the variable "config_checksum"`) || w.builds.Load() != 0 {
-		t.Errorf("err = %v, builds %d", err, w.builds.Load())
-	}
-}
-
 func TestRunPackerFailure(t *testing.T) {
 	w := newWorld(t, tagged, "us-east-1")
 	boom := errors.New("packer exploded")

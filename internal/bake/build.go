@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,7 +22,8 @@ import (
 // packer runs only if the primary still lacks it.
 func (b *Baker) buildLocked(ctx context.Context, img *Image, res fingerprint.Result) ([]Decision, error) {
 	fp, primary := res.Sum, img.Regions[0]
-	if err := b.checkTemplate(img); err != nil {
+	vars, err := b.checkBuild(img, primary)
+	if err != nil {
 		return nil, err
 	}
 	initFirst, err := b.needsInit(ctx, img)
@@ -53,7 +53,7 @@ func (b *Baker) buildLocked(ctx context.Context, img *Image, res fingerprint.Res
 			return d, nil
 		}
 	}
-	amis, err := b.build(ctx, img, res, initFirst)
+	amis, err := b.build(ctx, img, res, vars, initFirst)
 	if err != nil {
 		return nil, err
 	}
@@ -66,31 +66,6 @@ func (b *Baker) buildLocked(ctx context.Context, img *Image, res fingerprint.Res
 		}
 	}
 	return d, nil
-}
-
-// checkTemplate refuses a build whose AMI could never be found again, and
-// warns when the AMI name does not carry the fingerprint (the second guard
-// against double builds); with img.ByName that is refused too.
-func (b *Baker) checkTemplate(img *Image) error {
-	v := img.FingerprintVar
-	if !img.Template.Declares(v) {
-		return usererr.WithHint(
-			fmt.Errorf("template %s does not declare the variable %q, so the AMI could not carry its fingerprint", img.Template.Path, v),
-			"declare the variable and tag the AMI with it, e.g. in JSON: \"variables\": {%q: \"\"} and \"tags\": {%q: \"{{user `%s`}}\"}",
-			v, img.TagKey, v)
-	}
-	for _, src := range img.Template.AmazonSources() {
-		if slices.Contains(src.AMINameVars, v) {
-			continue
-		}
-		err := fmt.Errorf("the ami_name of %s (%s) does not contain the fingerprint variable %q", src.Name, src.Pos, v)
-		hint := fmt.Sprintf("name AMIs after the fingerprint, e.g. \"ami_name\": \"app-{{user `%s`}}\" (HCL2: \"app-${var.%s}\")", v, v)
-		if img.ByName {
-			return usererr.WithHint(fmt.Errorf("looking up by name: %w", err), "%s", hint)
-		}
-		b.log().Warn(err.Error()+"; concurrent or retried builds cannot be told apart by name", "hint", hint)
-	}
-	return nil
 }
 
 // needsInit says whether `packer init` must run before the build: for an
@@ -112,14 +87,23 @@ func (b *Baker) needsInit(ctx context.Context, img *Image) (bool, error) {
 }
 
 // build runs packer in the primary region (after `packer init` when
-// initFirst) and returns region -> AMI for every AMI it made, each checked
-// to carry the fingerprint and provenance tags.
-func (b *Baker) build(ctx context.Context, img *Image, res fingerprint.Result, initFirst bool) (map[string]string, error) {
+// initFirst) with ami-bakery's vars, and returns region -> AMI for every
+// AMI it made, each tagged with the fingerprint and provenance tags at
+// once, before anything else. A template that does not declare the
+// fingerprint variable gets those tags only then: said once, with how to
+// make the tagging atomic.
+func (b *Baker) build(ctx context.Context, img *Image, res fingerprint.Result, vars []packer.Var, initFirst bool) (map[string]string, error) {
 	fp, primary := res.Sum, img.Regions[0]
 	bo := img.Packer
-	bo.Dir, bo.Template = workDir(img.Template.Path)
-	bo.Vars = append([]packer.Var{{Name: img.FingerprintVar, Value: fp}}, img.templateVars(primary)...)
-	bo.Vars = append(bo.Vars, img.Packer.Vars...)
+	bo.Dir, bo.Template = img.workDir()
+	bo.Vars = nil
+	if img.Template.Declares(img.FingerprintVar) {
+		bo.Vars = append(bo.Vars, packer.Var{Name: img.FingerprintVar, Value: fp})
+	} else {
+		b.log().Warn(fmt.Sprintf("the template does not declare the fingerprint variable %q: ami-bakery tags the AMI only after packer ends; if a run is killed in between, its AMI stays untagged, is not recognised and is built again", img.FingerprintVar),
+			"hint", declareHint(img))
+	}
+	bo.Vars = append(append(bo.Vars, vars...), img.Packer.Vars...)
 	b.log().Info("no AMI has this fingerprint; running packer", "region", primary, "template", img.Template.Path)
 	if initFirst {
 		b.log().Info("installing the template's plugins with packer init")
@@ -192,21 +176,6 @@ func duplicateName(err error) bool {
 	return strings.Contains(msg, "InvalidAMIName.Duplicate") || strings.Contains(msg, "is used by an existing AMI")
 }
 
-// templateVars are the variables ami-bakery supplies to templates that
-// declare them, as the original tool did.
-func (img *Image) templateVars(region string) []packer.Var {
-	var vs []packer.Var
-	add := func(name, value string) {
-		if value != "" && img.Template.Declares(name) {
-			vs = append(vs, packer.Var{Name: name, Value: value})
-		}
-	}
-	add(VarRegion, region)
-	add(VarSubnetID, img.SubnetID)
-	add(VarEndpoint, img.Endpoint)
-	return vs
-}
-
 // provenance returns the tags every AMI this Baker builds must carry: the
 // fingerprint and its algorithm, and, when known, ami-bakery's version and
 // the definition's git commit.
@@ -240,7 +209,7 @@ func (b *Baker) verifyTags(ctx context.Context, img *Image, region, id string, w
 		return fmt.Errorf("tagging the new AMI in %s: %w", region, err)
 	}
 	for _, k := range written {
-		if k == img.TagKey {
+		if k == img.TagKey && img.Template.Declares(img.FingerprintVar) {
 			b.log().Warn("the template did not tag the AMI with its fingerprint; ami-bakery tagged it", "ami", id, "region", region,
 				"hint", fmt.Sprintf("add \"%s\": \"{{user `%s`}}\" to the builder's tags", img.TagKey, img.FingerprintVar))
 		}
@@ -272,8 +241,17 @@ func (b *Baker) retag(ctx context.Context, img *Image, plan *Plan) {
 }
 
 // workDir returns where packer runs and what it is given: the template's
-// directory and its base name, or for an HCL2 directory the directory and ".".
-func workDir(path string) (dir, template string) {
+// directory and its base name, or for an HCL2 directory the directory and
+// "."; with PackerDir, that directory and the template's path from there.
+func (img *Image) workDir() (dir, template string) {
+	path := img.Template.Path
+	if img.PackerDir != "" {
+		if rel, err := filepath.Rel(img.PackerDir, path); err == nil {
+			return img.PackerDir, rel
+		}
+		abs, _ := filepath.Abs(path)
+		return img.PackerDir, abs
+	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return path, "."
 	}

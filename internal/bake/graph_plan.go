@@ -98,6 +98,9 @@ func (b *Baker) PlanAll(ctx context.Context, imgs []*Image) ([]*Plan, error) {
 	plans := make([]*Plan, len(imgs))
 	for i, img := range imgs {
 		plans[i] = &Plan{Fingerprint: fps[i], Regions: decide(img.Regions, matches[i])}
+		if err := b.checkPlanned(img, plans[i]); err != nil {
+			return nil, fmt.Errorf("planning %s: %w", img.Name, err)
+		}
 	}
 	return plans, nil
 }

@@ -13,16 +13,31 @@ import (
 
 // Plan fingerprints img's definition, finds its AMI in every region in
 // parallel and decides what each region needs, and what each copy will
-// carry. It changes nothing.
+// carry. It changes nothing. A build that Bake would refuse is an error
+// here too, with Bake's reason.
 func (b *Baker) Plan(ctx context.Context, img *Image) (*Plan, error) {
 	p, err := b.fingerprintAndPlan(ctx, img)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.checkPlanned(img, p); err != nil {
 		return nil, err
 	}
 	if err := b.describeCopies(ctx, img, p.Regions); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkPlanned refuses a plan whose build bake would refuse.
+func (b *Baker) checkPlanned(img *Image, p *Plan) error {
+	if !p.NeedsBuild() || img.Template == nil { // nil: a test's image, never a command's
+		return nil
+	}
+	if _, err := b.checkBuild(img, img.Regions[0]); err != nil {
+		return fmt.Errorf("a build is needed, and bake would refuse it: %w", err)
+	}
+	return nil
 }
 
 // fingerprintAndPlan is Plan without what copies will carry.

@@ -25,6 +25,12 @@ type Template struct {
 	// RequiredPlugins is set when an HCL2 packer block lists
 	// required_plugins, which `packer init` must install before a build.
 	RequiredPlugins bool
+	// Manifests are the outputs of the manifest post-processors, each
+	// relative to packer's working directory (DefaultManifest when one
+	// names none).
+	Manifests []Setting
+	// Syntax is "json" for a legacy JSON template, "hcl" for HCL2.
+	Syntax string
 }
 
 // Source is one builder of a template.
@@ -43,6 +49,13 @@ type Source struct {
 	// Distribution is the source's sharing and encryption settings
 	// (template_distribution.go).
 	Distribution Distribution
+	// Settings are the SettingNames the source sets (template_settings.go).
+	Settings map[string]Setting
+	// Builds are the names -only matches for this source: Name for a JSON
+	// builder; for HCL2 one per build block that uses the source
+	// ("type.name", or "build.type.name" in a named build); none when no
+	// build uses it.
+	Builds []string
 }
 
 // Amazon reports whether the source is one of packer's amazon-* builders.
@@ -95,7 +108,11 @@ func LoadTemplate(path string) (*Template, error) {
 		return nil, err
 	}
 	switch {
-	case strings.HasSuffix(path, suffixHCL), strings.HasSuffix(path, suffixHCLJSON):
+	case strings.HasSuffix(path, suffixHCL):
+		if err = t.loadHCLFiles(map[string][]byte{path: src}); err == nil {
+			err = t.checkSiblings(src)
+		}
+	case strings.HasSuffix(path, suffixHCLJSON):
 		err = t.loadHCLFiles(map[string][]byte{path: src})
 	default:
 		err = t.loadJSON(src)

@@ -102,17 +102,10 @@ func hclDistribution(body hcl.Body) Distribution {
 		return v, true
 	}
 	stringsOf := func(name string) []string {
-		v, ok := value(name)
-		if !ok || !(v.Type().IsTupleType() || v.Type().IsListType()) {
-			return nil
+		if a, ok := content.Attributes[name]; ok {
+			return stringList(a.Expr)
 		}
-		var out []string
-		for it := v.ElementIterator(); it.Next(); {
-			if _, e := it.Element(); e.Type() == cty.String {
-				out = append(out, e.AsString())
-			}
-		}
-		return out
+		return nil
 	}
 	d.Users, d.OrgARNs, d.OUARNs = stringsOf("ami_users"), stringsOf("ami_org_arns"), stringsOf("ami_ou_arns")
 	if v, ok := value("region_kms_key_ids"); ok && (v.Type().IsObjectType() || v.Type().IsMapType()) {

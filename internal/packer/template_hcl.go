@@ -24,7 +24,9 @@ var hclSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "variable", LabelNames: []string{"name"}},
 		{Type: "variables"},
+		{Type: "locals"},
 		{Type: "source", LabelNames: []string{"type", "name"}},
+		{Type: "build"},
 		{Type: "packer"},
 	},
 }
@@ -33,9 +35,32 @@ var packerBlockSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{{Type: "required_plugins"}},
 }
 
-var sourceSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "ami_name"}},
+var variableSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "default"}}}
+
+var sourceSchema = func() *hcl.BodySchema {
+	s := &hcl.BodySchema{}
+	for _, n := range SettingNames {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
+	}
+	return s
+}()
+
+var buildSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "name"}, {Name: "sources"}},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "source", LabelNames: []string{"ref"}},
+		{Type: "post-processor", LabelNames: []string{"type"}},
+		{Type: "post-processors"},
+	},
 }
+
+var postProcessorsSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{{Type: "post-processor", LabelNames: []string{"type"}}},
+}
+
+var manifestSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "output"}}}
+
+var buildSourceSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "name"}}}
 
 func (t *Template) loadHCLDir() error {
 	entries, err := os.ReadDir(t.Path)
@@ -62,13 +87,26 @@ func (t *Template) loadHCLDir() error {
 	return t.loadHCLFiles(files)
 }
 
-// loadHCLFiles reads variable and source blocks from every file. All files
-// are parsed before any error is returned, so that the diagnostics name every
-// broken file, in file name order.
+// hclLoader collects what loadHCLFiles reads from every file before the
+// sources' settings and builds are resolved against it.
+type hclLoader struct {
+	t        *Template
+	diags    hcl.Diagnostics
+	declared map[string]*hcl.Range
+	scope    hclScope
+	srcs     map[string][]byte
+	sources  []*hcl.Block // parallel to t.Sources
+	builds   []*hcl.Block
+}
+
+// loadHCLFiles reads variable, locals, source and build blocks from every
+// file. All files are parsed before any error is returned, so that the
+// diagnostics name every broken file, in file name order.
 func (t *Template) loadHCLFiles(files map[string][]byte) error {
+	t.Syntax = "hcl"
 	parser := hclparse.NewParser()
-	var diags hcl.Diagnostics
-	declared := map[string]*hcl.Range{}
+	l := &hclLoader{t: t, declared: map[string]*hcl.Range{}, srcs: files,
+		scope: hclScope{defaults: map[string]cty.Value{}, locals: map[string]hcl.Expression{}}}
 	allEmpty := true
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		src := files[name]
@@ -85,64 +123,194 @@ func (t *Template) loadHCLFiles(files map[string][]byte) error {
 		} else {
 			f, d = parser.ParseHCL(src, name)
 		}
-		diags = append(diags, d...)
+		l.diags = append(l.diags, d...)
 		if d.HasErrors() || f == nil {
 			continue
 		}
 		content, _, d := f.Body.PartialContent(hclSchema)
-		diags = append(diags, d...)
-		if content == nil {
-			continue
-		}
-		declare := func(n string, r hcl.Range) {
-			if prev, dup := declared[n]; dup {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Duplicate variable",
-					Detail:   fmt.Sprintf("Variable %q was already declared at %s.", n, prev),
-					Subject:  r.Ptr(),
-				})
-				return
-			}
-			declared[n] = r.Ptr()
-		}
-		for _, b := range content.Blocks {
-			switch b.Type {
-			case "variable":
-				declare(b.Labels[0], b.DefRange)
-			case "variables":
-				attrs, d := b.Body.JustAttributes()
-				diags = append(diags, d...)
-				for _, a := range slices.SortedFunc(maps.Values(attrs), byName) {
-					declare(a.Name, a.NameRange)
-				}
-			case "packer":
-				pc, _, d := b.Body.PartialContent(packerBlockSchema)
-				diags = append(diags, d...)
-				if pc != nil && len(pc.Blocks) > 0 {
-					t.RequiredPlugins = true
-				}
-			case "source":
-				s, d := readSource(b)
-				diags = append(diags, d...)
-				t.Sources = append(t.Sources, s)
-			}
+		l.diags = append(l.diags, d...)
+		if content != nil {
+			l.blocks(content.Blocks)
 		}
 	}
-	if diags.HasErrors() {
+	if l.diags.HasErrors() {
 		// The diagnostic names the file.
-		return usererr.WithHint(fmt.Errorf("reading template: invalid HCL2: %w", diags.Errs()[0]),
-			"%s", describeDiags(diags))
+		return usererr.WithHint(fmt.Errorf("reading template: invalid HCL2: %w", l.diags.Errs()[0]),
+			"%s", describeDiags(l.diags))
 	}
 	if allEmpty {
 		return emptyError(t.Path)
 	}
-	t.Variables = slices.Sorted(maps.Keys(declared))
+	t.Variables = slices.Sorted(maps.Keys(l.declared))
 	if len(t.Sources) == 0 {
 		return usererr.WithHint(fmt.Errorf("reading template %s: it defines no source blocks", t.Path),
 			"an HCL2 template needs a source block, e.g. source \"amazon-ebs\" \"main\" { ... }, and a build block that uses it")
 	}
+	l.scope.declared = t.Variables
+	l.resolve()
 	return nil
+}
+
+// blocks reads one file's top-level blocks.
+func (l *hclLoader) blocks(blocks hcl.Blocks) {
+	for _, b := range blocks {
+		switch b.Type {
+		case "variable":
+			l.declare(b.Labels[0], b.DefRange)
+			if c, _, _ := b.Body.PartialContent(variableSchema); c != nil && c.Attributes["default"] != nil {
+				l.setDefault(b.Labels[0], c.Attributes["default"].Expr)
+			}
+		case "variables":
+			attrs, d := b.Body.JustAttributes()
+			l.diags = append(l.diags, d...)
+			for _, a := range slices.SortedFunc(maps.Values(attrs), byName) {
+				l.declare(a.Name, a.NameRange)
+				l.setDefault(a.Name, a.Expr)
+			}
+		case "locals":
+			attrs, d := b.Body.JustAttributes()
+			l.diags = append(l.diags, d...)
+			for name, a := range attrs {
+				l.scope.locals[name] = a.Expr
+			}
+		case "packer":
+			pc, _, d := b.Body.PartialContent(packerBlockSchema)
+			l.diags = append(l.diags, d...)
+			if pc != nil && len(pc.Blocks) > 0 {
+				l.t.RequiredPlugins = true
+			}
+		case "source":
+			s, d := readSource(b)
+			l.diags = append(l.diags, d...)
+			l.t.Sources = append(l.t.Sources, s)
+			l.sources = append(l.sources, b)
+		case "build":
+			l.builds = append(l.builds, b)
+		}
+	}
+}
+
+func (l *hclLoader) declare(n string, r hcl.Range) {
+	if prev, dup := l.declared[n]; dup {
+		l.diags = append(l.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Duplicate variable",
+			Detail:   fmt.Sprintf("Variable %q was already declared at %s.", n, prev),
+			Subject:  r.Ptr(),
+		})
+		return
+	}
+	l.declared[n] = r.Ptr()
+}
+
+// setDefault records a variable's default when it is a known constant.
+func (l *hclLoader) setDefault(name string, expr hcl.Expression) {
+	if v, d := expr.Value(nil); !d.HasErrors() && v.IsWhollyKnown() && !v.IsNull() {
+		l.scope.defaults[name] = v
+	}
+}
+
+// resolve fills in the sources' settings and build names, and the
+// manifest post-processors, once every file's variables and locals are
+// known.
+func (l *hclLoader) resolve() {
+	index := map[string]int{}
+	for i, b := range l.sources {
+		index["source."+b.Labels[0]+"."+b.Labels[1]] = i
+		c, _, _ := b.Body.PartialContent(sourceSchema)
+		s := &l.t.Sources[i]
+		s.Settings = map[string]Setting{}
+		if c == nil {
+			continue
+		}
+		for name, a := range c.Attributes {
+			s.Settings[name] = l.scope.setting(a.Expr, l.srcs[a.Expr.Range().Filename])
+		}
+		s.AMINameVars = s.Settings["ami_name"].Vars
+	}
+	for _, b := range l.builds {
+		c, _, _ := b.Body.PartialContent(buildSchema)
+		if c == nil {
+			continue
+		}
+		prefix := ""
+		if a, ok := c.Attributes["name"]; ok {
+			if v, ok := ctyString(evalQuiet(a.Expr)); ok && v != "" {
+				prefix = v + "."
+			}
+		}
+		use := func(ref, name string) {
+			if i, ok := index[ref]; ok {
+				s := &l.t.Sources[i]
+				s.Builds = append(s.Builds, prefix+s.Type+"."+name)
+			}
+		}
+		if a, ok := c.Attributes["sources"]; ok {
+			for _, ref := range stringList(a.Expr) {
+				use(ref, ref[strings.LastIndexByte(ref, '.')+1:])
+			}
+		}
+		l.buildBlocks(c.Blocks, use)
+	}
+}
+
+// buildBlocks reads a build's source blocks (a source used under another
+// name) and its manifest post-processors.
+func (l *hclLoader) buildBlocks(blocks hcl.Blocks, use func(ref, name string)) {
+	for _, bb := range blocks {
+		switch bb.Type {
+		case "source":
+			ref := bb.Labels[0]
+			name := ref[strings.LastIndexByte(ref, '.')+1:]
+			if c, _, _ := bb.Body.PartialContent(buildSourceSchema); c != nil && c.Attributes["name"] != nil {
+				if v, ok := ctyString(evalQuiet(c.Attributes["name"].Expr)); ok {
+					name = v
+				}
+			}
+			use(ref, name)
+		case "post-processors":
+			if c, _, _ := bb.Body.PartialContent(postProcessorsSchema); c != nil {
+				l.buildBlocks(c.Blocks, use)
+			}
+		case "post-processor":
+			if bb.Labels[0] != "manifest" {
+				continue
+			}
+			c, _, _ := bb.Body.PartialContent(manifestSchema)
+			if c != nil && c.Attributes["output"] != nil {
+				l.t.Manifests = append(l.t.Manifests, l.scope.setting(c.Attributes["output"].Expr, l.srcs[bb.DefRange.Filename]))
+				continue
+			}
+			at := fmt.Sprintf("%s:%d", bb.DefRange.Filename, bb.DefRange.Start.Line)
+			l.t.Manifests = append(l.t.Manifests, Setting{Pos: at, Text: DefaultManifest,
+				eval: func(map[string]string) (string, bool) { return DefaultManifest, true }})
+		}
+	}
+}
+
+// evalQuiet evaluates a constant expression; an error gives cty.NilVal's
+// unknown stand-in.
+func evalQuiet(expr hcl.Expression) cty.Value {
+	v, d := expr.Value(nil)
+	if d.HasErrors() {
+		return cty.DynamicVal
+	}
+	return v
+}
+
+// stringList returns the strings of a constant list expression.
+func stringList(expr hcl.Expression) []string {
+	v := evalQuiet(expr)
+	if !v.IsWhollyKnown() || v.IsNull() || !(v.Type().IsListType() || v.Type().IsTupleType()) {
+		return nil
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		if _, el := it.Element(); el.Type() == cty.String {
+			out = append(out, el.AsString())
+		}
+	}
+	return out
 }
 
 // describeDiags lists every error diagnostic, one a line, for the hint: the
@@ -179,27 +347,7 @@ func readSource(b *hcl.Block) (Source, hcl.Diagnostics) {
 
 		Distribution: hclDistribution(b.Body),
 	}
-	content, _, diags := b.Body.PartialContent(sourceSchema)
-	if content == nil {
-		return s, diags
-	}
-	if a, ok := content.Attributes["ami_name"]; ok {
-		for _, tr := range a.Expr.Variables() {
-			if tr.RootName() != "var" || len(tr) < 2 {
-				continue
-			}
-			switch step := tr[1].(type) {
-			case hcl.TraverseAttr:
-				s.AMINameVars = append(s.AMINameVars, step.Name)
-			case hcl.TraverseIndex:
-				if step.Key.Type() == cty.String && step.Key.IsKnown() && !step.Key.IsNull() {
-					s.AMINameVars = append(s.AMINameVars, step.Key.AsString())
-				}
-			}
-		}
-		slices.Sort(s.AMINameVars)
-		s.AMINameVars = slices.Compact(s.AMINameVars)
-	}
+	_, _, diags := b.Body.PartialContent(sourceSchema)
 	return s, diags
 }
 
@@ -231,4 +379,72 @@ func checkHCLText(name string, src []byte) error {
 		return bomError(name)
 	}
 	return checkUTF8(name, src)
+}
+
+// checkSiblings refuses a single .pkr.hcl file that uses variables
+// declared only in other files of its directory: packer reads just the file
+// given, and would fail on each of them. The hint names the directory.
+func (t *Template) checkSiblings(src []byte) error {
+	f, diags := hclsyntax.ParseConfig(src, t.Path, hcl.InitialPos)
+	if diags.HasErrors() || f == nil {
+		return nil
+	}
+	used := map[string]bool{}
+	_ = hclsyntax.VisitAll(f.Body.(*hclsyntax.Body), func(n hclsyntax.Node) hcl.Diagnostics {
+		if e, ok := n.(*hclsyntax.ScopeTraversalExpr); ok && e.Traversal.RootName() == "var" {
+			if name := traversalName(e.Traversal); name != "" && !t.Declares(name) {
+				used[name] = true
+			}
+		}
+		return nil
+	})
+	if len(used) == 0 {
+		return nil
+	}
+	dir := filepath.Dir(t.Path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if e.IsDir() || !strings.HasSuffix(e.Name(), suffixHCL) || filepath.Base(t.Path) == e.Name() {
+			continue
+		}
+		sib := &Template{Path: p}
+		other, err := readTemplateFile(p)
+		if err != nil || sib.loadHCLVariables(other) != nil {
+			continue
+		}
+		for _, name := range slices.Sorted(maps.Keys(used)) {
+			if sib.Declares(name) {
+				return usererr.WithHint(fmt.Errorf("template %s uses var.%s, which is declared in %s, another file of its directory; packer reads only the file given", t.Path, name, p),
+					"give the directory as the template: -t %s", dir+string(filepath.Separator))
+			}
+		}
+	}
+	return nil
+}
+
+// loadHCLVariables reads only the variables an HCL2 file declares.
+func (t *Template) loadHCLVariables(src []byte) error {
+	f, diags := hclparse.NewParser().ParseHCL(src, t.Path)
+	if diags.HasErrors() {
+		return diags
+	}
+	content, _, _ := f.Body.PartialContent(hclSchema)
+	if content == nil {
+		return nil
+	}
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "variable":
+			t.Variables = append(t.Variables, b.Labels[0])
+		case "variables":
+			attrs, _ := b.Body.JustAttributes()
+			t.Variables = slices.AppendSeq(t.Variables, maps.Keys(attrs))
+		}
+	}
+	slices.Sort(t.Variables)
+	return nil
 }

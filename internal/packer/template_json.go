@@ -9,6 +9,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
@@ -24,6 +25,7 @@ type jsonBuilder struct {
 	Name         string
 	AMIName      string
 	Distribution Distribution
+	Settings     map[string]string // SettingNames, lists joined with commas
 }
 
 // userVarRe matches {{user `name`}} and {{ user "name" }} in a JSON template.
@@ -46,6 +48,8 @@ func (t *Template) loadJSON(src []byte) error {
 			"packer reads a file not named *.pkr.hcl or *.pkr.json as a JSON template; fix the JSON at that position")
 	}
 
+	t.Syntax = "json"
+	var defaults map[string]string
 	if v, ok := top["variables"]; ok && v.kind() != "null" {
 		if v.kind() != "object" {
 			return usererr.WithHint(fmt.Errorf("reading template %s: \"variables\" at %s is %s, not an object", t.Path, v.pos, v.kind()),
@@ -56,6 +60,13 @@ func (t *Template) loadJSON(src []byte) error {
 			return fmt.Errorf("reading template %s: decoding \"variables\" at %s: %w", t.Path, v.pos, err)
 		}
 		t.Variables = slices.Sorted(maps.Keys(vars))
+		defaults = map[string]string{}
+		for name, raw := range vars {
+			var d string
+			if json.Unmarshal(raw, &d) == nil {
+				defaults[name] = d
+			}
+		}
 	}
 
 	b, ok := top["builders"]
@@ -92,15 +103,80 @@ func (t *Template) loadJSON(src []byte) error {
 			Pos:  fmt.Sprintf("%s:%d", t.Path, at.line),
 
 			Distribution: jb.Distribution,
+			Settings:     map[string]Setting{},
 		}
-		for _, m := range userVarRe.FindAllStringSubmatch(jb.AMIName, -1) {
-			s.AMINameVars = append(s.AMINameVars, m[1]+m[2])
+		s.Builds = []string{s.Name}
+		for k, text := range jb.Settings {
+			s.Settings[k] = jsonSetting(s.Pos, text, defaults)
 		}
-		slices.Sort(s.AMINameVars)
-		s.AMINameVars = slices.Compact(s.AMINameVars)
+		s.AMINameVars = s.Settings["ami_name"].Vars
 		t.Sources = append(t.Sources, s)
 	}
+	t.Manifests = jsonManifests(top["post-processors"], fmt.Sprintf("%s:%d", t.Path, top["post-processors"].pos.line), defaults)
 	return nil
+}
+
+// jsonSetting is a JSON template string as a Setting: {{user `x`}} takes
+// the variable's value, and any other template call ({{timestamp}},
+// {{env}}, ...) makes the value unknown.
+func jsonSetting(at, text string, defaults map[string]string) Setting {
+	st := Setting{Pos: at, Text: strconv.Quote(text)}
+	for _, m := range userVarRe.FindAllStringSubmatch(text, -1) {
+		st.Vars = append(st.Vars, m[1]+m[2])
+	}
+	slices.Sort(st.Vars)
+	st.Vars = slices.Compact(st.Vars)
+	if m := userVarRe.FindStringSubmatch(text); m != nil && m[0] == text {
+		st.Var = m[1] + m[2]
+	}
+	st.eval = func(vars map[string]string) (string, bool) {
+		known := true
+		out := userVarRe.ReplaceAllStringFunc(text, func(ref string) string {
+			sub := userVarRe.FindStringSubmatch(ref)
+			v, ok := vars[sub[1]+sub[2]]
+			if !ok {
+				v, ok = defaults[sub[1]+sub[2]]
+			}
+			if !ok || strings.Contains(v, "{{") {
+				known = false
+			}
+			return v
+		})
+		if !known || strings.Contains(out, "{{") {
+			return "", false
+		}
+		return out, true
+	}
+	return st
+}
+
+// jsonManifests returns the outputs of the manifest post-processors in a
+// JSON template's "post-processors": each element is a name, an object
+// with a "type", or a sequence (an array) of those.
+func jsonManifests(v jsonValue, at string, defaults map[string]string) []Setting {
+	var list []json.RawMessage
+	if json.Unmarshal(v.raw, &list) != nil {
+		return nil
+	}
+	var out []Setting
+	for _, raw := range list {
+		var seq []json.RawMessage
+		if json.Unmarshal(raw, &seq) != nil {
+			seq = []json.RawMessage{raw}
+		}
+		for _, pp := range seq {
+			var name string
+			var obj struct{ Type, Output string }
+			switch {
+			case json.Unmarshal(pp, &name) == nil && name == "manifest":
+			case json.Unmarshal(pp, &obj) == nil && obj.Type == "manifest":
+			default:
+				continue
+			}
+			out = append(out, jsonSetting(at, cmp.Or(obj.Output, DefaultManifest), defaults))
+		}
+	}
+	return out
 }
 
 func decodeJSONBuilder(raw json.RawMessage) (jsonBuilder, error) {
@@ -116,6 +192,20 @@ func decodeJSONBuilder(raw json.RawMessage) (jsonBuilder, error) {
 	_ = json.Unmarshal(fields["name"], &b.Name)
 	_ = json.Unmarshal(fields["ami_name"], &b.AMIName)
 	b.Distribution = jsonDistribution(fields)
+	b.Settings = map[string]string{}
+	for _, k := range SettingNames {
+		if fields[k] == nil {
+			continue
+		}
+		var str string
+		var list []string
+		switch {
+		case json.Unmarshal(fields[k], &str) == nil:
+			b.Settings[k] = str
+		case json.Unmarshal(fields[k], &list) == nil && list != nil:
+			b.Settings[k] = strings.Join(list, ",")
+		}
+	}
 	return b, nil
 }
 

@@ -257,8 +257,11 @@ func relativize(t *testing.T, dir string, tmpl *Template) {
 		return filepath.ToSlash(r)
 	}
 	tmpl.Path = rel(tmpl.Path)
+	// What TestTemplateSettings checks is left out here.
+	tmpl.Syntax, tmpl.Manifests = "", nil
 	for i := range tmpl.Sources {
 		tmpl.Sources[i].Pos = rel(tmpl.Sources[i].Pos)
+		tmpl.Sources[i].Settings, tmpl.Sources[i].Builds = nil, nil
 	}
 }
 
@@ -334,5 +337,27 @@ func TestTemplateErrorHints(t *testing.T) {
 		if h := strings.Join(usererr.Hints(tt.err), "\n"); !strings.Contains(h, tt.want) {
 			t.Errorf("%s: hints %q, want %q", tt.name, h, tt.want)
 		}
+	}
+}
+
+func TestTemplateSiblingVariable(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"variables.pkr.hcl": "variable \"region\" {\n  default = \"us-east-1\"\n}\n",
+		"main.pkr.hcl":      "source \"amazon-ebs\" \"x\" {\n  region = var.region\n}\nbuild {\n  sources = [\"source.amazon-ebs.x\"]\n}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := LoadTemplate(filepath.Join(dir, "main.pkr.hcl"))
+	if err == nil || !strings.Contains(err.Error(), "var.region, which is declared in "+filepath.Join(dir, "variables.pkr.hcl")) {
+		t.Fatalf("err = %v", err)
+	}
+	if h := strings.Join(usererr.Hints(err), ""); !strings.Contains(h, "-t "+dir+"/") {
+		t.Errorf("hint = %q", h)
+	}
+	if _, err := LoadTemplate(dir); err != nil {
+		t.Errorf("the directory: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"cmp"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -38,10 +39,7 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 				VarFiles:   img.VarFiles,
 				Vars:       specVars,
 				IgnoreFile: img.IgnoreFile,
-				Exclude: []string{
-					filepath.Join(filepath.Dir(img.Template), ImageResultFile),
-					filepath.Join(p.Dir, ResultFile),
-				},
+				Exclude:    img.exclude(p.Dir),
 			},
 			Template:       img.PackerTemplate,
 			Regions:        img.Regions,
@@ -51,6 +49,10 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 			FingerprintVar: img.FingerprintVar,
 			ParentVar:      img.ParentVar,
 			RoleARN:        img.RoleARN,
+			RegionVar:      img.RegionVar,
+			SubnetVar:      img.SubnetVar,
+			EndpointVar:    img.EndpointVar,
+			PackerDir:      img.WorkDir,
 			Packer:         packer.BuildOptions{Vars: vars, VarFiles: img.VarFiles, Only: img.Only},
 		}
 		if img.Parent != nil {
@@ -58,6 +60,20 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 		}
 		byImage[img] = b
 		out[i] = b
+	}
+	return out
+}
+
+// exclude is what the image's fingerprint leaves out: .ami_id.json beside
+// the template, the project's .ami_ids.json, and the outputs of the
+// template's manifest post-processors (resolved against packer's working
+// directory), which change with every build.
+func (img *Image) exclude(projectDir string) []string {
+	out := []string{filepath.Join(img.TemplateDir(), ImageResultFile), filepath.Join(projectDir, ResultFile)}
+	if img.PackerTemplate != nil {
+		dir := cmp.Or(img.WorkDir, img.TemplateDir())
+		paths, _ := img.PackerTemplate.ManifestPaths(dir, img.Vars)
+		out = append(out, paths...)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -19,6 +20,7 @@ import (
 var settingNames = []string{
 	"template", "dirs", "parent_var", "var_files", "vars", "regions", "owners",
 	"tag_key", "fingerprint_var", "lookup", "role_arn", "only", "ignore_file",
+	"workdir", "region_var", "subnet_var", "endpoint_var",
 }
 
 // imageName is what an image may be called: it is a command-line argument,
@@ -131,11 +133,15 @@ func (r *resolver) image(name string) *Image {
 		RoleARN:        r.str("role_arn", ""),
 		Only:           r.list("only"),
 		IgnoreFile:     r.str("ignore_file", ""),
+		WorkDir:        r.path("workdir"),
+		RegionVar:      r.str("region_var", ""),
+		SubnetVar:      r.str("subnet_var", ""),
+		EndpointVar:    r.str("endpoint_var", ""),
 		ranges:         r.ranges,
 	}
 	r.check(img)
 	if img.Template != "" && len(img.Dirs) == 0 {
-		img.Dirs = []string{filepath.Dir(img.Template)}
+		img.Dirs = []string{img.TemplateDir()}
 	}
 	return img
 }
@@ -161,8 +167,13 @@ func (r *resolver) check(img *Image) {
 		}
 	}
 	for name := range img.Vars {
-		if name == img.ParentVar || name == img.FingerprintVar || name == "aws_region" {
+		if name == img.ParentVar || name == img.FingerprintVar || name == "aws_region" || name == img.RegionVar {
 			r.errorf(img.rangeOf("vars"), "vars sets %s, which ami-bakery sets itself; remove it", name)
+		}
+	}
+	if img.WorkDir != "" {
+		if fi, err := os.Stat(img.WorkDir); err != nil || !fi.IsDir() {
+			r.errorf(img.rangeOf("workdir"), "workdir %s is not a directory", img.WorkDir)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -94,6 +95,73 @@ func TestFingerprints(t *testing.T) {
 			if got[name] != want {
 				t.Errorf("one byte more in %s: %s changed = %v, want %v", tt.file, name, got[name], want)
 			}
+		}
+	}
+}
+
+// Zero-edit adoption in a project: a directory template is its own
+// definition directory; workdir and the wiring keys reach the bake.Image;
+// the manifest a template writes, resolved against workdir, is left out.
+func TestAdoptionSettings(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"ecs/main.pkr.hcl": "variable \"region\" {\n  type = string\n}\nsource \"amazon-ebs\" \"x\" {\n  region = var.region\n}\n" +
+			"build {\n  sources = [\"source.amazon-ebs.x\"]\n  post-processor \"manifest\" {}\n}\n",
+		"repo/capi/packer.json": `{"variables": {"out": "m.json"}, "builders": [{"type": "amazon-ebs"}], "post-processors": [{"type": "manifest", "output": "{{user ` + "`out`" + `}}"}]}`,
+		"repo/capi/files/x":     "x",
+	})
+	text := `image "ecs" {
+  template = "ecs/"
+  regions  = ["us-east-1"]
+}
+image "capi" {
+  template     = "repo/capi/packer.json"
+  dirs         = ["repo/capi"]
+  workdir      = "repo/capi"
+  region_var   = "aws_region"
+  subnet_var   = "subnet"
+  endpoint_var = "endpoint"
+  regions      = ["us-east-1"]
+}
+`
+	writeFiles(t, dir, map[string]string{FileHCL: text})
+	p, err := Load(filepath.Join(dir, FileHCL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := p.BakeImages(p.Images)
+	byName := map[string]*bake.Image{}
+	for _, img := range imgs {
+		byName[img.Name] = img
+	}
+	ecs, capi := byName["ecs"], byName["capi"]
+	if want := filepath.Join(dir, "ecs"); len(ecs.Spec.Dirs) != 1 || ecs.Spec.Dirs[0] != want {
+		t.Errorf("ecs dirs = %q, want the template directory %s", ecs.Spec.Dirs, want)
+	}
+	for _, want := range []string{filepath.Join(dir, "ecs", ImageResultFile), filepath.Join(dir, "ecs", "packer-manifest.json")} {
+		if !slices.Contains(ecs.Spec.Exclude, want) {
+			t.Errorf("ecs exclusions %q lack %s", ecs.Spec.Exclude, want)
+		}
+	}
+	if capi.PackerDir != filepath.Join(dir, "repo/capi") || capi.RegionVar != "aws_region" || capi.SubnetVar != "subnet" || capi.EndpointVar != "endpoint" {
+		t.Errorf("capi wiring = %q %q %q %q", capi.PackerDir, capi.RegionVar, capi.SubnetVar, capi.EndpointVar)
+	}
+	if want := filepath.Join(dir, "repo/capi/m.json"); !slices.Contains(capi.Spec.Exclude, want) {
+		t.Errorf("capi exclusions %q lack %s", capi.Spec.Exclude, want)
+	}
+	// Packer rewrites its manifest with every build: no new fingerprint.
+	before, err := bake.Fingerprints(context.Background(), imgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{"repo/capi/m.json": "{}", "ecs/packer-manifest.json": "{}"})
+	after, err := bake.Fingerprints(context.Background(), imgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range before {
+		if before[i].Sum != after[i].Sum {
+			t.Errorf("%s: the manifest changed the fingerprint", imgs[i].Name)
 		}
 	}
 }

@@ -88,12 +88,27 @@ type Image struct {
 	RoleARN        string
 	Only           []string
 	IgnoreFile     string
+	// WorkDir is packer's working directory (workdir; absolute), "" for
+	// the template's directory. RegionVar, SubnetVar and EndpointVar name
+	// template variables that also receive the region, subnet and endpoint.
+	WorkDir                           string
+	RegionVar, SubnetVar, EndpointVar string
 	// PackerTemplate is the template as read by internal/packer.
 	PackerTemplate *packer.Template
 	// Range is where the image block is declared.
 	Range hcl.Range
 
 	ranges map[string]hcl.Range // where each setting is written
+}
+
+// TemplateDir is the template's directory: the template itself when it is
+// a directory of .pkr.hcl files, which is then its own definition
+// directory, as in the single-template mode.
+func (img *Image) TemplateDir() string {
+	if fi, err := os.Stat(img.Template); err == nil && fi.IsDir() {
+		return filepath.Clean(img.Template)
+	}
+	return filepath.Dir(img.Template)
 }
 
 // Find returns the project file in dir: bakery.hcl, else bakery.json, else

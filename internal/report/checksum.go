@@ -27,6 +27,14 @@ type checksumJSON struct {
 	Fingerprint string          `json:"fingerprint"`
 	Algorithm   string          `json:"algorithm"`
 	Inputs      []checksumInput `json:"inputs"`
+	Excluded    []Exclusion     `json:"excluded,omitempty"`
+}
+
+// Exclusion is a file left out of the fingerprint by design, and why: an
+// output of ami-bakery or packer that lies in the definition.
+type Exclusion struct {
+	Path string `json:"path"`
+	Why  string `json:"why"`
 }
 
 // varHidden stands for the hash of a --var value in checksum's listings.
@@ -40,9 +48,10 @@ const varHidden = "set"
 
 // PrintChecksum writes the answer of checksum: the fingerprint on one line;
 // with explain, first one tab-aligned line per input (kind, root, path,
-// mode, size, hash); with asJSON, which wins over explain, one JSON object.
+// mode, size, hash), then one "excluded" line per file left out by design
+// (path and why); with asJSON, which wins over explain, one JSON object.
 // A --var's value is never shown, hashed or not (varHidden).
-func PrintChecksum(w io.Writer, res fingerprint.Result, explain, asJSON bool) error {
+func PrintChecksum(w io.Writer, res fingerprint.Result, excluded []Exclusion, explain, asJSON bool) error {
 	if asJSON {
 		ins := make([]checksumInput, len(res.Inputs))
 		for i, in := range res.Inputs {
@@ -51,11 +60,16 @@ func PrintChecksum(w io.Writer, res fingerprint.Result, explain, asJSON bool) er
 				ins[i].Size, ins[i].Hash = 0, varHidden
 			}
 		}
-		return encodeJSON(w, checksumJSON{res.Sum, string(res.Algorithm), ins})
+		return encodeJSON(w, checksumJSON{res.Sum, string(res.Algorithm), ins, excluded})
 	}
 	if explain {
 		if err := printInputs(w, res.Inputs); err != nil {
 			return err
+		}
+		for _, x := range excluded {
+			if _, err := fmt.Fprintf(w, "excluded  %s  (%s)\n", field(x.Path), x.Why); err != nil {
+				return err
+			}
 		}
 	}
 	_, err := fmt.Fprintln(w, res.Sum)

@@ -125,7 +125,7 @@ func TestPrintChecksum(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var b bytes.Buffer
-		if err := PrintChecksum(&b, res, tt.explain, tt.json); err != nil {
+		if err := PrintChecksum(&b, res, nil, tt.explain, tt.json); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
 		if b.String() != tt.want {
@@ -150,7 +150,7 @@ func TestExplainOddNames(t *testing.T) {
 		{Kind: fingerprint.KindVar, Path: "password", Size: 4, Hash: secretHash},
 	}}
 	var b bytes.Buffer
-	if err := PrintChecksum(&b, res, true, false); err != nil {
+	if err := PrintChecksum(&b, res, nil, true, false); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -167,7 +167,7 @@ func TestExplainOddNames(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	b.Reset()
-	PrintChecksum(&b, res, false, true)
+	PrintChecksum(&b, res, nil, false, true)
 	if strings.Contains(b.String(), secretHash) || !strings.Contains(b.String(), `"hash": "set"`) {
 		t.Errorf("--json shows the var's hash:\n%s", b.String())
 	}
@@ -189,5 +189,29 @@ func TestGitHubSummaryListsSharing(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// Files left out by design are listed after the inputs, with why; a path
+// that could break the line is quoted.
+func TestPrintChecksumExcluded(t *testing.T) {
+	res := fingerprint.Result{Sum: "abc", Algorithm: fingerprint.V2}
+	excl := []Exclusion{{Path: "packer/.ami_id.json", Why: "ami-bakery's result file"}, {Path: "my manifest.json", Why: "packer's manifest output"}}
+	var b bytes.Buffer
+	if err := PrintChecksum(&b, res, excl, true, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "excluded  packer/.ami_id.json  (ami-bakery's result file)\nexcluded  \"my manifest.json\"  (packer's manifest output)\nabc\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := PrintChecksum(&b, res, excl, false, false); err != nil || b.String() != "abc\n" {
+		t.Errorf("without --explain: %q %v", b.String(), err)
+	}
+	b.Reset()
+	PrintChecksum(&b, res, excl, false, true)
+	if !strings.Contains(b.String(), `"excluded": [`) || !strings.Contains(b.String(), `"why": "packer's manifest output"`) {
+		t.Errorf("JSON lacks the exclusions:\n%s", b.String())
 	}
 }

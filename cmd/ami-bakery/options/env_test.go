@@ -82,15 +82,18 @@ func TestNameEnvAfterValidation(t *testing.T) {
 		{"AWS_ENDPOINT_URL", "localhost:1", `in AWS_ENDPOINT_URL (the default of --endpoint)`},
 		{"AMI_BAKERY_LOG_FORMAT", "xml", `in AMI_BAKERY_LOG_FORMAT`},
 		{"AMI_DEFINITION_DIRS", "a,,b", `in AMI_DEFINITION_DIRS (the default of --dir)`},
+		{"AMI_BAKERY_PACKER_DIR", "/nonexistent", `in AMI_BAKERY_PACKER_DIR (the default of --packer-dir): --packer-dir /nonexistent is not a directory`},
 	} {
 		t.Run(tc.env, func(t *testing.T) {
 			fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 			var d Definition
 			var tg Target
 			var b Build
+			var w Wiring
 			var o Output
 			d.AddFlags(fs)
 			tg.AddFlags(fs)
+			w.AddFlags(fs)
 			b.AddFlags(fs)
 			o.AddFlags(fs, true)
 			env := map[string]string{"AMI_BAKERY_TEMPLATE": "t.json", "AWS_REGION": "us-east-1", tc.env: tc.value}
@@ -108,7 +111,10 @@ func TestNameEnvAfterValidation(t *testing.T) {
 				err = tg.Validate()
 			}
 			if err == nil {
-				err = b.Validate(&d)
+				err = w.Validate(&d)
+			}
+			if err == nil {
+				err = b.Validate()
 			}
 			if err == nil {
 				err = o.Validate(d.Template)
@@ -128,7 +134,7 @@ func TestNameEnvAfterValidation(t *testing.T) {
 	b.AddFlags(fs)
 	fs.Parse([]string{"--lock-lease", "1s"})
 	ApplyEnv(fs, func(string) (string, bool) { return "", false })
-	if err := NameEnv(fs, b.Validate(&Definition{})); err == nil || strings.Contains(err.Error(), "AMI_BAKERY") {
+	if err := NameEnv(fs, b.Validate()); err == nil || strings.Contains(err.Error(), "AMI_BAKERY") {
 		t.Errorf("flag error = %v", err)
 	}
 }

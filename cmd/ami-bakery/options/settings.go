@@ -34,8 +34,20 @@ type Definition struct {
 	Vars       []string // name=value
 	Algorithm  string
 	IgnoreFile string
+	// PackerDir is packer's working directory (--packer-dir), against
+	// which the template's relative paths and its manifest output
+	// resolve; "" is the template's directory (WorkDir).
+	PackerDir string
 
 	templateIsDir bool // set by Validate
+}
+
+// WorkDir is where packer runs: --packer-dir, or the template's directory.
+func (d *Definition) WorkDir() string {
+	if d.PackerDir != "" {
+		return d.PackerDir
+	}
+	return d.TemplateDir()
 }
 
 // TemplateDir is the template's directory, where packer runs and
@@ -56,6 +68,8 @@ func (d *Definition) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&d.Vars, "var", nil, "packer -var name=value, part of the fingerprint; repeatable")
 	fs.StringVar(&d.Algorithm, "algorithm", "v2", "fingerprint algorithm: v2, or v1 to find AMIs built by the original tool")
 	fs.StringVar(&d.IgnoreFile, "ignore-file", ".bakeryignore", "name of the gitignore-style file, at a directory's root, listing what to leave out")
+	fs.StringVar(&d.PackerDir, "packer-dir", "", "packer's working directory, for templates whose paths are relative to it, e.g. the repository root (default: the template's directory)")
+	BindEnv(fs, "packer-dir", "AMI_BAKERY_PACKER_DIR")
 	BindEnv(fs, "template", "PACKER_JSON_PATH", "AMI_BAKERY_TEMPLATE")
 	BindEnv(fs, "dir", "AMI_DEFINITION_DIRS", "AMI_BAKERY_DIRS")
 	BindEnv(fs, "algorithm", "AMI_BAKERY_ALGORITHM")
@@ -79,6 +93,13 @@ func (d *Definition) Validate() error {
 	}
 	if len(d.Dirs) == 0 {
 		d.Dirs = []string{d.TemplateDir()}
+	}
+	if d.PackerDir != "" {
+		if fi, err := os.Stat(d.PackerDir); err != nil || !fi.IsDir() {
+			return flagErr("packer-dir", usererr.WithHint(usererr.Usagef("--packer-dir %s is not a directory", d.PackerDir),
+				"name the directory packer should run in, e.g. the repository root"))
+		}
+		d.PackerDir = filepath.Clean(d.PackerDir)
 	}
 	for i, dir := range d.Dirs {
 		// "a, b" in AMI_DEFINITION_DIRS means a and b.
@@ -251,25 +272,19 @@ func (l *Target) TrustedOwners() []string {
 
 // Build is how packer runs.
 type Build struct {
-	Packer         string
-	SubnetID       string
-	FingerprintVar string
-	Only           []string
-	OnError        string
-	Debug          bool
-	Grace          time.Duration
-	WaitTimeout    time.Duration
-	PollInterval   time.Duration
-	Lock           bool
-	LockLease      time.Duration
+	Packer       string
+	OnError      string
+	Debug        bool
+	Grace        time.Duration
+	WaitTimeout  time.Duration
+	PollInterval time.Duration
+	Lock         bool
+	LockLease    time.Duration
 }
 
 // AddFlags registers the build flags.
 func (b *Build) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&b.Packer, "packer", "packer", "packer binary (a path, or a name looked up on PATH)")
-	fs.StringVar(&b.SubnetID, "subnet-id", "", "subnet passed to templates declaring aws_subnet_id")
-	fs.StringVar(&b.FingerprintVar, "fingerprint-var", DefaultFingerprintVar, "template variable that receives the fingerprint")
-	fs.StringSliceVar(&b.Only, "only", nil, "packer -only: build only these builds")
 	fs.StringVar(&b.OnError, "on-error", "", "packer -on-error: cleanup, abort, ask or run-cleanup-provisioner")
 	fs.BoolVar(&b.Debug, "debug", false, "run packer with -debug (verbose steps; with machine-readable output it does not pause)")
 	fs.DurationVar(&b.Grace, "grace", 2*time.Minute, "after an interrupt, how long packer may take to clean up before it is killed")
@@ -281,24 +296,13 @@ func (b *Build) AddFlags(fs *pflag.FlagSet) {
 	BindEnv(fs, "lock", "AMI_BAKERY_LOCK")
 	BindEnv(fs, "lock-lease", "AMI_BAKERY_LOCK_LEASE")
 	BindEnv(fs, "packer", "AMI_BAKERY_PACKER")
-	BindEnv(fs, "subnet-id", "AWS_SUBNET_ID")
-	BindEnv(fs, "fingerprint-var", "AMI_BAKERY_FINGERPRINT_VAR")
 	BindEnv(fs, "on-error", "AMI_BAKERY_ON_ERROR")
 }
 
-// Validate checks the build flags against the definition.
-func (b *Build) Validate(d *Definition) error {
-	if !varName().MatchString(b.FingerprintVar) {
-		return flagErr("fingerprint-var", usererr.WithHint(usererr.Usagef("invalid --fingerprint-var %q", b.FingerprintVar),
-			"a packer variable name is letters, digits, _ and -, not starting with a digit"))
-	}
+// Validate checks the build flags.
+func (b *Build) Validate() error {
 	if err := packer.CheckOnError(b.OnError); err != nil {
 		return flagErr("on-error", usererr.Usage(fmt.Errorf("--on-error: %w", err)))
-	}
-	for _, v := range d.Vars {
-		if err := b.checkOwnedVar(VarName(v)); err != nil {
-			return err
-		}
 	}
 	for _, d := range []struct {
 		flag     string
@@ -322,27 +326,6 @@ func (b *Build) Validate(d *Definition) error {
 		return flagErr("packer", usererr.WithHint(usererr.Usagef("empty --packer"), "name the packer binary, e.g. --packer /usr/bin/packer"))
 	}
 	return nil
-}
-
-// checkOwnedVar refuses a --var for a variable whose value ami-bakery
-// passes itself: the fingerprint and the region always (the lookups and the
-// build must agree on them), the subnet when --subnet-id gives one.
-func (b *Build) checkOwnedVar(name string) error {
-	var from string
-	switch {
-	case name == b.FingerprintVar:
-		from = "the fingerprint"
-	case name == "aws_region":
-		from = "the primary region (--region)"
-	case name == "aws_ec2_endpoint":
-		from = "the EC2 endpoint (--endpoint)"
-	case name == "aws_subnet_id" && b.SubnetID != "":
-		from = "--subnet-id (AWS_SUBNET_ID)"
-	default:
-		return nil
-	}
-	return usererr.WithHint(usererr.Usagef("--var %s would override %s", name, from),
-		"ami-bakery sets %s itself; remove that --var", name)
 }
 
 // Output is where the answer goes.

@@ -298,7 +298,7 @@ func (e *Emulator) PutImage(account, region string, spec ImageSpec) (string, err
 			public: spec.Public, arch: arch, virtType: "hvm", rootDeviceType: "ebs", rootDevice: "/dev/xvda",
 			enaSupport: true, sriov: "simple", created: created,
 			lifecycle: lifecycle{deprecateAt: spec.DeprecationTime},
-			bdms: []bdm{{device: "/dev/xvda", ebs: &ebsSpec{snapshotID: snap.id, size: seedVolumeSize, volumeType: "gp3", deleteOnTermination: true, encrypted: snap.encrypted}}},
+			bdms:      []bdm{{device: "/dev/xvda", ebs: &ebsSpec{snapshotID: snap.id, size: seedVolumeSize, volumeType: "gp3", deleteOnTermination: true, encrypted: snap.encrypted}}},
 		}
 		for _, u := range spec.SharedWith {
 			if im.sharedWith == nil {

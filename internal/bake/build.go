@@ -119,6 +119,7 @@ func (b *Baker) build(ctx context.Context, img *Image, res fingerprint.Result, i
 	bo := img.Packer
 	bo.Dir, bo.Template = workDir(img.Template.Path)
 	bo.Vars = append([]packer.Var{{Name: img.FingerprintVar, Value: fp}}, img.templateVars(primary)...)
+	bo.Vars = append(bo.Vars, img.baseVars(primary)...)
 	bo.Vars = append(bo.Vars, img.Packer.Vars...)
 	b.log().Info("no AMI has this fingerprint; running packer", "region", primary, "template", img.Template.Path)
 	if initFirst {
@@ -155,7 +156,7 @@ func (b *Baker) build(ctx context.Context, img *Image, res fingerprint.Result, i
 	b.log().Info("packer built the AMI", "region", primary, "ami", amis[primary], "took", time.Since(start).Round(time.Millisecond).String())
 	want := b.provenance(img, res)
 	for r, id := range amis {
-		if err := b.verifyTags(ctx, img, r, id, img.withLineage(want, r)); err != nil {
+		if err := b.verifyTags(ctx, img, r, id, img.withBaseTags(img.withLineage(want, r), r)); err != nil {
 			return nil, err
 		}
 	}

@@ -30,6 +30,9 @@ func (b *Baker) fingerprintAndPlan(ctx context.Context, img *Image) (*Plan, erro
 	if len(img.Regions) == 0 {
 		return nil, errors.New("planning: no region given")
 	}
+	if err := b.resolveBase(ctx, img); err != nil {
+		return nil, err
+	}
 	fp, err := fingerprint.Compute(ctx, img.Spec)
 	if err != nil {
 		return nil, err
@@ -44,7 +47,7 @@ func (b *Baker) plan(ctx context.Context, img *Image, fp fingerprint.Result) (*P
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Fingerprint: fp, Regions: decide(img.Regions, matches)}
+	p := &Plan{Fingerprint: fp, Regions: decide(img.Regions, matches), Base: img.baseStatus(img.Regions[0])}
 	for i, m := range matches {
 		im := m.Available
 		if im == nil {

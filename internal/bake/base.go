@@ -56,6 +56,10 @@ type BaseStatus struct {
 	// NewerName is the newer match's name.
 	NewerName      string `json:"-"`
 	NewerAvailable bool   `json:"newer_available"`
+	// PreviousName and PreviousAMI are the base of the image's newest
+	// AMI, when a build moves to another base.
+	PreviousName string `json:"-"`
+	PreviousAMI  string `json:"-"`
 }
 
 func (bs *Base) varName() string {
@@ -221,4 +225,36 @@ func (img *Image) checkBaseTemplate() error {
 			"remove the source_ami_filter or amazon-ami data source and set source_ami from var.%s: ami-bakery resolves the base and passes its id", v)
 	}
 	return nil
+}
+
+// previousBase fills st.Previous*: the base of the newest AMI of img
+// (tagged with its name) when it differs from the base a build would use,
+// so a plan can name old and new. Any failure leaves them empty: it is
+// only for people.
+func (b *Baker) previousBase(ctx context.Context, img *Image, st *BaseStatus) {
+	if st == nil || img.Name == "" {
+		return
+	}
+	region := img.Regions[0]
+	m, err := images.Find(ctx, b.Clients(region), images.Query{Owners: img.Owners, Account: b.Account, TagKey: TagImage, Fingerprint: img.Name})
+	if err != nil || m.Available == nil {
+		return
+	}
+	name, ami := m.Available.Tags[TagBaseName], m.Available.Tags[TagBaseAMI]
+	if ami != "" && ami != st.AMI {
+		st.PreviousName, st.PreviousAMI = name, ami
+	}
+}
+
+// String is the plan's base line: "NAME (AMI)", "OLD (AMI) → NEW (AMI)"
+// when a build moves to a new base, and a newer pin when locked.
+func (st *BaseStatus) String() string {
+	s := fmt.Sprintf("%s (%s)", st.Name, st.AMI)
+	if st.PreviousAMI != "" {
+		s = fmt.Sprintf("%s (%s) → %s", st.PreviousName, st.PreviousAMI, s)
+	}
+	if st.NewerAvailable {
+		s += fmt.Sprintf("; newer available: %s (%s), not used until ami-bakery lock --update", st.NewerName, st.Newer)
+	}
+	return s
 }

@@ -38,7 +38,11 @@ func (b *Baker) fingerprintAndPlan(ctx context.Context, img *Image) (*Plan, erro
 		return nil, err
 	}
 	b.log().Info("fingerprint computed", "fingerprint", fp.Sum, "algorithm", string(fp.Algorithm), "inputs", len(fp.Inputs))
-	return b.plan(ctx, img, fp)
+	p, err := b.plan(ctx, img, fp)
+	if err == nil && p.NeedsBuild() {
+		b.previousBase(ctx, img, p.Base)
+	}
+	return p, err
 }
 
 // plan finds a computed fingerprint's AMI in every region and decides.

@@ -52,6 +52,7 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 			ParentVar:      img.ParentVar,
 			RoleARN:        img.RoleARN,
 			Packer:         packer.BuildOptions{Vars: vars, VarFiles: img.VarFiles, Only: img.Only},
+			Base:           img.Base.Clone(),
 		}
 		if img.Parent != nil {
 			b.Parent = byImage[img.Parent]

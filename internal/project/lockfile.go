@@ -116,11 +116,11 @@ func (l *Lock) Pins(name string, q images.BaseQuery) (map[string]images.Base, er
 	lb, ok := l.Images[name]
 	hint := "run ami-bakery lock " + name + " to pin the newest base, then review and commit " + filepath.Base(l.Path)
 	if !ok {
-		return nil, usererr.WithHint(fmt.Errorf("the base of %s is locked, but %s has no entry for it", name, l.Path), "%s", hint)
+		return nil, usererr.Usage(usererr.WithHint(fmt.Errorf("the base of %s is locked, but %s has no entry for it", name, l.Path), "%s", hint))
 	}
 	if want := BaseSource(q); lb.Source != want {
-		return nil, usererr.WithHint(fmt.Errorf("the lock entry of %s in %s is stale: it pins %q, the base now searches %q", name, l.Path, lb.Source, want),
-			"run ami-bakery lock --update %s, then review and commit %s", name, filepath.Base(l.Path))
+		return nil, usererr.Usage(usererr.WithHint(fmt.Errorf("the lock entry of %s in %s is stale: it pins %q, the base now searches %q", name, l.Path, lb.Source, want),
+			"run ami-bakery lock --update %s, then review and commit %s", name, filepath.Base(l.Path)))
 	}
 	return lb.Regions, nil
 }

@@ -23,6 +23,7 @@ package project
 import (
 	"errors"
 	"fmt"
+	"github.com/ami-bakery/ami-bakery/internal/bake"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -88,6 +89,8 @@ type Image struct {
 	RoleARN        string
 	Only           []string
 	IgnoreFile     string
+	// Base is a root image's base block, or nil (base.go).
+	Base *bake.Base
 	// PackerTemplate is the template as read by internal/packer.
 	PackerTemplate *packer.Template
 	// Range is where the image block is declared.

@@ -29,6 +29,7 @@ type bakeOptions struct {
 	copies options.Copies
 	out    options.Output
 	proj   bakeProjectOptions
+	base   options.Base
 }
 
 func newBakeCommand(e *env) *cobra.Command {
@@ -62,6 +63,7 @@ region when there are several, or one JSON object with --json. On success
 	o.build.AddFlags(fs)
 	o.copies.AddFlags(fs)
 	o.out.AddFlags(fs, true)
+	o.base.AddFlags(fs)
 	o.proj.addFlags(fs)
 	fs.SortFlags = false
 	return cmd
@@ -158,6 +160,9 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	}
 	b, img, clients, err := prepare(ctx, &o.def, &o.target, &o.wire, e, o.out.LogFormat)
 	if err != nil {
+		return err
+	}
+	if err := withBase(b, img, clients, &o.base, &o.def); err != nil {
 		return err
 	}
 	if o.build.Lock {

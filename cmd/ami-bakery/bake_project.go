@@ -99,6 +99,9 @@ func runBakeProject(ctx context.Context, o *bakeOptions, path string, names []st
 		return err
 	}
 	imgs := p.BakeImages(sel)
+	if err := p.PinBases(imgs); err != nil {
+		return err
+	}
 	so := o.sinkOptions(e)
 	if err := checkProjectOutputs(imgs, so.Paths()); err != nil {
 		return err

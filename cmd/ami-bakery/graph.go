@@ -95,6 +95,9 @@ func runGraph(ctx context.Context, o *graphOptions, names []string, e *env) erro
 	}
 	if o.plan {
 		imgs := p.BakeImages(sel)
+		if err := p.PinBases(imgs); err != nil {
+			return err
+		}
 		b, _, err := projectBaker(ctx, imgs, &options.Target{Endpoint: o.endpoint}, e, o.logFormat)
 		if err != nil {
 			return err

@@ -301,7 +301,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		check("instances not terminated", len(emu.NonTerminatedInstances()), n)
 	case "put-image":
-		account, spec := awsemu.DefaultAccount, awsemu.ImageSpec{Tags: map[string]string{}}
+		account, region, spec := awsemu.DefaultAccount, "us-east-1", awsemu.ImageSpec{Tags: map[string]string{}}
 		rest := args[1:]
 		for len(rest) > 0 && strings.HasPrefix(rest[0], "-") {
 			switch rest[0] {
@@ -314,6 +314,14 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			case "-shared":
 				spec.SharedWith = append(spec.SharedWith, rest[1])
 				rest = rest[1:]
+			case "-region":
+				region, rest = rest[1], rest[1:]
+			case "-age": // created this long before the emulator's now
+				age, err := time.ParseDuration(rest[1])
+				ts.Check(err)
+				spec.CreationDate, rest = emu.Now().Add(-age), rest[1:]
+			case "-deprecated":
+				spec.DeprecationTime = emu.Now().Add(-time.Minute)
 			default:
 				ts.Fatalf("emu put-image: unknown option %s", rest[0])
 			}
@@ -324,9 +332,16 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			spec.Name = prefix + strings.TrimSpace(ts.ReadFile(file))
 		}
 		spec.Tags = tagArgs(ts, rest[1:])
-		id, err := emu.PutImage(account, "us-east-1", spec)
+		id, err := emu.PutImage(account, region, spec)
 		ts.Check(err)
 		ts.Setenv("PUT_IMAGE", id)
+	case "ssm-param":
+		// emu ssm-param REGION NAME VALUE: a public parameter, as AWS's
+		// /aws/service/... ones.
+		if len(args) != 4 {
+			ts.Fatalf("usage: emu ssm-param REGION NAME VALUE")
+		}
+		ts.Check(emu.SetPublicParameter(args[1], args[2], args[3]))
 	case "tag":
 		// emu tag ID key=value...: CreateTags as the script's own account,
 		// through the API, as a user would.

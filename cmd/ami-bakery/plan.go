@@ -17,6 +17,7 @@ type planOptions struct {
 	out      options.Output
 	detailed bool
 	proj     planProjectOptions
+	base     options.Base
 }
 
 func newPlanCommand(e *env) *cobra.Command {
@@ -53,6 +54,7 @@ With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
 	o.copies.AddFlags(fs)
 	o.out.AddFlags(fs, false)
 	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 0 when up to date, 2 when there is something to do, 1 on error")
+	o.base.AddFlags(fs)
 	o.proj.addFlags(fs)
 	fs.SortFlags = false
 	return cmd
@@ -74,8 +76,11 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err := o.out.Validate(""); err != nil {
 		return err
 	}
-	b, img, _, err := prepare(ctx, &o.def, &o.target, &o.wire, e, o.out.LogFormat)
+	b, img, clients, err := prepare(ctx, &o.def, &o.target, &o.wire, e, o.out.LogFormat)
 	if err != nil {
+		return err
+	}
+	if err := withBase(b, img, clients, &o.base, &o.def); err != nil {
 		return err
 	}
 	img.KMSKeys, img.AllowPublic = o.copies.Keys(), o.copies.AllowPublic

@@ -68,6 +68,9 @@ func runPlanProject(ctx context.Context, o *planOptions, path string, names []st
 		return err
 	}
 	imgs := p.BakeImages(sel)
+	if err := p.PinBases(imgs); err != nil {
+		return err
+	}
 	for _, img := range imgs {
 		img.SubnetID = o.wire.SubnetID // as bake does, so that both refuse the same
 	}
@@ -181,6 +184,7 @@ func projectBaker(ctx context.Context, imgs []*bake.Image, target *options.Targe
 		Clients:     func(r string) images.EC2 { return clients.EC2(r) },
 		Account:     account,
 		RoleClients: func(role, r string) images.EC2 { return roles[role].EC2(r) },
+		SSMClients:  func(r string) images.SSM { return clients.SSM(r) },
 		Packer:      bake.PackerCLI{},
 		Log:         newLogger(e.stderr, logFormat),
 		Version:     version,

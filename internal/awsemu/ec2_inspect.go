@@ -234,6 +234,9 @@ type ImageSpec struct {
 	CreationDate time.Time
 	// Architecture defaults to x86_64.
 	Architecture string
+	// DeprecationTime, when set, deprecates the image at that time (it may
+	// lie in the past), as EnableImageDeprecation does.
+	DeprecationTime time.Time
 	// KMSKey, when set, encrypts the image's snapshot with that key: an
 	// ARN from PutKMSKey, or DefaultKeyAlias for the account's default EBS
 	// key.
@@ -294,7 +297,8 @@ func (e *Emulator) PutImage(account, region string, spec ImageSpec) (string, err
 			id: e.newID("ami"), name: spec.Name, description: spec.Description, owner: account, state: state,
 			public: spec.Public, arch: arch, virtType: "hvm", rootDeviceType: "ebs", rootDevice: "/dev/xvda",
 			enaSupport: true, sriov: "simple", created: created,
-			bdms: []bdm{{device: "/dev/xvda", ebs: &ebsSpec{snapshotID: snap.id, size: seedVolumeSize, volumeType: "gp3", deleteOnTermination: true, encrypted: snap.encrypted}}},
+			lifecycle: lifecycle{deprecateAt: spec.DeprecationTime},
+			bdms:      []bdm{{device: "/dev/xvda", ebs: &ebsSpec{snapshotID: snap.id, size: seedVolumeSize, volumeType: "gp3", deleteOnTermination: true, encrypted: snap.encrypted}}},
 		}
 		for _, u := range spec.SharedWith {
 			if im.sharedWith == nil {

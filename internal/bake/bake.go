@@ -103,6 +103,8 @@ type Image struct {
 	// a child is baked: the build region's goes to ParentVar, and every
 	// AMI of the child is tagged with the one of its region.
 	ParentAMIs map[string]string
+	// Base, for a root image, is the vendor image it starts from (base.go).
+	Base *Base
 }
 
 // Baker bakes Images. Its fields are how: the EC2 clients, packer, the
@@ -117,6 +119,9 @@ type Baker struct {
 	// RoleClients, when set, returns the client for an Image with a
 	// RoleARN (a project image's role_arn); images without one use Clients.
 	RoleClients func(roleARN, region string) images.EC2
+	// SSMClients returns the SSM client for a region: for bases read
+	// from a public parameter.
+	SSMClients func(region string) images.SSM
 	// Packer runs packer; nil means PackerCLI.
 	Packer Packer
 	// Lock, when set, serialises builds of the same fingerprint across
@@ -207,7 +212,8 @@ type Decision struct {
 // Plan is the decision for every region, made without changing anything.
 type Plan struct {
 	Fingerprint fingerprint.Result
-	Regions     []Decision // in the order of Image.Regions
+	Regions     []Decision  // in the order of Image.Regions
+	Base        *BaseStatus // the image's base, if it has one
 	// missingTags are our AMIs found by their name that lack the fingerprint
 	// tag (a tagging that failed after a build, or one EC2 does not show
 	// yet); Bake tags them.

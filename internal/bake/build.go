@@ -103,7 +103,7 @@ func (b *Baker) build(ctx context.Context, img *Image, res fingerprint.Result, v
 		b.log().Warn(fmt.Sprintf("the template does not declare the fingerprint variable %q: ami-bakery tags the AMI only after packer ends; if a run is killed in between, its AMI stays untagged, is not recognised and is built again", img.FingerprintVar),
 			"hint", declareHint(img))
 	}
-	bo.Vars = append(append(bo.Vars, vars...), img.Packer.Vars...)
+	bo.Vars = append(append(append(bo.Vars, vars...), img.baseVars(primary)...), img.Packer.Vars...)
 	b.log().Info("no AMI has this fingerprint; running packer", "region", primary, "template", img.Template.Path)
 	if initFirst {
 		b.log().Info("installing the template's plugins with packer init")
@@ -139,7 +139,7 @@ func (b *Baker) build(ctx context.Context, img *Image, res fingerprint.Result, v
 	b.log().Info("packer built the AMI", "region", primary, "ami", amis[primary], "took", time.Since(start).Round(time.Millisecond).String())
 	want := b.provenance(img, res)
 	for r, id := range amis {
-		if err := b.verifyTags(ctx, img, r, id, img.withLineage(want, r)); err != nil {
+		if err := b.verifyTags(ctx, img, r, id, img.withBaseTags(img.withLineage(want, r), r)); err != nil {
 			return nil, err
 		}
 	}

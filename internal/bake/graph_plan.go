@@ -83,6 +83,9 @@ func (b *Baker) PlanAll(ctx context.Context, imgs []*Image) ([]*Plan, error) {
 			return nil, fmt.Errorf("planning %s: no region given", img.Name)
 		}
 	}
+	if err := b.ResolveBases(ctx, imgs); err != nil {
+		return nil, err
+	}
 	fps, err := Fingerprints(ctx, imgs)
 	if err != nil {
 		return nil, err
@@ -97,7 +100,7 @@ func (b *Baker) PlanAll(ctx context.Context, imgs []*Image) ([]*Plan, error) {
 	}
 	plans := make([]*Plan, len(imgs))
 	for i, img := range imgs {
-		plans[i] = &Plan{Fingerprint: fps[i], Regions: decide(img.Regions, matches[i])}
+		plans[i] = &Plan{Fingerprint: fps[i], Regions: decide(img.Regions, matches[i]), Base: img.baseStatus(img.Regions[0])}
 		if err := b.checkPlanned(img, plans[i]); err != nil {
 			return nil, fmt.Errorf("planning %s: %w", img.Name, err)
 		}

@@ -45,12 +45,19 @@ func (b *Baker) fingerprintAndPlan(ctx context.Context, img *Image) (*Plan, erro
 	if len(img.Regions) == 0 {
 		return nil, errors.New("planning: no region given")
 	}
+	if err := b.resolveBase(ctx, img); err != nil {
+		return nil, err
+	}
 	fp, err := fingerprint.Compute(ctx, img.Spec)
 	if err != nil {
 		return nil, err
 	}
 	b.log().Info("fingerprint computed", "fingerprint", fp.Sum, "algorithm", string(fp.Algorithm), "inputs", len(fp.Inputs))
-	return b.plan(ctx, img, fp)
+	p, err := b.plan(ctx, img, fp)
+	if err == nil && p.NeedsBuild() {
+		b.previousBase(ctx, img, p.Base)
+	}
+	return p, err
 }
 
 // plan finds a computed fingerprint's AMI in every region and decides.
@@ -59,7 +66,7 @@ func (b *Baker) plan(ctx context.Context, img *Image, fp fingerprint.Result) (*P
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Fingerprint: fp, Regions: decide(img.Regions, matches)}
+	p := &Plan{Fingerprint: fp, Regions: decide(img.Regions, matches), Base: img.baseStatus(img.Regions[0])}
 	for i, m := range matches {
 		im := m.Available
 		if im == nil {

@@ -89,6 +89,11 @@ type Spec struct {
 	// one more input (KindParent), so a change to the parent changes the
 	// child; when empty the sum is what it always was. V1 refuses it.
 	Parent string
+	// Base is the identity of the vendor image a root image starts from
+	// ("owner/name", or the image id where it has no name), or "". When
+	// set it enters the V2 manifest as one more input (KindBase, base.go);
+	// when empty the sum is what it always was. V1 refuses it.
+	Base string
 
 	// beforeOpen, if set, is called by a worker just before it opens a
 	// file: a test seam to change the tree between the walk and the hashing.
@@ -148,13 +153,14 @@ func Compute(ctx context.Context, s Spec) (Result, error) {
 		err error
 	)
 	switch {
-	case alg == V1 && s.Parent != "":
+	case alg == V1 && (s.Parent != "" || s.Base != ""):
 		err = errParentV1
 	case alg == V1:
 		res, err = computeV1(ctx, s)
 	default:
 		if res, err = computeV2(ctx, s); err == nil {
 			res, err = withParent(res, s.Parent)
+			res = withBase(res, s.Base)
 		}
 	}
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // The manifest line names its kind, so no file can be mistaken for it.
 const KindParent = "parent"
 
-var errParentV1 = errors.New("a parent fingerprint needs the v2 algorithm; v1 has no place for it")
+var errParentV1 = errors.New("a parent fingerprint or a base image needs the v2 algorithm; v1 has no place for them")
 
 var sumV2 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 

@@ -54,6 +54,7 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 			EndpointVar:    img.EndpointVar,
 			PackerDir:      img.WorkDir,
 			Packer:         packer.BuildOptions{Vars: vars, VarFiles: img.VarFiles, Only: img.Only},
+			Base:           img.Base.Clone(),
 		}
 		if img.Parent != nil {
 			b.Parent = byImage[img.Parent]

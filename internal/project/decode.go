@@ -86,7 +86,7 @@ func decode(path string, src []byte, dir string) ([]*Image, hcl.Diagnostics) {
 		if first, ok := seen[name]; ok {
 			return nil, hcl.Diagnostics{errorAt(b.LabelRanges[0], "duplicate image %q; it is first declared at %s", name, first.Range)}
 		}
-		c, d := b.Body.Content(settingsSchema("parent"))
+		c, d := b.Body.Content(imageSchema())
 		if d.HasErrors() {
 			return nil, d
 		}
@@ -94,6 +94,9 @@ func decode(path string, src []byte, dir string) ([]*Image, hcl.Diagnostics) {
 		img := r.image(name)
 		if r.diags.HasErrors() {
 			return nil, r.diags
+		}
+		if d := decodeBase(c.Blocks, img); d.HasErrors() {
+			return nil, d
 		}
 		seen[name] = img
 		imgs = append(imgs, img)

@@ -23,6 +23,7 @@ package project
 import (
 	"errors"
 	"fmt"
+	"github.com/ami-bakery/ami-bakery/internal/bake"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -93,6 +94,8 @@ type Image struct {
 	// template variables that also receive the region, subnet and endpoint.
 	WorkDir                           string
 	RegionVar, SubnetVar, EndpointVar string
+	// Base is a root image's base block, or nil (base.go).
+	Base *bake.Base
 	// PackerTemplate is the template as read by internal/packer.
 	PackerTemplate *packer.Template
 	// Range is where the image block is declared.

@@ -9,10 +9,11 @@ import (
 
 // planJSON is the answer of plan --json.
 type planJSON struct {
-	Fingerprint string          `json:"fingerprint"`
-	Algorithm   string          `json:"algorithm"`
-	UpToDate    bool            `json:"up_to_date"`
-	Regions     []bake.Decision `json:"regions"`
+	Fingerprint string           `json:"fingerprint"`
+	Algorithm   string           `json:"algorithm"`
+	UpToDate    bool             `json:"up_to_date"`
+	Regions     []bake.Decision  `json:"regions"`
+	Base        *bake.BaseStatus `json:"base,omitempty"`
 }
 
 // PrintPlan writes the answer of plan: "fingerprint SUM", then one line per
@@ -21,10 +22,15 @@ type planJSON struct {
 // encryption) when known, or one JSON object.
 func PrintPlan(w io.Writer, p *bake.Plan, asJSON bool) error {
 	if asJSON {
-		return encodeJSON(w, planJSON{p.Fingerprint.Sum, string(p.Fingerprint.Algorithm), p.UpToDate(), p.Regions})
+		return encodeJSON(w, planJSON{p.Fingerprint.Sum, string(p.Fingerprint.Algorithm), p.UpToDate(), p.Regions, p.Base})
 	}
 	if _, err := fmt.Fprintf(w, "fingerprint %s\n", p.Fingerprint.Sum); err != nil {
 		return err
+	}
+	if p.Base != nil {
+		if _, err := fmt.Fprintf(w, "base: %s\n", p.Base); err != nil {
+			return err
+		}
 	}
 	for _, d := range p.Regions {
 		if _, err := fmt.Fprintln(w, planLine(d)); err != nil {

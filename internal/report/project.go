@@ -32,11 +32,12 @@ type projectPlanJSON struct {
 }
 
 type imagePlanJSON struct {
-	Name        string          `json:"name"`
-	Fingerprint string          `json:"fingerprint"`
-	Parent      string          `json:"parent"`
-	Level       int             `json:"level"`
-	Regions     []bake.Decision `json:"regions"`
+	Name        string           `json:"name"`
+	Fingerprint string           `json:"fingerprint"`
+	Parent      string           `json:"parent"`
+	Level       int              `json:"level"`
+	Regions     []bake.Decision  `json:"regions"`
+	Base        *bake.BaseStatus `json:"base,omitempty"`
 }
 
 // PrintProjectPlan writes the answer of plan for a project: one table, a
@@ -47,7 +48,7 @@ func PrintProjectPlan(w io.Writer, plans []ImagePlan, asJSON bool) error {
 	if asJSON {
 		out := projectPlanJSON{Images: make([]imagePlanJSON, len(plans))}
 		for i, p := range plans {
-			out.Images[i] = imagePlanJSON{p.Name, p.Plan.Fingerprint.Sum, p.Parent, p.Level, p.Plan.Regions}
+			out.Images[i] = imagePlanJSON{p.Name, p.Plan.Fingerprint.Sum, p.Parent, p.Level, p.Plan.Regions, p.Plan.Base}
 		}
 		return encodeJSON(w, out)
 	}

@@ -117,7 +117,7 @@ func (p *Plan) lockImages(ctx context.Context, region string, amis []AMI, l Lock
 			continue
 		}
 		seen[a.Image] = true
-		r, err := l.Acquire(ctx, region, p.current[a.Image])
+		r, err := l.Acquire(ctx, region, p.current[a.Image].Fingerprint)
 		if err != nil {
 			return release, fmt.Errorf("taking the build lock of %s in %s: %w", a.Image, region, err)
 		}

@@ -44,7 +44,7 @@ type Plan struct {
 	// users are, per region and snapshot, the AMIs that use it: a
 	// snapshot is deleted only when every one of them was deleted.
 	users   map[string]map[string][]string
-	current map[string]string // image -> fingerprint
+	current map[string]Current // by image name
 	opts    Options
 }
 
@@ -62,9 +62,9 @@ func (p *Plan) Changes() int {
 // PlanPrune reads the candidates and their references in every region and
 // decides. It changes nothing; any read error fails it.
 func PlanPrune(ctx context.Context, c Clients, o Options) (*Plan, error) {
-	p := &Plan{Mode: o.Mode, users: map[string]map[string][]string{}, current: map[string]string{}, opts: o}
+	p := &Plan{Mode: o.Mode, users: map[string]map[string][]string{}, current: map[string]Current{}, opts: o}
 	for _, img := range o.Images {
-		p.current[img.Name] = img.Fingerprint
+		p.current[img.Name] = img
 	}
 	for _, region := range o.Regions {
 		amis, err := p.planRegion(ctx, c, region)
@@ -132,12 +132,13 @@ func (p *Plan) candidate(region string, im types.Image) (AMI, bool) {
 		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
 	name := tags[TagImage]
-	if _, ok := p.current[name]; !ok {
+	cur, ok := p.current[name]
+	if !ok {
 		return AMI{}, false
 	}
 	a := AMI{
 		Region: region, ID: aws.ToString(im.ImageId), Name: aws.ToString(im.Name), Image: name,
-		Fingerprint: tags[p.opts.TagKey], Created: parseTime(aws.ToString(im.CreationDate)),
+		Fingerprint: tags[cur.TagKey], Created: parseTime(aws.ToString(im.CreationDate)),
 		LastLaunched: parseTime(aws.ToString(im.LastLaunchedTime)), Snapshots: snapshotsOf(im),
 		parent: tags[TagParentAMI], Decision: p.opts.Mode.decision(),
 	}
@@ -168,7 +169,7 @@ func keep(a *AMI, why string) {
 // decide applies the rules that need no more calls.
 func (p *Plan) decide(a *AMI, im types.Image, used []string) {
 	o := p.opts
-	if a.Fingerprint != "" && a.Fingerprint == p.current[a.Image] {
+	if a.Fingerprint != "" && a.Fingerprint == p.current[a.Image].Fingerprint {
 		keep(a, "current fingerprint")
 	}
 	if o.Now.Sub(a.Created) < o.MinAge {

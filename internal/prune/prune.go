@@ -83,17 +83,17 @@ const (
 	Delete    Decision = "delete"
 )
 
-// Current is an image of the project and its current fingerprint.
+// Current is an image of the project, its current fingerprint and the tag
+// that carries it.
 type Current struct {
-	Name, Fingerprint string
+	Name, Fingerprint, TagKey string
 }
 
 // Options say what to prune and how.
 type Options struct {
 	Images  []Current // the images whose AMIs are candidates
 	Regions []string
-	TagKey  string // the fingerprint tag
-	Keep    int    // newest AMIs kept per image and region
+	Keep    int // newest AMIs kept per image and region
 	MinAge  time.Duration
 	Grace   time.Duration // deprecate: how long before a later run deletes
 	Mode    Mode

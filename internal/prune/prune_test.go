@@ -49,8 +49,8 @@ func fp(i int) string { return "fp" + string(rune('0'+i)) }
 
 func opts(s *awsemu.TestServer, current string, mode Mode) Options {
 	return Options{
-		Images: []Current{{Name: "app", Fingerprint: current}}, Regions: []string{region},
-		TagKey: "ami_config_checksum", Keep: 1, Mode: mode, Grace: 7 * 24 * time.Hour,
+		Images: []Current{{Name: "app", Fingerprint: current, TagKey: "ami_config_checksum"}}, Regions: []string{region},
+		Keep: 1, Mode: mode, Grace: 7 * 24 * time.Hour,
 		SSMPaths: []string{"/"}, Now: s.Now(),
 	}
 }

@@ -49,6 +49,10 @@ Any error while reading images or references stops prune before the first
 change (exit 1). At most --max-deletions AMIs change in one run; past it,
 prune stops with exit 1 and says how many remain.`
 
+// clock is prune's idea of now, against which ages and prune-after dates
+// are measured; the scripts move it with the emulator's (prune_script_test.go).
+var clock = time.Now
+
 // pruneOptions are prune's flags.
 type pruneOptions struct {
 	def           options.Definition
@@ -102,7 +106,7 @@ func (o *pruneOptions) settings() (prune.Options, error) {
 	}
 	return prune.Options{
 		Keep: o.keep, MinAge: minAge, Grace: grace, Mode: mode,
-		IncludeShared: o.includeShared, SSMPaths: o.ssmPaths, Now: time.Now(),
+		IncludeShared: o.includeShared, SSMPaths: o.ssmPaths, Now: clock(),
 	}, nil
 }
 

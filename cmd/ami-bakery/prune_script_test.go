@@ -31,8 +31,10 @@ import (
 //	emu asg NAME LT [mixed]      a group launching LT's version 1 (or through a mixed-instances policy)
 //	emu ssm NAME VALUE           an SSM parameter
 //	emu protect AMI              deregistration protection
-//	emu fail ACTION              fail every ACTION call with InternalError
-//	emu advance DURATION         move the clock
+//	emu share AMI ACCOUNT|all    a launch permission
+//	emu crash-delete AMI         what a prune killed mid-delete leaves: snapshots tagged, AMI deregistered
+//	emu fail ACTION              fail every ACTION call with UnauthorizedOperation (not retried)
+//	emu advance DURATION         move the clock, the emulator's and prune's
 //	emu dump FILE                write the state prune may change, to compare
 func cmdEmuPrune(ts *testscript.TestScript, emu *awsemu.Emulator, args []string) bool {
 	ctx := context.Background()
@@ -83,12 +85,29 @@ func cmdEmuPrune(ts *testscript.TestScript, emu *awsemu.Emulator, args []string)
 		_, err = sm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(args[1]), Value: aws.String(args[2]), Type: "String", Overwrite: aws.Bool(true)})
 	case "protect":
 		_, err = e.EnableImageDeregistrationProtection(ctx, &ec2.EnableImageDeregistrationProtectionInput{ImageId: aws.String(args[1])})
+	case "share":
+		perm := types.LaunchPermission{UserId: aws.String(args[2])}
+		if args[2] == "all" {
+			perm = types.LaunchPermission{Group: types.PermissionGroupAll}
+		}
+		_, err = e.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(args[1]),
+			LaunchPermission: &types.LaunchPermissionModifications{Add: []types.LaunchPermission{perm}}})
+	case "crash-delete":
+		im, ok := emu.Image(args[1])
+		if !ok {
+			ts.Fatalf("emu crash-delete: no image %s", args[1])
+		}
+		_, err = e.CreateTags(ctx, &ec2.CreateTagsInput{Resources: im.SnapshotIDs,
+			Tags: []types.Tag{{Key: aws.String("ami-bakery:pruned-from"), Value: aws.String(args[1])}}})
+		ts.Check(err)
+		_, err = e.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(args[1])})
 	case "fail":
-		emu.SetFaults(awsemu.Faults{Rate: 1, Actions: []string{args[1]}, Codes: []string{"InternalError"}, Seed: 1})
+		emu.SetFaults(awsemu.Faults{Rate: 1, Actions: []string{args[1]}, Codes: []string{"UnauthorizedOperation"}, Seed: 1})
 	case "advance":
 		d, perr := time.ParseDuration(args[1])
 		ts.Check(perr)
 		emu.Advance(d)
+		ts.Setenv("AMI_BAKERY_TEST_SKEW", emu.Now().Sub(time.Now()).String())
 	case "dump":
 		ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(emuDump(ctx, ts, e)), 0o644))
 	default:
@@ -96,6 +115,14 @@ func cmdEmuPrune(ts *testscript.TestScript, emu *awsemu.Emulator, args []string)
 	}
 	ts.Check(err)
 	return true
+}
+
+// The ami-bakery program the scripts run measures time by the emulator's
+// clock, moved by emu advance.
+func init() {
+	if skew, err := time.ParseDuration(os.Getenv("AMI_BAKERY_TEST_SKEW")); err == nil {
+		clock = func() time.Time { return time.Now().Add(skew) }
+	}
 }
 
 // emuDump lists what prune may change: images (state, deprecation, tags,

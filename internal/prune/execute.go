@@ -130,7 +130,9 @@ func (p *Plan) act(ctx context.Context, e EC2, a AMI, deleted map[string]bool, l
 	after := p.opts.Now.Add(p.opts.Grace).UTC().Format(time.RFC3339)
 	switch a.Decision {
 	case Deprecate:
-		if _, err := e.EnableImageDeprecation(ctx, &ec2.EnableImageDeprecationInput{ImageId: aws.String(a.ID), DeprecateAt: aws.Time(p.opts.Now)}); err != nil {
+		// EC2 refuses a deprecation time in the past; two minutes ahead
+		// survives its rounding to the minute.
+		if _, err := e.EnableImageDeprecation(ctx, &ec2.EnableImageDeprecationInput{ImageId: aws.String(a.ID), DeprecateAt: aws.Time(p.opts.Now.Add(2 * time.Minute))}); err != nil {
 			return fmt.Errorf("deprecating %s in %s: %w", a.ID, a.Region, err)
 		}
 		return tag(ctx, e, a.ID, TagPruneAfter, after)

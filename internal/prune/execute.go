@@ -92,6 +92,16 @@ func (p *Plan) executeRegion(ctx context.Context, c Clients, region string, o Ex
 			res.Remaining = append(res.Remaining, a)
 			continue
 		}
+		// Shared since the plan: its use elsewhere is invisible.
+		one := []AMI{a}
+		if err := p.checkShared(ctx, e, one); err != nil {
+			return fmt.Errorf("re-reading launch permissions before acting: %w", err)
+		}
+		if one[0].Decision == Keep {
+			o.Log.Warn("now shared: left alone", "ami", a.ID, "region", region)
+			res.Skipped = append(res.Skipped, one[0])
+			continue
+		}
 		if err := p.act(ctx, e, a, deleted, o.Log, res); err != nil {
 			return err
 		}

@@ -156,3 +156,34 @@ func TestParseAge(t *testing.T) {
 		}
 	}
 }
+
+// An AMI shared or used after the plan is left alone by Execute.
+func TestExecuteRechecks(t *testing.T) {
+	ctx := context.Background()
+	s := awsemu.NewTestServer(t)
+	ids := seed(t, s, 4, nil)
+	p, err := PlanPrune(ctx, clients(s), opts(s, fp(3), ModeDelete))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := s.EC2(awsemu.DefaultAccount, region)
+	if _, err := e.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(ids[0]),
+		LaunchPermission: &types.LaunchPermissionModifications{Add: []types.LaunchPermission{{UserId: aws.String("210987654321")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ids[1]), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), InstanceType: types.InstanceTypeT3Micro}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Execute(ctx, clients(s), p, ExecOptions{MaxDeletions: 5, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Changed) != 1 || res.Changed[0].ID != ids[2] || len(res.Skipped) != 2 {
+		t.Fatalf("changed %v, skipped %v; want %s changed, two skipped", res.Changed, res.Skipped, ids[2])
+	}
+	for _, id := range ids[:2] {
+		if _, ok := s.Image(id); !ok {
+			t.Errorf("%s was deleted", id)
+		}
+	}
+}

@@ -2,9 +2,11 @@ package prune
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -219,27 +221,40 @@ func (p *Plan) lifecycle(a *AMI, im types.Image) {
 	}
 }
 
+// sharedReads is how many launch permissions are read at once: EC2 has no
+// call that lists them for many AMIs.
+const sharedReads = 8
+
 // checkShared keeps the AMIs still to be pruned that are shared with
 // another account: their use there is invisible.
 func (p *Plan) checkShared(ctx context.Context, e EC2, amis []AMI) error {
 	if p.opts.IncludeShared {
 		return nil
 	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, sharedReads)
+	errs := make([]error, len(amis))
 	for i := range amis {
 		if amis[i].Decision == Keep {
 			continue
 		}
-		out, err := e.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{
-			ImageId: aws.String(amis[i].ID), Attribute: types.ImageAttributeNameLaunchPermission,
-		})
-		if err != nil {
-			return fmt.Errorf("describing launch permissions of %s: %w", amis[i].ID, err)
-		}
-		if len(out.LaunchPermissions) > 0 {
-			keep(&amis[i], "shared with another account (use there is invisible; --include-shared prunes it)")
-		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out, err := e.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{
+				ImageId: aws.String(amis[i].ID), Attribute: types.ImageAttributeNameLaunchPermission,
+			})
+			switch {
+			case err != nil:
+				errs[i] = fmt.Errorf("describing launch permissions of %s: %w", amis[i].ID, err)
+			case len(out.LaunchPermissions) > 0:
+				keep(&amis[i], "shared with another account (use there is invisible; --include-shared prunes it)")
+			}
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // keepAncestors keeps the parent of every kept AMI, transitively.

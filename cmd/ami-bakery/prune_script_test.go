@@ -22,7 +22,7 @@ import (
 // cmdEmuPrune holds the emu subcommands of the prune scripts, in us-east-1
 // as the script's account; it reports whether it knew args[0]:
 //
-//	emu put-ami NAME IMAGE FINGERPRINT AGE [key=value...]   an AMI created AGE ago ($PUT_IMAGE)
+//	emu put-ami NAME IMAGE FINGERPRINT|@FILE AGE [key=value...]   an AMI created AGE ago ($PUT_IMAGE)
 //	emu run AMI                  launch an instance ($INSTANCE)
 //	emu terminate ID             terminate an instance
 //	emu lt NAME IMAGE-ID         a launch template (IMAGE-ID may be resolve:ssm:NAME)
@@ -50,7 +50,8 @@ func cmdEmuPrune(ts *testscript.TestScript, emu *awsemu.Emulator, args []string)
 		age, perr := time.ParseDuration(args[4])
 		ts.Check(perr)
 		tags := tagArgs(ts, args[5:])
-		tags["ami-bakery:image"], tags["ami_config_checksum"] = args[2], args[3]
+		tags["ami-bakery:image"] = args[2]
+		tags["ami_config_checksum"] = tagArgs(ts, []string{"fp=" + args[3]})["fp"] // @FILE: its content
 		var id string
 		id, err = emu.PutImage(awsemu.DefaultAccount, "us-east-1", awsemu.ImageSpec{Name: args[1], Tags: tags, CreationDate: emu.Now().Add(-age)})
 		ts.Setenv("PUT_IMAGE", id)

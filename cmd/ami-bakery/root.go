@@ -174,7 +174,7 @@ original ami-bakery did.` + exitHelp,
 		Version:       versionString(),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usererr.WithHint(usererr.Usagef("unknown command %q", args[0]), "the commands are bake, plan, graph, checksum and version; see ami-bakery --help")
+				return usererr.WithHint(usererr.Usagef("unknown command %q", args[0]), "the commands are bake, plan, graph, lock, prune, checksum and version; see ami-bakery --help")
 			}
 			return nil
 		},
@@ -195,7 +195,7 @@ original ami-bakery did.` + exitHelp,
 		return usererr.WithHint(usererr.Usage(err), "see %s --help", cmd.CommandPath())
 	})
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.AddCommand(newBakeCommand(e), newPlanCommand(e), newGraphCommand(e), newLockCommand(e), newChecksumCommand(e), newVersionCommand(e))
+	root.AddCommand(newBakeCommand(e), newPlanCommand(e), newGraphCommand(e), newLockCommand(e), newChecksumCommand(e), newPruneCommand(e), newVersionCommand(e))
 	options.RegisterCompletions(root)
 	return root
 }

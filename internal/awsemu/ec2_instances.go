@@ -38,8 +38,8 @@ type attachment struct {
 	device, volumeID string
 }
 
-// maxInstances is the per-account, per-region quota of non-terminated
-// instances.
+// maxInstances is the default per-account, per-region quota of
+// non-terminated instances (Options.InstanceQuota changes it).
 const maxInstances = 20
 
 var stateCodes = map[string]int{
@@ -375,10 +375,14 @@ func (r *request) launchCount(minCount, maxCount int) (int, error) {
 			live++
 		}
 	}
-	if live+minCount > maxInstances {
-		return 0, errorf("InstanceLimitExceeded", "Your quota allows for %d more running instance(s). You requested at least %d.", maxInstances-live, minCount)
+	quota := maxInstances
+	if r.e.opts.InstanceQuota > 0 {
+		quota = r.e.opts.InstanceQuota
 	}
-	return min(maxCount, maxInstances-live), nil
+	if live+minCount > quota {
+		return 0, errorf("InstanceLimitExceeded", "Your quota allows for %d more running instance(s). You requested at least %d.", quota-live, minCount)
+	}
+	return min(maxCount, quota-live), nil
 }
 
 // planVolumes merges the image's block devices with the request's

@@ -48,6 +48,9 @@ func knownRegion(r string) bool { return slices.Contains(KnownRegions, r) }
 
 // Options tune the emulator. The zero value is valid: no delays at all.
 type Options struct {
+	// InstanceQuota is the per-account, per-region quota of
+	// non-terminated instances; zero means EC2's default, 20.
+	InstanceQuota int
 	// PendingDelay is how long images stay pending, snapshots pending,
 	// and instances pending, stopping or shutting-down. Zero makes the
 	// next request see the settled state (the creating call itself still

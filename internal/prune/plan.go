@@ -1,0 +1,328 @@
+package prune
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// AMI is one candidate and what the plan does with it.
+type AMI struct {
+	Region       string    `json:"region"`
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	Image        string    `json:"image"`
+	Fingerprint  string    `json:"fingerprint"`
+	Created      time.Time `json:"created"`
+	LastLaunched time.Time `json:"last_launched,omitzero"`
+	Decision     Decision  `json:"decision"`
+	Reasons      []string  `json:"reasons"`
+	Snapshots    []string  `json:"snapshots,omitempty"`
+
+	parent string
+}
+
+// Snapshot is an orphaned snapshot a crashed run left: tagged with the
+// AMI it came from, which no longer exists.
+type Snapshot struct {
+	Region string `json:"region"`
+	ID     string `json:"id"`
+	From   string `json:"from"`
+}
+
+// Plan is everything a prune will do; the dry run prints it.
+type Plan struct {
+	Mode    Mode       `json:"mode"`
+	AMIs    []AMI      `json:"amis"`
+	Orphans []Snapshot `json:"orphaned_snapshots"`
+	// users are, per region and snapshot, the AMIs that use it: a
+	// snapshot is deleted only when every one of them was deleted.
+	users   map[string]map[string][]string
+	current map[string]Current // by image name
+	opts    Options
+}
+
+// Changes counts the AMIs the plan changes.
+func (p *Plan) Changes() int {
+	n := 0
+	for _, a := range p.AMIs {
+		if a.Decision != Keep {
+			n++
+		}
+	}
+	return n
+}
+
+// PlanPrune reads the candidates and their references in every region and
+// decides. It changes nothing; any read error fails it.
+func PlanPrune(ctx context.Context, c Clients, o Options) (*Plan, error) {
+	p := &Plan{Mode: o.Mode, users: map[string]map[string][]string{}, current: map[string]Current{}, opts: o}
+	for _, img := range o.Images {
+		p.current[img.Name] = img
+	}
+	for _, region := range o.Regions {
+		amis, err := p.planRegion(ctx, c, region)
+		if err != nil {
+			return nil, err
+		}
+		p.AMIs = append(p.AMIs, amis...)
+	}
+	p.keepAncestors()
+	return p, nil
+}
+
+func (p *Plan) planRegion(ctx context.Context, c Clients, region string) ([]AMI, error) {
+	e := c.EC2(region)
+	all, err := ownedImages(ctx, e)
+	if err != nil {
+		return nil, fmt.Errorf("listing own images in %s: %w", region, err)
+	}
+	r, err := readRefs(ctx, c, region, p.opts.SSMPaths)
+	if err != nil {
+		return nil, err
+	}
+	users := map[string][]string{}
+	p.users[region] = users
+	byImage := map[string][]AMI{}
+	exists := map[string]bool{}
+	for _, im := range all {
+		exists[aws.ToString(im.ImageId)] = true
+		for _, s := range snapshotsOf(im) {
+			users[s] = append(users[s], aws.ToString(im.ImageId))
+		}
+		a, ok := p.candidate(region, im)
+		if !ok {
+			continue
+		}
+		p.decide(&a, im, r[a.ID])
+		byImage[a.Image] = append(byImage[a.Image], a)
+	}
+	var out []AMI
+	for _, name := range slices.Sorted(maps.Keys(byImage)) {
+		amis := byImage[name]
+		slices.SortFunc(amis, func(x, y AMI) int { return y.Created.Compare(x.Created) })
+		for i := range amis {
+			if i < p.opts.Keep {
+				keep(&amis[i], fmt.Sprintf("one of the newest %d", p.opts.Keep))
+			}
+		}
+		out = append(out, amis...)
+	}
+	if err := p.checkShared(ctx, e, out); err != nil {
+		return nil, fmt.Errorf("reading launch permissions in %s: %w", region, err)
+	}
+	orphans, err := orphanSnapshots(ctx, e, region, exists)
+	if err != nil {
+		return nil, fmt.Errorf("listing snapshots in %s: %w", region, err)
+	}
+	p.Orphans = append(p.Orphans, orphans...)
+	return out, nil
+}
+
+// candidate tells whether im is one of the selected images' AMIs.
+func (p *Plan) candidate(region string, im types.Image) (AMI, bool) {
+	tags := map[string]string{}
+	for _, t := range im.Tags {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	name := tags[TagImage]
+	cur, ok := p.current[name]
+	if !ok {
+		return AMI{}, false
+	}
+	a := AMI{
+		Region: region, ID: aws.ToString(im.ImageId), Name: aws.ToString(im.Name), Image: name,
+		Fingerprint: tags[cur.TagKey], Created: parseTime(aws.ToString(im.CreationDate)),
+		LastLaunched: parseTime(aws.ToString(im.LastLaunchedTime)), Snapshots: snapshotsOf(im),
+		parent: tags[TagParentAMI], Decision: p.opts.Mode.decision(),
+	}
+	if after := tags[TagPruneAfter]; after != "" {
+		a.Reasons = append(a.Reasons, "prune-after "+after)
+	}
+	return a, true
+}
+
+func (m Mode) decision() Decision {
+	switch m {
+	case ModeDisable:
+		return Disable
+	case ModeDelete:
+		return Delete
+	}
+	return Deprecate
+}
+
+// keep marks a kept, with why.
+func keep(a *AMI, why string) {
+	if a.Decision != Keep {
+		a.Decision, a.Reasons = Keep, nil
+	}
+	a.Reasons = append(a.Reasons, why)
+}
+
+// decide applies the rules that need no more calls.
+func (p *Plan) decide(a *AMI, im types.Image, used []string) {
+	o := p.opts
+	if a.Fingerprint != "" && a.Fingerprint == p.current[a.Image].Fingerprint {
+		keep(a, "current fingerprint")
+	}
+	if o.Now.Sub(a.Created) < o.MinAge {
+		keep(a, "created within --min-age")
+	}
+	if !a.LastLaunched.IsZero() && o.Now.Sub(a.LastLaunched) < o.MinAge {
+		keep(a, "launched within --min-age")
+	}
+	for _, u := range used {
+		keep(a, "used by "+u)
+	}
+	if d := aws.ToString(im.DeregistrationProtection); d != "" && d != "disabled" {
+		keep(a, "deregistration protection "+d)
+	}
+	if aws.ToBool(im.Public) && !o.IncludeShared {
+		keep(a, "public (use elsewhere is invisible; --include-shared prunes it)")
+	}
+	if a.Decision == Keep {
+		return
+	}
+	p.lifecycle(a, im)
+}
+
+// lifecycle turns a deprecation into a deletion once its prune-after date
+// has passed, and keeps an AMI already deprecated or disabled until then.
+func (p *Plan) lifecycle(a *AMI, im types.Image) {
+	after := ""
+	for _, t := range im.Tags {
+		if aws.ToString(t.Key) == TagPruneAfter {
+			after = aws.ToString(t.Value)
+		}
+	}
+	if after == "" {
+		if im.State == types.ImageStateDisabled && a.Decision == Disable {
+			keep(a, "already disabled")
+		}
+		return
+	}
+	due, err := time.Parse(time.RFC3339, after)
+	switch {
+	case err != nil:
+		keep(a, fmt.Sprintf("unreadable %s tag %q", TagPruneAfter, after))
+	case p.opts.Now.Before(due):
+		keep(a, "retired; deletable after "+after)
+	default:
+		a.Decision, a.Reasons = Delete, []string{"unused and past its prune-after date " + after}
+	}
+}
+
+// sharedReads is how many launch permissions are read at once: EC2 has no
+// call that lists them for many AMIs.
+const sharedReads = 8
+
+// checkShared keeps the AMIs still to be pruned that are shared with
+// another account: their use there is invisible.
+func (p *Plan) checkShared(ctx context.Context, e EC2, amis []AMI) error {
+	if p.opts.IncludeShared {
+		return nil
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, sharedReads)
+	errs := make([]error, len(amis))
+	for i := range amis {
+		if amis[i].Decision == Keep {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out, err := e.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{
+				ImageId: aws.String(amis[i].ID), Attribute: types.ImageAttributeNameLaunchPermission,
+			})
+			switch {
+			case err != nil:
+				errs[i] = fmt.Errorf("describing launch permissions of %s: %w", amis[i].ID, err)
+			case len(out.LaunchPermissions) > 0:
+				keep(&amis[i], "shared with another account (use there is invisible; --include-shared prunes it)")
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// keepAncestors keeps the parent of every kept AMI, transitively.
+func (p *Plan) keepAncestors() {
+	index := map[string]int{}
+	for i, a := range p.AMIs {
+		index[a.ID] = i
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, a := range p.AMIs {
+			j, ok := index[a.parent]
+			if a.Decision != Keep || !ok || p.AMIs[j].Decision == Keep {
+				continue
+			}
+			keep(&p.AMIs[j], "parent of kept "+a.ID)
+			changed = true
+		}
+	}
+}
+
+func ownedImages(ctx context.Context, e EC2) ([]types.Image, error) {
+	var all []types.Image
+	pg := ec2.NewDescribeImagesPaginator(e, &ec2.DescribeImagesInput{
+		Owners: []string{"self"}, IncludeDeprecated: aws.Bool(true), IncludeDisabled: aws.Bool(true), MaxResults: aws.Int32(1000),
+	})
+	for pg.HasMorePages() {
+		out, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, out.Images...)
+	}
+	return all, nil
+}
+
+func orphanSnapshots(ctx context.Context, e EC2, region string, exists map[string]bool) ([]Snapshot, error) {
+	var out []Snapshot
+	pg := ec2.NewDescribeSnapshotsPaginator(e, &ec2.DescribeSnapshotsInput{
+		OwnerIds: []string{"self"}, Filters: []types.Filter{{Name: aws.String("tag-key"), Values: []string{TagPrunedFrom}}},
+	})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range page.Snapshots {
+			for _, t := range s.Tags {
+				if aws.ToString(t.Key) == TagPrunedFrom && !exists[aws.ToString(t.Value)] {
+					out = append(out, Snapshot{Region: region, ID: aws.ToString(s.SnapshotId), From: aws.ToString(t.Value)})
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func snapshotsOf(im types.Image) []string {
+	var out []string
+	for _, b := range im.BlockDeviceMappings {
+		if b.Ebs != nil && b.Ebs.SnapshotId != nil {
+			out = append(out, *b.Ebs.SnapshotId)
+		}
+	}
+	return out
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339, s)
+	return t
+}

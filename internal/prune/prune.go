@@ -1,0 +1,104 @@
+// Package prune retires the AMIs ami-bakery built that nothing needs any
+// more, in restic's shape: PlanPrune reads everything and decides, the dry
+// run prints that plan, and Execute acts on the plan and on nothing else.
+//
+// Invariants: planning never changes anything; any error while reading
+// images or references (instances, launch templates, Auto Scaling, SSM)
+// fails the plan, so no change is made on partial knowledge; Execute
+// re-reads a region's references under the build lock right before acting
+// and skips an AMI that became referenced; at most MaxDeletions AMIs are
+// changed in one run.
+package prune
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+)
+
+// Tags prune reads and writes.
+const (
+	TagImage      = "ami-bakery:image"
+	TagParentAMI  = "ami-bakery:parent-ami"
+	TagPruneAfter = "ami-bakery:prune-after"
+	// TagPrunedFrom marks a snapshot before its AMI is deregistered, so
+	// that a rerun after a crash between the two finds and deletes it.
+	TagPrunedFrom = "ami-bakery:pruned-from"
+)
+
+// EC2 is the part of the EC2 API prune uses, with the SDK's signatures.
+type EC2 interface {
+	DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+	DescribeImageAttribute(ctx context.Context, in *ec2.DescribeImageAttributeInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImageAttributeOutput, error)
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+	DescribeLaunchTemplates(ctx context.Context, in *ec2.DescribeLaunchTemplatesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error)
+	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
+	DescribeSnapshots(ctx context.Context, in *ec2.DescribeSnapshotsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeSnapshotsOutput, error)
+	CreateTags(ctx context.Context, in *ec2.CreateTagsInput, optFns ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
+	EnableImageDeprecation(ctx context.Context, in *ec2.EnableImageDeprecationInput, optFns ...func(*ec2.Options)) (*ec2.EnableImageDeprecationOutput, error)
+	DisableImage(ctx context.Context, in *ec2.DisableImageInput, optFns ...func(*ec2.Options)) (*ec2.DisableImageOutput, error)
+	DeregisterImage(ctx context.Context, in *ec2.DeregisterImageInput, optFns ...func(*ec2.Options)) (*ec2.DeregisterImageOutput, error)
+	DeleteSnapshot(ctx context.Context, in *ec2.DeleteSnapshotInput, optFns ...func(*ec2.Options)) (*ec2.DeleteSnapshotOutput, error)
+}
+
+// SSM is the part of the SSM API prune uses.
+type SSM interface {
+	GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPathInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error)
+}
+
+// AutoScaling is the part of the Auto Scaling API prune uses.
+type AutoScaling interface {
+	DescribeAutoScalingGroups(ctx context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
+	DescribeLaunchConfigurations(ctx context.Context, in *autoscaling.DescribeLaunchConfigurationsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeLaunchConfigurationsOutput, error)
+}
+
+// Clients gives each service's client for a region.
+type Clients struct {
+	EC2         func(region string) EC2
+	SSM         func(region string) SSM
+	AutoScaling func(region string) AutoScaling
+}
+
+// Mode is what happens to an AMI nothing needs.
+type Mode string
+
+// The modes.
+const (
+	ModeDeprecate Mode = "deprecate"
+	ModeDisable   Mode = "disable"
+	ModeDelete    Mode = "delete"
+)
+
+// Decision is what the plan does with one AMI.
+type Decision string
+
+// The decisions.
+const (
+	Keep      Decision = "keep"
+	Deprecate Decision = "deprecate"
+	Disable   Decision = "disable"
+	Delete    Decision = "delete"
+)
+
+// Current is an image of the project, its current fingerprint and the tag
+// that carries it.
+type Current struct {
+	Name, Fingerprint, TagKey string
+}
+
+// Options say what to prune and how.
+type Options struct {
+	Images  []Current // the images whose AMIs are candidates
+	Regions []string
+	Keep    int // newest AMIs kept per image and region
+	MinAge  time.Duration
+	Grace   time.Duration // deprecate: how long before a later run deletes
+	Mode    Mode
+	// IncludeShared prunes AMIs shared with other accounts or public too.
+	IncludeShared bool
+	SSMPaths      []string
+	Now           time.Time
+}

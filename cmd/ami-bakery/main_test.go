@@ -249,6 +249,7 @@ func setupScript(env *testscript.Env) error {
 //	emu leftovers                       assert no key pair or security group is left
 //	emu wait-call ACTION                wait until ACTION has been called
 //	emu org|kms-key|visible|perms|unshare ...   sharing and keys (cmdEmuSharing)
+//	emu ssm-validation|params|put-param|lt-create|lt-versions ...   publishing (cmdEmuPublish)
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	emu := ts.Value(emuKey{}).(*awsemu.Emulator)
 	if len(args) == 0 {
@@ -393,7 +394,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		ts.Fatalf("%s was never called", args[1])
 	default:
-		if !cmdEmuSharing(ts, emu, args) {
+		if !cmdEmuSharing(ts, emu, args) && !cmdEmuPublish(ts, emu, args) {
 			ts.Fatalf("emu: unknown subcommand %s", args[0])
 		}
 	}

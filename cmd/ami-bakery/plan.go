@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
+	"github.com/ami-bakery/ami-bakery/internal/awsclient"
 	"github.com/ami-bakery/ami-bakery/internal/report"
 )
 
@@ -14,6 +16,7 @@ type planOptions struct {
 	target   options.Target
 	copies   options.Copies
 	out      options.Output
+	pub      options.Publish
 	detailed bool
 	proj     planProjectOptions
 }
@@ -50,6 +53,7 @@ With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
 	o.target.AddFlags(fs)
 	o.copies.AddFlags(fs)
 	o.out.AddFlags(fs, false)
+	o.pub.AddFlags(fs)
 	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 0 when up to date, 2 when there is something to do, 1 on error")
 	o.proj.addFlags(fs)
 	fs.SortFlags = false
@@ -69,7 +73,15 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err := o.out.Validate(""); err != nil {
 		return err
 	}
-	b, img, _, err := prepare(ctx, &o.def, &o.target, e, o.out.LogFormat)
+	if err := o.pub.Validate(); err != nil {
+		return err
+	}
+	var clients *awsclient.Factory
+	sinks := publishSinks(ctx, &o.pub, &clients, 0)
+	if err := report.CheckAll(sinks); err != nil {
+		return err
+	}
+	b, img, clients, err := prepare(ctx, &o.def, &o.target, e, o.out.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -78,10 +90,14 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	if err := report.PrintPlan(e.stdout, plan, o.out.JSON); err != nil {
+	pubs, err := planPublications(plan, sinks)
+	if err != nil {
 		return err
 	}
-	if o.detailed && !plan.UpToDate() {
+	if err := report.PrintPlanPublishing(e.stdout, plan, pubs, o.out.JSON); err != nil {
+		return err
+	}
+	if o.detailed && (!plan.UpToDate() || slices.ContainsFunc(pubs, func(p report.Publication) bool { return p.Action == report.Pending })) {
 		return exitError{exitBuildNeeded}
 	}
 	return nil

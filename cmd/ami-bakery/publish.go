@@ -7,6 +7,7 @@ import (
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/awsclient"
 	"github.com/ami-bakery/ami-bakery/internal/bake"
+	"github.com/ami-bakery/ami-bakery/internal/project"
 	"github.com/ami-bakery/ami-bakery/internal/report"
 )
 
@@ -53,4 +54,18 @@ func planPublications(plan *bake.Plan, sinks []report.Sink) ([]report.Publicatio
 		}
 	}
 	return out, nil
+}
+
+// projectPublishSinks makes the publishing sinks of a project's images,
+// each from its publish block, through the project's default clients.
+func projectPublishSinks(ctx context.Context, sel []*project.Image, clients **awsclient.Factory, poll, timeout time.Duration) []report.Sink {
+	var sinks []report.Sink
+	for _, img := range sel {
+		p := options.Publish{SSMParameter: img.Publish.SSMParameter, LaunchTemplate: img.Publish.LaunchTemplate,
+			SetDefaultVersion: img.Publish.SetDefaultVersion, Timeout: timeout}
+		for _, s := range publishSinks(ctx, &p, clients, poll) {
+			sinks = append(sinks, report.ForImage(img.Name, s))
+		}
+	}
+	return sinks
 }

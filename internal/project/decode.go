@@ -31,7 +31,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 }}
 
 func settingsSchema(names ...string) *hcl.BodySchema {
-	s := &hcl.BodySchema{}
+	s := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "publish"}}}
 	for _, n := range append(slices.Clone(settingNames), names...) {
 		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
 	}
@@ -59,6 +59,7 @@ func decode(path string, src []byte, dir string) ([]*Image, hcl.Diagnostics) {
 		return nil, diags
 	}
 	var defaults hcl.Attributes
+	var defPublish *hcl.Block
 	var imgs []*Image
 	seen := map[string]*Image{}
 	for _, b := range content.Blocks {
@@ -71,6 +72,9 @@ func decode(path string, src []byte, dir string) ([]*Image, hcl.Diagnostics) {
 				return nil, d
 			}
 			defaults = c.Attributes
+			if defPublish, d = publishBlock(c.Blocks); d.HasErrors() {
+				return nil, d
+			}
 		}
 	}
 	for _, b := range content.Blocks {
@@ -92,6 +96,13 @@ func decode(path string, src []byte, dir string) ([]*Image, hcl.Diagnostics) {
 		img := r.image(name)
 		if r.diags.HasErrors() {
 			return nil, r.diags
+		}
+		own, d := publishBlock(c.Blocks)
+		if !d.HasErrors() {
+			img.Publish, d = decodePublish(own, defPublish, name)
+		}
+		if d.HasErrors() {
+			return nil, d
 		}
 		seen[name] = img
 		imgs = append(imgs, img)

@@ -88,6 +88,7 @@ type Image struct {
 	RoleARN        string
 	Only           []string
 	IgnoreFile     string
+	Publish        Publish // publish.go
 	// PackerTemplate is the template as read by internal/packer.
 	PackerTemplate *packer.Template
 	// Range is where the image block is declared.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -25,7 +26,8 @@ import (
 // Publication is one write of an AMI id to where deployments read it, as
 // --json, the GitHub outputs and plan report it.
 type Publication struct {
-	Kind   string `json:"kind"` // "ssm-parameter" or "launch-template"
+	Image  string `json:"image,omitempty"` // in a project's bake
+	Kind   string `json:"kind"`            // "ssm-parameter" or "launch-template"
 	Name   string `json:"name"`
 	Region string `json:"region"`
 	AMI    string `json:"ami"`
@@ -68,5 +70,51 @@ func regionsOf(r Result) []string {
 		out = append(out, region)
 	}
 	slices.Sort(out)
+	return out
+}
+
+// ForImage makes a publishing sink s publish one image of a project's
+// bake: it is given that image's part of the Result, and its
+// publications name the image.
+func ForImage(image string, s Sink) Sink { return imageSink{image, s} }
+
+type imageSink struct {
+	image string
+	Sink
+}
+
+func (s imageSink) Name() string { return s.Sink.Name() + " (image " + s.image + ")" }
+
+func (s imageSink) Stage(r Result) (Staged, error) {
+	if r.Project == nil {
+		return nil, fmt.Errorf("publishing image %s: not a project's result", s.image)
+	}
+	for _, img := range r.Project.Images {
+		if img.Name != s.image {
+			continue
+		}
+		st, err := s.Sink.Stage(Result{AMIID: img.AMIID, AMIs: img.AMIs, Fingerprint: img.Fingerprint})
+		if err != nil {
+			return nil, err
+		}
+		return imageStaged{s.image, st}, nil
+	}
+	return nil, fmt.Errorf("publishing image %s: it was not baked", s.image)
+}
+
+type imageStaged struct {
+	image string
+	Staged
+}
+
+func (st imageStaged) publications() []Publication {
+	p, ok := st.Staged.(publisher)
+	if !ok {
+		return nil
+	}
+	out := p.publications()
+	for i := range out {
+		out[i].Image = st.image
+	}
 	return out
 }

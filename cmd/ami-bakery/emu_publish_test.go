@@ -26,6 +26,7 @@ import (
 //	emu put-param REGION NAME VALUE [text] write a parameter (aws:ec2:image unless text)
 //	emu lt-create REGION NAME IMAGE       create a launch template
 //	emu lt-versions REGION NAME           its versions: number image [default]
+//	emu advance DURATION                  move the emulator's clock
 func cmdEmuPublish(ts *testscript.TestScript, emu *awsemu.Emulator, args []string) bool {
 	ctx := context.Background()
 	switch args[0] {
@@ -66,6 +67,10 @@ func cmdEmuPublish(ts *testscript.TestScript, emu *awsemu.Emulator, args []strin
 			}
 			fmt.Fprintln(ts.Stdout(), strings.TrimSpace(line))
 		}
+	case "advance":
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		emu.Advance(d)
 	default:
 		return false
 	}

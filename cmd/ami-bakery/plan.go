@@ -19,6 +19,9 @@ type planOptions struct {
 	pub      options.Publish
 	detailed bool
 	proj     planProjectOptions
+	// explain: plan --explain; diff: the diff command (diff.go), whose
+	// answer is the explanations alone.
+	explain, diff bool
 }
 
 func newPlanCommand(e *env) *cobra.Command {
@@ -55,6 +58,7 @@ With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
 	o.out.AddFlags(fs, false)
 	o.pub.AddFlags(fs)
 	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 0 when up to date, 2 when there is something to do, 1 on error")
+	fs.BoolVar(&o.explain, "explain", false, "for each image that needs a build, say what changed since its newest earlier AMI (see ami-bakery diff)")
 	o.proj.addFlags(fs)
 	fs.SortFlags = false
 	return cmd
@@ -85,16 +89,22 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err != nil {
 		return err
 	}
+	if img.Name, err = (&bakeProjectOptions{}).imageName(o.def.Template); err != nil {
+		return err
+	}
 	img.KMSKeys, img.AllowPublic = o.copies.Keys(), o.copies.AllowPublic
 	plan, err := b.Plan(ctx, img)
 	if err != nil {
 		return err
 	}
+	if o.explain {
+		return planExplained(ctx, o, b, img, plan, e)
+	}
 	pubs, err := planPublications(plan, sinks)
 	if err != nil {
 		return err
 	}
-	if err := report.PrintPlanPublishing(e.stdout, plan, pubs, o.out.JSON); err != nil {
+	if err := report.PrintPlanPublishing(e.stdout, plan, report.PlanExtras{Publications: pubs}, o.out.JSON); err != nil {
 		return err
 	}
 	if o.detailed && (!plan.UpToDate() || slices.ContainsFunc(pubs, func(p report.Publication) bool { return p.Action == report.Pending })) {

@@ -16,6 +16,14 @@ type planJSON struct {
 	// Publications are the pending and unchanged publications, when the
 	// plan names destinations.
 	Publications []Publication `json:"publications,omitempty"`
+	// Explanations are plan --explain's (internal/explain).
+	Explanations any `json:"explanations,omitempty"`
+}
+
+// PlanExtras are what plan prints besides the decisions.
+type PlanExtras struct {
+	Publications []Publication
+	Explanations any // rendered in the JSON; the text lines are the caller's
 }
 
 // PrintPlan writes the answer of plan: "fingerprint SUM", then one line per
@@ -23,14 +31,15 @@ type planJSON struct {
 // "REGION build"), a copy's followed by "  carries: ..." (its sharing and
 // encryption) when known, or one JSON object.
 func PrintPlan(w io.Writer, p *bake.Plan, asJSON bool) error {
-	return PrintPlanPublishing(w, p, nil, asJSON)
+	return PrintPlanPublishing(w, p, PlanExtras{}, asJSON)
 }
 
 // PrintPlanPublishing is PrintPlan followed by one line per publication:
 // "publish KIND NAME REGION ACTION [AMI]".
-func PrintPlanPublishing(w io.Writer, p *bake.Plan, pubs []Publication, asJSON bool) error {
+func PrintPlanPublishing(w io.Writer, p *bake.Plan, x PlanExtras, asJSON bool) error {
+	pubs := x.Publications
 	if asJSON {
-		return encodeJSON(w, planJSON{p.Fingerprint.Sum, string(p.Fingerprint.Algorithm), p.UpToDate(), p.Regions, pubs})
+		return encodeJSON(w, planJSON{p.Fingerprint.Sum, string(p.Fingerprint.Algorithm), p.UpToDate(), p.Regions, pubs, x.Explanations})
 	}
 	if err := printPlanLines(w, p); err != nil {
 		return err

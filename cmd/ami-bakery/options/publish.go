@@ -31,7 +31,7 @@ func (p *Publish) AddFlags(fs *pflag.FlagSet) {
 
 // Validate checks the publishing flags.
 func (p *Publish) Validate() error {
-	if p.Timeout <= 0 {
+	if p.Timeout < 0 {
 		return flagErr("publish-timeout", usererr.Usagef("invalid --publish-timeout %s: it must be positive", p.Timeout))
 	}
 	if p.SetDefaultVersion && p.LaunchTemplate == "" {

@@ -11,7 +11,9 @@ import (
 
 	"github.com/ami-bakery/ami-bakery/internal/bake"
 	"github.com/ami-bakery/ami-bakery/internal/explain"
+	"github.com/ami-bakery/ami-bakery/internal/project"
 	"github.com/ami-bakery/ami-bakery/internal/report"
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
 const diffHelp = `
@@ -145,4 +147,29 @@ func needsBuild(plan *bake.Plan) bool {
 		}
 	}
 	return false
+}
+
+// explainProject explains the selected images of a project: for diff
+// every one, for plan --explain those that need a build; nil without
+// either.
+func (o *planOptions) explainProject(ctx context.Context, b *bake.Baker, sel []*project.Image, imgs []*bake.Image, plans []*bake.Plan) ([]*explain.Explanation, error) {
+	if !o.explain {
+		return nil, nil
+	}
+	if !o.diff && (o.out.JSON || o.proj.matrix != "") {
+		return nil, usererr.WithHint(usererr.Usagef("plan --explain prints lines after a project's plan"),
+			"use ami-bakery diff --json for the explanations as JSON")
+	}
+	var xs []*explain.Explanation
+	for i, img := range sel {
+		if !o.diff && !needsBuild(plans[i]) {
+			continue
+		}
+		x, err := explainImage(ctx, explainClient(b, imgs[i]), img.Name, imgs[i], plans[i])
+		if err != nil {
+			return nil, err
+		}
+		xs = append(xs, x)
+	}
+	return xs, nil
 }

@@ -28,6 +28,7 @@ type bakeOptions struct {
 	build  options.Build
 	copies options.Copies
 	out    options.Output
+	pub    options.Publish
 	proj   bakeProjectOptions
 	base   options.Base
 }
@@ -64,6 +65,7 @@ region when there are several, or one JSON object with --json. On success
 	o.copies.AddFlags(fs)
 	o.out.AddFlags(fs, true)
 	o.base.AddFlags(fs)
+	o.pub.AddFlags(fs)
 	o.proj.addFlags(fs)
 	fs.SortFlags = false
 	return cmd
@@ -83,6 +85,9 @@ func (o *bakeOptions) validate() error {
 		return err
 	}
 	if err := o.copies.Validate(o.target.AllRegions()); err != nil {
+		return err
+	}
+	if err := o.pub.Validate(); err != nil {
 		return err
 	}
 	return o.out.Validate(o.def.TemplateDir())
@@ -154,7 +159,8 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	if err := checkOutputs(&o.def, so.Paths()); err != nil {
 		return err
 	}
-	sinks := report.Sinks(so)
+	var clients *awsclient.Factory
+	sinks := append(publishSinks(ctx, &o.pub, &clients, o.build.PollInterval), report.Sinks(so)...)
 	if err := report.CheckAll(sinks); err != nil {
 		return err
 	}
@@ -203,7 +209,7 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	}
 	res := report.FromOutcome(out)
 	// Sinks first: if one cannot be written, nothing goes to stdout.
-	if err := report.WriteAll(sinks, res); err != nil {
+	if err := report.Publish(sinks, &res); err != nil {
 		return usererr.WithHint(fmt.Errorf("writing the result: %w", err),
 			"the AMI %s was %s (fingerprint %s); run ami-bakery bake again to print it, it will be reused",
 			out.Primary(), out.Action, out.Fingerprint.Sum)

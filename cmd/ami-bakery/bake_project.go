@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
+	"github.com/ami-bakery/ami-bakery/internal/awsclient"
 	"github.com/ami-bakery/ami-bakery/internal/bake"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/images"
@@ -106,7 +107,8 @@ func runBakeProject(ctx context.Context, o *bakeOptions, path string, names []st
 	if err := checkProjectOutputs(imgs, so.Paths()); err != nil {
 		return err
 	}
-	sinks := report.ProjectSinks(so)
+	var factory *awsclient.Factory
+	sinks := append(projectPublishSinks(ctx, sel, &factory, o.build.PollInterval, o.pub.Timeout), report.ProjectSinks(so)...)
 	if err := report.CheckAll(sinks); err != nil {
 		return err
 	}
@@ -114,6 +116,7 @@ func runBakeProject(ctx context.Context, o *bakeOptions, path string, names []st
 	if err != nil {
 		return err
 	}
+	factory = clients.def
 	if err := o.prepareProject(ctx, b, clients, imgs, p.Dir, e); err != nil {
 		return err
 	}
@@ -126,9 +129,17 @@ func runBakeProject(ctx context.Context, o *bakeOptions, path string, names []st
 		res.Images[i] = report.NewImageResult(sel[i].Name, sel[i].ParentName, sel[i].Level, r.Outcome)
 		b.Log.Info(fmt.Sprintf("%s %s", r.Outcome.Action, r.Outcome.Primary()), "image", sel[i].Name, "fingerprint", r.Outcome.Fingerprint.Sum)
 	}
-	if err := report.WriteAll(sinks, report.Result{Project: &res}); err != nil {
+	all := report.Result{Project: &res}
+	if err := report.Publish(sinks, &all); err != nil {
 		return usererr.WithHint(fmt.Errorf("writing the result: %w", err),
 			"every image has its AMIs; run ami-bakery bake again to print them, they will be reused")
+	}
+	for _, pub := range all.Published {
+		for i := range res.Images {
+			if res.Images[i].Name == pub.Image {
+				res.Images[i].Published = append(res.Images[i].Published, pub)
+			}
+		}
 	}
 	return report.PrintProject(e.stdout, res, o.out.JSON)
 }

@@ -250,6 +250,7 @@ func setupScript(env *testscript.Env) error {
 //	emu wait-call ACTION                wait until ACTION has been called
 //	emu org|kms-key|visible|perms|unshare ...   sharing and keys (cmdEmuSharing)
 //	emu put-ami|run|lt|lc|asg|ssm|dump|advance|fail ...   prune (cmdEmuPrune)
+//	emu ssm-validation|params|put-param|lt-create|lt-versions ...   publishing (cmdEmuPublish)
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	emu := ts.Value(emuKey{}).(*awsemu.Emulator)
 	if len(args) == 0 {
@@ -409,7 +410,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		ts.Fatalf("%s was never called", args[1])
 	default:
-		if !cmdEmuSharing(ts, emu, args) && !cmdEmuPrune(ts, emu, args) {
+		if !cmdEmuSharing(ts, emu, args) && !cmdEmuPrune(ts, emu, args) && !cmdEmuPublish(ts, emu, args) {
 			ts.Fatalf("emu: unknown subcommand %s", args[0])
 		}
 	}

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
+	"github.com/ami-bakery/ami-bakery/internal/awsclient"
 	"github.com/ami-bakery/ami-bakery/internal/report"
 )
 
@@ -15,9 +17,13 @@ type planOptions struct {
 	wire     options.Wiring
 	copies   options.Copies
 	out      options.Output
+	pub      options.Publish
 	detailed bool
 	proj     planProjectOptions
 	base     options.Base
+	// explain: plan --explain; diff: the diff command (diff.go), whose
+	// answer is the explanations alone.
+	explain, diff bool
 }
 
 func newPlanCommand(e *env) *cobra.Command {
@@ -53,8 +59,10 @@ With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
 	o.wire.AddFlags(fs)
 	o.copies.AddFlags(fs)
 	o.out.AddFlags(fs, false)
+	o.pub.AddFlags(fs)
 	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 0 when up to date, 2 when there is something to do, 1 on error")
 	o.base.AddFlags(fs)
+	fs.BoolVar(&o.explain, "explain", false, "for each image that needs a build, say what changed since its newest earlier AMI (see ami-bakery diff)")
 	o.proj.addFlags(fs)
 	fs.SortFlags = false
 	return cmd
@@ -76,6 +84,14 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err := o.out.Validate(""); err != nil {
 		return err
 	}
+	if err := o.pub.Validate(); err != nil {
+		return err
+	}
+	var clients *awsclient.Factory
+	sinks := publishSinks(ctx, &o.pub, &clients, 0)
+	if err := report.CheckAll(sinks); err != nil {
+		return err
+	}
 	b, img, clients, err := prepare(ctx, &o.def, &o.target, &o.wire, e, o.out.LogFormat)
 	if err != nil {
 		return err
@@ -83,15 +99,25 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err := withBase(b, img, clients, &o.base, &o.def); err != nil {
 		return err
 	}
+	if img.Name, err = (&bakeProjectOptions{}).imageName(o.def.Template); err != nil {
+		return err
+	}
 	img.KMSKeys, img.AllowPublic = o.copies.Keys(), o.copies.AllowPublic
 	plan, err := b.Plan(ctx, img)
 	if err != nil {
 		return err
 	}
-	if err := report.PrintPlan(e.stdout, plan, o.out.JSON); err != nil {
+	if o.explain {
+		return planExplained(ctx, o, b, img, plan, e)
+	}
+	pubs, err := planPublications(plan, sinks)
+	if err != nil {
 		return err
 	}
-	if o.detailed && !plan.UpToDate() {
+	if err := report.PrintPlanPublishing(e.stdout, plan, report.PlanExtras{Publications: pubs}, o.out.JSON); err != nil {
+		return err
+	}
+	if o.detailed && (!plan.UpToDate() || slices.ContainsFunc(pubs, func(p report.Publication) bool { return p.Action == report.Pending })) {
 		return exitError{exitBuildNeeded}
 	}
 	return nil

@@ -91,6 +91,13 @@ func runPlanProject(ctx context.Context, o *planOptions, path string, names []st
 		rows = append(rows, report.ImagePlan{Name: img.Name, Parent: img.ParentName, Level: img.Level, Plan: plans[i]})
 		work = work || !plans[i].UpToDate()
 	}
+	xs, err := o.explainProject(ctx, b, sel, imgs, plans)
+	if err != nil || o.diff {
+		if err == nil {
+			err = printExplanations(e.stdout, xs, o.out.JSON, e)
+		}
+		return err
+	}
 	if o.proj.matrix != "" {
 		n, err := report.PrintMatrix(e.stdout, rows, o.proj.matrix)
 		if err != nil {
@@ -100,6 +107,9 @@ func runPlanProject(ctx context.Context, o *planOptions, path string, names []st
 			b.Log.Info("nothing to bake: the matrix is empty; guard the matrix job with if: fromJSON(...).include[0] != null")
 		}
 	} else if err := report.PrintProjectPlan(e.stdout, rows, o.out.JSON); err != nil {
+		return err
+	}
+	if err := printExplanations(e.stdout, xs, false, e); err != nil {
 		return err
 	}
 	if o.detailed && work {

@@ -195,7 +195,7 @@ original ami-bakery did.` + exitHelp,
 		return usererr.WithHint(usererr.Usage(err), "see %s --help", cmd.CommandPath())
 	})
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.AddCommand(newBakeCommand(e), newPlanCommand(e), newGraphCommand(e), newLockCommand(e), newChecksumCommand(e), newPruneCommand(e), newVersionCommand(e))
+	root.AddCommand(newBakeCommand(e), newPlanCommand(e), newDiffCommand(e), newGraphCommand(e), newLockCommand(e), newChecksumCommand(e), newPruneCommand(e), newVersionCommand(e))
 	options.RegisterCompletions(root)
 	return root
 }

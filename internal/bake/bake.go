@@ -38,6 +38,9 @@ const (
 	TagVersion   = "ami-bakery:version"
 	TagAlgorithm = "ami-bakery:fingerprint-algorithm"
 	TagCommit    = "ami-bakery:git-commit"
+	// TagInputs holds the group hashes of the fingerprint's inputs
+	// (fingerprint.Groups), which plan --explain and diff compare.
+	TagInputs = "ami-bakery:inputs"
 	// TagImage names the image: its name in a project, or in the
 	// single-template mode the template's file name without extension.
 	TagImage = "ami-bakery:image"

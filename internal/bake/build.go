@@ -177,10 +177,14 @@ func duplicateName(err error) bool {
 }
 
 // provenance returns the tags every AMI this Baker builds must carry: the
-// fingerprint and its algorithm, and, when known, ami-bakery's version and
+// fingerprint and its algorithm, its inputs' group hashes (what plan
+// --explain compares), and, when known, ami-bakery's version and
 // the definition's git commit.
 func (b *Baker) provenance(img *Image, res fingerprint.Result) map[string]string {
 	tags := map[string]string{img.TagKey: res.Sum, TagAlgorithm: string(res.Algorithm)}
+	if g := fingerprint.GroupsOf(res).String(); g != "" {
+		tags[TagInputs] = g
+	}
 	if b.Version != "" {
 		tags[TagVersion] = b.Version
 	}

@@ -21,12 +21,18 @@ type baseBlock struct {
 // imageSchema is an image block's: its settings, parent, and a base block.
 func imageSchema() *hcl.BodySchema {
 	s := settingsSchema("parent")
-	s.Blocks = []hcl.BlockHeaderSchema{{Type: "base"}}
+	s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: "base"})
 	return s
 }
 
 // decodeBase reads img's base block, if any: at most one, on a root only.
-func decodeBase(blocks hcl.Blocks, img *Image) hcl.Diagnostics {
+func decodeBase(all hcl.Blocks, img *Image) hcl.Diagnostics {
+	var blocks hcl.Blocks
+	for _, b := range all {
+		if b.Type == "base" {
+			blocks = append(blocks, b)
+		}
+	}
 	if len(blocks) == 0 {
 		return nil
 	}

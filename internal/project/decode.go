@@ -33,7 +33,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 }}
 
 func settingsSchema(names ...string) *hcl.BodySchema {
-	s := &hcl.BodySchema{}
+	s := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "publish"}}}
 	for _, n := range append(slices.Clone(settingNames), names...) {
 		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
 	}
@@ -61,6 +61,7 @@ func decode(path string, src []byte, dir string) ([]*Image, hcl.Diagnostics) {
 		return nil, diags
 	}
 	var defaults hcl.Attributes
+	var defPublish *hcl.Block
 	var imgs []*Image
 	seen := map[string]*Image{}
 	for _, b := range content.Blocks {
@@ -73,6 +74,9 @@ func decode(path string, src []byte, dir string) ([]*Image, hcl.Diagnostics) {
 				return nil, d
 			}
 			defaults = c.Attributes
+			if defPublish, d = publishBlock(c.Blocks); d.HasErrors() {
+				return nil, d
+			}
 		}
 	}
 	for _, b := range content.Blocks {
@@ -96,6 +100,13 @@ func decode(path string, src []byte, dir string) ([]*Image, hcl.Diagnostics) {
 			return nil, r.diags
 		}
 		if d := decodeBase(c.Blocks, img); d.HasErrors() {
+			return nil, d
+		}
+		own, d := publishBlock(c.Blocks)
+		if !d.HasErrors() {
+			img.Publish, d = decodePublish(own, defPublish, name)
+		}
+		if d.HasErrors() {
 			return nil, d
 		}
 		seen[name] = img

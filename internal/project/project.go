@@ -95,7 +95,8 @@ type Image struct {
 	WorkDir                           string
 	RegionVar, SubnetVar, EndpointVar string
 	// Base is a root image's base block, or nil (base.go).
-	Base *bake.Base
+	Base    *bake.Base
+	Publish Publish // publish.go
 	// PackerTemplate is the template as read by internal/packer.
 	PackerTemplate *packer.Template
 	// Range is where the image block is declared.

@@ -16,13 +16,21 @@ func gitHubOutputs(r Result) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	for _, kv := range [][2]string{
+	kvs := [][2]string{
 		{"ami-id", r.AMIID},
 		{"amis", string(amis)},
 		{"fingerprint", r.Fingerprint},
 		{"action", string(r.Action)},
-	} {
+	}
+	if r.Published != nil {
+		pub, err := json.Marshal(r.Published)
+		if err != nil {
+			return nil, err
+		}
+		kvs = append(kvs, [2]string{"published", string(pub)})
+	}
+	var b strings.Builder
+	for _, kv := range kvs {
 		fmt.Fprintf(&b, "%s=%s\n", kv[0], kv[1])
 	}
 	return []byte(b.String()), nil
@@ -50,6 +58,13 @@ func gitHubSummary(r Result) ([]byte, error) {
 		}
 	}
 	b.WriteString("\n")
+	if len(r.Published) > 0 {
+		b.WriteString("| Published to | Region | AMI | |\n|---|---|---|---|\n")
+		for _, p := range r.Published {
+			fmt.Fprintf(&b, "| %s `%s` | %s | `%s` | %s |\n", p.Kind, p.Name, p.Region, p.AMI, p.Action)
+		}
+		b.WriteString("\n")
+	}
 	return []byte(b.String()), nil
 }
 

@@ -14,6 +14,17 @@ type planJSON struct {
 	UpToDate    bool             `json:"up_to_date"`
 	Regions     []bake.Decision  `json:"regions"`
 	Base        *bake.BaseStatus `json:"base,omitempty"`
+	// Publications are the pending and unchanged publications, when the
+	// plan names destinations.
+	Publications []Publication `json:"publications,omitempty"`
+	// Explanations are plan --explain's (internal/explain).
+	Explanations any `json:"explanations,omitempty"`
+}
+
+// PlanExtras are what plan prints besides the decisions.
+type PlanExtras struct {
+	Publications []Publication
+	Explanations any // rendered in the JSON; the text lines are the caller's
 }
 
 // PrintPlan writes the answer of plan: "fingerprint SUM", then one line per
@@ -21,9 +32,32 @@ type planJSON struct {
 // "REGION build"), a copy's followed by "  carries: ..." (its sharing and
 // encryption) when known, or one JSON object.
 func PrintPlan(w io.Writer, p *bake.Plan, asJSON bool) error {
+	return PrintPlanPublishing(w, p, PlanExtras{}, asJSON)
+}
+
+// PrintPlanPublishing is PrintPlan followed by one line per publication:
+// "publish KIND NAME REGION ACTION [AMI]".
+func PrintPlanPublishing(w io.Writer, p *bake.Plan, x PlanExtras, asJSON bool) error {
+	pubs := x.Publications
 	if asJSON {
-		return encodeJSON(w, planJSON{p.Fingerprint.Sum, string(p.Fingerprint.Algorithm), p.UpToDate(), p.Regions, p.Base})
+		return encodeJSON(w, planJSON{p.Fingerprint.Sum, string(p.Fingerprint.Algorithm), p.UpToDate(), p.Regions, p.Base, pubs, x.Explanations})
 	}
+	if err := printPlanLines(w, p); err != nil {
+		return err
+	}
+	for _, pub := range pubs {
+		line := fmt.Sprintf("publish %s %s %s %s", pub.Kind, pub.Name, pub.Region, pub.Action)
+		if pub.AMI != "" {
+			line += " " + pub.AMI
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printPlanLines(w io.Writer, p *bake.Plan) error {
 	if _, err := fmt.Fprintf(w, "fingerprint %s\n", p.Fingerprint.Sum); err != nil {
 		return err
 	}

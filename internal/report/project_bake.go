@@ -20,6 +20,7 @@ type ImageResult struct {
 	Parent      string            `json:"parent"` // "" for a root
 	Level       int               `json:"-"`
 	Regions     []bake.Decision   `json:"-"` // in the image's order of regions
+	Published   []Publication     `json:"published,omitempty"`
 }
 
 // ProjectResult is the answer of a project's bake: every image, parents

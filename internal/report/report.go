@@ -43,6 +43,8 @@ type Result struct {
 	Algorithm   string            `json:"algorithm"`
 	Action      bake.Action       `json:"action"`
 	Regions     []bake.Decision   `json:"regions"`
+	// Published is what the publishing sinks wrote (publish.go).
+	Published []Publication `json:"published,omitempty"`
 	// Project, when set, is the answer of a project's bake, which the
 	// project's sinks (ProjectSinks) write instead.
 	Project *ProjectResult `json:"-"`

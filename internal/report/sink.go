@@ -98,6 +98,15 @@ func CheckAll(sinks []Sink) error {
 // fail; the writes not yet committed are then dropped. The caller prints
 // to stdout only after WriteAll succeeded.
 func WriteAll(sinks []Sink, r Result) error {
+	return Publish(sinks, &r)
+}
+
+// Publish is WriteAll for a bake that publishes (see publish.go): the
+// publishers among sinks, which must come first, are staged first and
+// their publications go into the Result the other sinks render, as
+// written, since a file is committed only after every publication was;
+// they are committed first; on success r.Published holds what each wrote.
+func Publish(sinks []Sink, r *Result) error {
 	if err := CheckAll(sinks); err != nil {
 		return err
 	}
@@ -107,19 +116,38 @@ func WriteAll(sinks []Sink, r Result) error {
 			s.Abort()
 		}
 	}
+	rendered := *r
 	for _, s := range sinks {
-		st, err := s.Stage(r)
+		st, err := s.Stage(rendered)
 		if err != nil {
 			abort(0)
 			return err
 		}
 		staged = append(staged, st)
+		if p, ok := st.(publisher); ok {
+			for _, pub := range p.publications() {
+				if pub.Action == Pending {
+					pub.Action, pub.Version = Written, 0
+				}
+				rendered.Published = append(rendered.Published, pub)
+			}
+		}
 	}
-	// Stable partition: atomic files first, the shared GitHub files last.
+	// Stable partition: publications first, then atomic files, the shared
+	// GitHub files last.
+	rank := func(s Staged) int {
+		if _, ok := s.(publisher); ok {
+			return 0
+		}
+		if s.late() {
+			return 2
+		}
+		return 1
+	}
 	order := make([]Staged, 0, len(staged))
-	for _, late := range []bool{false, true} {
+	for k := range 3 {
 		for _, s := range staged {
-			if s.late() == late {
+			if rank(s) == k {
 				order = append(order, s)
 			}
 		}
@@ -129,6 +157,12 @@ func WriteAll(sinks []Sink, r Result) error {
 		if err := s.Commit(); err != nil {
 			abort(i + 1)
 			return err
+		}
+	}
+	r.Published = nil
+	for _, s := range staged {
+		if p, ok := s.(publisher); ok {
+			r.Published = append(r.Published, p.publications()...)
 		}
 	}
 	return nil

@@ -68,10 +68,14 @@ func explainImage(ctx context.Context, c explain.EC2, name string, img *bake.Ima
 	if err != nil {
 		return nil, fmt.Errorf("explaining image %s: %w", name, err)
 	}
-	return explain.Explain(ctx, c, explain.Request{
+	req := explain.Request{
 		Image: name, TagKey: img.TagKey, Owners: img.Owners, Region: img.Regions[0],
 		Current: plan.Fingerprint, TemplateDir: abs,
-	})
+	}
+	if plan.Base != nil {
+		req.BaseName = plan.Base.Name
+	}
+	return explain.Explain(ctx, c, req)
 }
 
 // printExplanations writes the explanations: for diff they are the answer

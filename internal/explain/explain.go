@@ -53,6 +53,7 @@ type Previous struct {
 	Fingerprint string `json:"fingerprint"`
 	Commit      string `json:"commit,omitempty"`
 	Inputs      string `json:"inputs,omitempty"`
+	BaseName    string `json:"base_name,omitempty"` // its ami-bakery:base-name tag
 }
 
 // Change is one group that changed.
@@ -77,6 +78,9 @@ type Request struct {
 	Owners  []string
 	Region  string
 	Current fingerprint.Result
+	// BaseName is the name of the base image the current fingerprint
+	// covers, when the image has a base block.
+	BaseName string
 	// TemplateDir is where the fingerprint's roots are relative to.
 	TemplateDir string
 }
@@ -90,6 +94,12 @@ func Explain(ctx context.Context, c EC2, req Request) (*Explanation, error) {
 	}
 	x.Previous = prev
 	x.Changed = compare(req.Current, prev)
+	for i, c := range x.Changed {
+		if c.Group == "base" {
+			// The names say more than the group hashes: which release.
+			x.Changed[i].Old, x.Changed[i].New = prev.BaseName, req.BaseName
+		}
+	}
 	for i, c := range x.Changed {
 		if c.Root != "" {
 			x.Changed[i].Root = displayPath(req.TemplateDir, c.Root)
@@ -128,7 +138,7 @@ func newest(ctx context.Context, c EC2, req Request) (*Previous, error) {
 			continue
 		}
 		p := &Previous{AMI: aws.ToString(img.ImageId), Region: req.Region, Created: aws.ToString(img.CreationDate),
-			Fingerprint: fp, Commit: tags[bake.TagCommit], Inputs: tags[bake.TagInputs]}
+			Fingerprint: fp, Commit: tags[bake.TagCommit], Inputs: tags[bake.TagInputs], BaseName: tags[bake.TagBaseName]}
 		if best == nil || p.Created > best.Created || p.Created == best.Created && p.AMI > best.AMI {
 			best = p
 		}
@@ -200,6 +210,8 @@ func (x *Explanation) Lines() []string {
 			out = append(out, fmt.Sprintf("  changed: directory %s", c.Root))
 		case c.Group == "parent":
 			out = append(out, fmt.Sprintf("  changed: parent %s -> %s", short(c.Old), short(c.New)))
+		case c.Group == "base":
+			out = append(out, fmt.Sprintf("  changed: base %s -> %s", orNone(c.Old), orNone(c.New)))
 		case c.Group == "unknown":
 			out = append(out, "  changed: unknown ("+c.Old+")")
 		default:
@@ -213,6 +225,13 @@ func (x *Explanation) Lines() []string {
 		out = append(out, "  note: "+x.Note)
 	}
 	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 func short(s string) string {

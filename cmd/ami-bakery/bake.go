@@ -81,6 +81,9 @@ func (o *bakeOptions) validate() error {
 	if err := o.wire.Validate(&o.def); err != nil {
 		return err
 	}
+	if err := o.base.CheckVars(&o.def); err != nil {
+		return err
+	}
 	if err := o.build.Validate(); err != nil {
 		return err
 	}

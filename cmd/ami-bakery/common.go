@@ -16,6 +16,7 @@ import (
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/logging"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
+	"github.com/ami-bakery/ami-bakery/internal/project"
 	"github.com/ami-bakery/ami-bakery/internal/report"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
@@ -79,7 +80,7 @@ func newLogger(w io.Writer, format string) *slog.Logger { return logging.New(w, 
 // spec turns the definition settings into a fingerprint spec. It depends
 // on the definition alone, never on a run's output flags, so plan, bake and
 // checksum always agree. Left out by design: .ami_id.json beside the
-// template (the original wrote it there) and the outputs of the template's
+// template (the original wrote it there), the base lock file there, and the outputs of the template's
 // manifest post-processors, resolved against packer's working directory
 // (they change with every build); any other output path inside the
 // definition is refused (checkOutputs), so it needs no exclusion. The
@@ -90,6 +91,11 @@ func spec(d *options.Definition) (fingerprint.Spec, []report.Exclusion, error) {
 		return fingerprint.Spec{}, nil, usererr.Usage(err)
 	}
 	excl := []report.Exclusion{{Path: filepath.Join(d.TemplateDir(), options.DefaultOutputFile), Why: "ami-bakery's result file"}}
+	// The lock file's pin enters the fingerprint as the base's identity;
+	// its bytes (the search it records) must not rebuild anything.
+	for _, f := range []string{project.LockFileHCL, project.LockFileJSON} {
+		excl = append(excl, report.Exclusion{Path: filepath.Join(d.TemplateDir(), f), Why: "ami-bakery's lock file (its pin is the base)"})
+	}
 	// A template that cannot be read has no manifest to leave out; plan
 	// and bake refuse it anyway.
 	if t, err := packer.LoadTemplate(d.Template); err == nil {

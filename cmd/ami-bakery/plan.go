@@ -78,6 +78,9 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err := o.wire.Validate(&o.def); err != nil {
 		return err
 	}
+	if err := o.base.CheckVars(&o.def); err != nil {
+		return err
+	}
 	if err := o.copies.Validate(o.target.AllRegions()); err != nil {
 		return err
 	}

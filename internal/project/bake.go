@@ -66,11 +66,13 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 }
 
 // exclude is what the image's fingerprint leaves out: .ami_id.json beside
-// the template, the project's .ami_ids.json, and the outputs of the
+// the template, the project's .ami_ids.json and lock file (a pin enters
+// as the base's identity), and the outputs of the
 // template's manifest post-processors (resolved against packer's working
 // directory), which change with every build.
 func (img *Image) exclude(projectDir string) []string {
-	out := []string{filepath.Join(img.TemplateDir(), ImageResultFile), filepath.Join(projectDir, ResultFile)}
+	out := []string{filepath.Join(img.TemplateDir(), ImageResultFile), filepath.Join(projectDir, ResultFile),
+		filepath.Join(projectDir, LockFileHCL), filepath.Join(projectDir, LockFileJSON)}
 	if img.PackerTemplate != nil {
 		dir := cmp.Or(img.WorkDir, img.TemplateDir())
 		paths, _ := img.PackerTemplate.ManifestPaths(dir, img.Vars)

@@ -55,6 +55,9 @@ func decodeBase(all hcl.Blocks, img *Image) hcl.Diagnostics {
 	if err != nil {
 		return hcl.Diagnostics{errorAt(b.DefRange, "image %q: %s", img.Name, err)}
 	}
+	if _, ok := img.Vars[base.Var]; ok {
+		return hcl.Diagnostics{errorAt(img.rangeOf("vars"), "vars sets %s, which ami-bakery sets itself to the resolved base image; remove it", base.Var)}
+	}
 	img.Base = base
 	return nil
 }

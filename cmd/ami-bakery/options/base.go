@@ -51,3 +51,19 @@ func (b *Base) Validate() (*bake.Base, error) {
 	}
 	return base, nil
 }
+
+// CheckVars refuses a --var for the base's variable: ami-bakery passes it
+// the resolved (or pinned) base image's id, which a --var would override
+// behind the fingerprint's back.
+func (b *Base) CheckVars(d *Definition) error {
+	if !b.Declared() {
+		return nil
+	}
+	for _, v := range d.Vars {
+		if VarName(v) == b.Var {
+			return usererr.WithHint(usererr.Usagef("--var %s would override the resolved base image", b.Var),
+				"ami-bakery sets %s itself; remove that --var, or pin the base with --base-mode locked and ami-bakery lock", b.Var)
+		}
+	}
+	return nil
+}

@@ -22,15 +22,11 @@ import (
 )
 
 type bakeOptions struct {
-	def    options.Definition
-	target options.Target
-	wire   options.Wiring
-	build  options.Build
-	copies options.Copies
-	out    options.Output
-	pub    options.Publish
-	proj   bakeProjectOptions
-	base   options.Base
+	imageFlags
+	build options.Build
+	out   options.Output
+	pub   options.Publish
+	proj  bakeProjectOptions
 }
 
 func newBakeCommand(e *env) *cobra.Command {
@@ -72,22 +68,10 @@ region when there are several, or one JSON object with --json. On success
 }
 
 func (o *bakeOptions) validate() error {
-	if err := o.def.Validate(); err != nil {
-		return err
-	}
-	if err := o.target.Validate(); err != nil {
-		return err
-	}
-	if err := o.wire.Validate(&o.def); err != nil {
-		return err
-	}
-	if err := o.base.CheckVars(&o.def); err != nil {
+	if err := o.imageFlags.validate(); err != nil {
 		return err
 	}
 	if err := o.build.Validate(); err != nil {
-		return err
-	}
-	if err := o.copies.Validate(o.target.AllRegions()); err != nil {
 		return err
 	}
 	if err := o.pub.Validate(); err != nil {
@@ -167,11 +151,8 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	if err := report.CheckAll(sinks); err != nil {
 		return err
 	}
-	b, img, clients, err := prepare(ctx, &o.def, &o.target, &o.wire, e, o.out.LogFormat)
+	b, img, clients, err := o.prepare(ctx, e, o.out.LogFormat)
 	if err != nil {
-		return err
-	}
-	if err := withBase(b, img, clients, &o.base, &o.def); err != nil {
 		return err
 	}
 	if o.build.Lock {
@@ -185,7 +166,6 @@ func runBake(ctx context.Context, o *bakeOptions, e *env) error {
 	if o.out.LogFormat == "json" {
 		progress = logging.Lines(b.Log, "packer")
 	}
-	img.KMSKeys, img.AllowPublic = o.copies.Keys(), o.copies.AllowPublic
 	img.Name = name
 	b.GitCommit = func() string { return gitCommit(ctx, o.def.TemplateDir()) }
 	b.Wait = images.Waiter{Poll: o.build.PollInterval, Timeout: o.build.WaitTimeout, ReportEvery: 30 * time.Second}

@@ -12,15 +12,11 @@ import (
 )
 
 type planOptions struct {
-	def      options.Definition
-	target   options.Target
-	wire     options.Wiring
-	copies   options.Copies
+	imageFlags
 	out      options.Output
 	pub      options.Publish
 	detailed bool
 	proj     planProjectOptions
-	base     options.Base
 	// explain: plan --explain; diff: the diff command (diff.go), whose
 	// answer is the explanations alone.
 	explain, diff bool
@@ -69,19 +65,7 @@ With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
 }
 
 func runPlan(ctx context.Context, o *planOptions, e *env) error {
-	if err := o.def.Validate(); err != nil {
-		return err
-	}
-	if err := o.target.Validate(); err != nil {
-		return err
-	}
-	if err := o.wire.Validate(&o.def); err != nil {
-		return err
-	}
-	if err := o.base.CheckVars(&o.def); err != nil {
-		return err
-	}
-	if err := o.copies.Validate(o.target.AllRegions()); err != nil {
+	if err := o.imageFlags.validate(); err != nil {
 		return err
 	}
 	if err := o.out.Validate(""); err != nil {
@@ -95,17 +79,13 @@ func runPlan(ctx context.Context, o *planOptions, e *env) error {
 	if err := report.CheckAll(sinks); err != nil {
 		return err
 	}
-	b, img, clients, err := prepare(ctx, &o.def, &o.target, &o.wire, e, o.out.LogFormat)
+	b, img, clients, err := o.prepare(ctx, e, o.out.LogFormat)
 	if err != nil {
-		return err
-	}
-	if err := withBase(b, img, clients, &o.base, &o.def); err != nil {
 		return err
 	}
 	if img.Name, err = (&bakeProjectOptions{}).imageName(o.def.Template); err != nil {
 		return err
 	}
-	img.KMSKeys, img.AllowPublic = o.copies.Keys(), o.copies.AllowPublic
 	plan, err := b.Plan(ctx, img)
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package project
 
 import (
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
 
 	"github.com/ami-bakery/ami-bakery/internal/bake"
 )
@@ -10,12 +9,25 @@ import (
 // A root image's base block: the vendor image it starts from, resolved by
 // ami-bakery before planning (internal/bake, base.go).
 type baseBlock struct {
-	Owners            []string          `hcl:"owners,optional"`
-	Filters           map[string]string `hcl:"filters,optional"`
-	IncludeDeprecated bool              `hcl:"include_deprecated,optional"`
-	SSMParameter      string            `hcl:"ssm_parameter,optional"`
-	Var               string            `hcl:"var,optional"`
-	Mode              string            `hcl:"mode,optional"`
+	Owners            []string
+	Filters           map[string]string
+	IncludeDeprecated bool
+	SSMParameter      string
+	Var               string
+	Mode              string
+}
+
+// decode reads a base block's body into bb.
+func (bb *baseBlock) decode(body hcl.Body) hcl.Diagnostics {
+	_, d := decodeBody(body, nil,
+		field{name: "owners", to: &bb.Owners},
+		field{name: "filters", to: &bb.Filters},
+		field{name: "include_deprecated", to: &bb.IncludeDeprecated},
+		field{name: "ssm_parameter", to: &bb.SSMParameter},
+		field{name: "var", to: &bb.Var},
+		field{name: "mode", to: &bb.Mode},
+	)
+	return d
 }
 
 // imageSchema is an image block's: its settings, parent, and a base block.
@@ -44,7 +56,7 @@ func decodeBase(all hcl.Blocks, img *Image) hcl.Diagnostics {
 		return hcl.Diagnostics{errorAt(b.DefRange, "image %q has both a parent and a base; a child is built on its parent's AMI, only a root has a base", img.Name)}
 	}
 	var bb baseBlock
-	if d := gohcl.DecodeBody(b.Body, nil, &bb); d.HasErrors() {
+	if d := bb.decode(b.Body); d.HasErrors() {
 		return d
 	}
 	var filters []string

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 
 	"github.com/ami-bakery/ami-bakery/internal/images"
@@ -216,7 +215,7 @@ func (r *resolver) decodeTo(name string, v any) bool {
 	if a == nil {
 		return false
 	}
-	d := gohcl.DecodeExpression(a.Expr, nil, v)
+	d := decodeExpr(a.Expr, v)
 	r.diags = append(r.diags, d...)
 	return !d.HasErrors()
 }

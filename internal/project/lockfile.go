@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 
 	"github.com/ami-bakery/ami-bakery/internal/images"
@@ -39,17 +38,32 @@ type LockedBase struct {
 	Regions map[string]images.Base
 }
 
-type lockFileSchema struct {
-	Images []struct {
-		Name    string `hcl:"name,label"`
-		Source  string `hcl:"source"`
-		Regions []struct {
-			Name  string `hcl:"name,label"`
-			AMI   string `hcl:"ami"`
-			Image string `hcl:"image_name,optional"`
-			Owner string `hcl:"owner"`
-		} `hcl:"region,block"`
-	} `hcl:"image,block"`
+// decodeLock reads a lock file's body into l: image "name" blocks, each
+// with a source and region "name" blocks of ami, image_name and owner.
+func decodeLock(body hcl.Body, l *Lock) hcl.Diagnostics {
+	content, diags := decodeBody(body, []hcl.BlockHeaderSchema{{Type: "image", LabelNames: []string{"name"}}})
+	if content == nil {
+		return diags
+	}
+	for _, ib := range content.Blocks {
+		lb := LockedBase{Regions: map[string]images.Base{}}
+		ic, d := decodeBody(ib.Body, []hcl.BlockHeaderSchema{{Type: "region", LabelNames: []string{"name"}}},
+			field{name: "source", required: true, to: &lb.Source})
+		diags = append(diags, d...)
+		if ic != nil {
+			for _, rb := range ic.Blocks {
+				var b images.Base
+				_, d := decodeBody(rb.Body, nil,
+					field{name: "ami", required: true, to: &b.ID},
+					field{name: "image_name", to: &b.Name},
+					field{name: "owner", required: true, to: &b.OwnerID})
+				diags = append(diags, d...)
+				lb.Regions[rb.Labels[0]] = b
+			}
+		}
+		l.Images[ib.Labels[0]] = lb
+	}
+	return diags
 }
 
 // LockPath is the lock file beside dir's project file: the JSON one when
@@ -79,20 +93,12 @@ func ReadLock(path string) (*Lock, error) {
 	} else {
 		f, diags = p.ParseHCL(src, path)
 	}
-	var s lockFileSchema
 	if !diags.HasErrors() {
-		diags = append(diags, gohcl.DecodeBody(f.Body, nil, &s)...)
+		diags = append(diags, decodeLock(f.Body, l)...)
 	}
 	if diags.HasErrors() {
 		return nil, usererr.Usage(usererr.WithHint(fmt.Errorf("reading the lock file: %w", diags.Errs()[0]),
 			"the lock file is written by ami-bakery lock; write it again with ami-bakery lock --update"))
-	}
-	for _, im := range s.Images {
-		lb := LockedBase{Source: im.Source, Regions: map[string]images.Base{}}
-		for _, r := range im.Regions {
-			lb.Regions[r.Name] = images.Base{ID: r.AMI, Name: r.Image, OwnerID: r.Owner}
-		}
-		l.Images[im.Name] = lb
 	}
 	return l, nil
 }

@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
 )
 
 // Publish is an image's publish block: where a bake writes its AMI id
@@ -19,9 +18,9 @@ import (
 //
 // An image's own block replaces the defaults' block as a whole.
 type Publish struct {
-	SSMParameter      string `hcl:"ssm_parameter,optional"`
-	LaunchTemplate    string `hcl:"launch_template,optional"`
-	SetDefaultVersion bool   `hcl:"set_default_version,optional"`
+	SSMParameter      string
+	LaunchTemplate    string
+	SetDefaultVersion bool
 }
 
 // publishBlock finds the one publish block of a body's blocks, or nil.
@@ -50,7 +49,12 @@ func decodePublish(own, defs *hcl.Block, image string) (Publish, hcl.Diagnostics
 	if b == nil {
 		return p, nil
 	}
-	if d := gohcl.DecodeBody(b.Body, nil, &p); d.HasErrors() {
+	_, d := decodeBody(b.Body, nil,
+		field{name: "ssm_parameter", to: &p.SSMParameter},
+		field{name: "launch_template", to: &p.LaunchTemplate},
+		field{name: "set_default_version", to: &p.SetDefaultVersion},
+	)
+	if d.HasErrors() {
 		return p, d
 	}
 	p.SSMParameter = strings.ReplaceAll(p.SSMParameter, "{image}", image)

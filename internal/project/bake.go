@@ -95,4 +95,4 @@ func trusted(owners []string) []string {
 
 // ValidName reports whether name may name an image: letters, digits, '.',
 // '_' and '-', starting with a letter or digit, at most 128 characters.
-func ValidName(name string) bool { return imageName.MatchString(name) }
+func ValidName(name string) bool { return imageName().MatchString(name) }

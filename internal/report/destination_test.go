@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -167,15 +168,50 @@ func (failing) Check() error                 { return nil }
 func (failing) Stage(Result) (Staged, error) { return nil, errors.New("cannot stage") }
 
 // TestCheckWritable: a read-only directory fails the check, before any
-// build.
+// build. Root passes access(2) everywhere, and CI runs as root: there the
+// test runs itself again as an unprivileged user.
 func TestCheckWritable(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root may write anywhere")
+	if dir := os.Getenv("REPORT_TEST_READ_ONLY_DIR"); dir != "" {
+		checkReadOnly(t, dir)
+		return
 	}
-	dir := filepath.Join(t.TempDir(), "ro")
-	os.Mkdir(dir, 0o555)
+	if os.Geteuid() != 0 {
+		dir := filepath.Join(t.TempDir(), "ro")
+		os.Mkdir(dir, 0o555)
+		checkReadOnly(t, dir)
+		return
+	}
+	// Everything the other user needs is in a directory it may enter.
+	base, err := os.MkdirTemp("", "report-ro-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	ro, bin := filepath.Join(base, "ro"), filepath.Join(base, "report.test")
+	if err := errors.Join(os.Chmod(base, 0o755), os.Mkdir(ro, 0o555), copyFile(os.Args[0], bin)); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^TestCheckWritable$", "-test.v")
+	cmd.Dir = base
+	cmd.Env = append(os.Environ(), "REPORT_TEST_READ_ONLY_DIR="+ro)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestCheckWritable") {
+		t.Fatalf("the check as uid 65534: %v\n%s", err, out)
+	}
+}
+
+func checkReadOnly(t *testing.T, dir string) {
 	err := CheckAll(Sinks(SinkOptions{TFVarsFile: filepath.Join(dir, "tf")}))
 	if err == nil || !usererr.IsUsage(err) || !strings.Contains(err.Error(), "not writable") {
 		t.Errorf("check: %v", err)
 	}
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o755)
 }

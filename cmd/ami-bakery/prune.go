@@ -55,8 +55,10 @@ var clock = time.Now
 
 // pruneOptions are prune's flags.
 type pruneOptions struct {
-	def           options.Definition
-	target        options.Target
+	// imageFlags: a single template's current fingerprint is computed as
+	// bake computes it (packer's directory, its base), or its current AMI
+	// would not be recognised as current.
+	imageFlags
 	proj          options.Project
 	out           options.Output
 	keep          int
@@ -72,6 +74,8 @@ func (o *pruneOptions) addFlags(fs *pflag.FlagSet) {
 	o.proj.AddFlags(fs)
 	o.def.AddFlags(fs)
 	o.target.AddFlags(fs)
+	o.wire.AddFlags(fs)
+	o.base.AddFlags(fs)
 	o.out.AddFlags(fs, false)
 	fs.IntVar(&o.keep, "keep", 3, "keep the newest N AMIs of each image in each region")
 	fs.StringVar(&o.minAge, "min-age", "14d", "keep AMIs created or last launched within this age (14d, 36h, 0s)")
@@ -126,13 +130,13 @@ func newPruneCommand(e *env) *cobra.Command {
 			}
 			return withProject(cmd, args, &o.proj, &o.def,
 				func(path string) error {
-					if err := o.projectImages(cmd.Context(), path, args, &po); err != nil {
+					if err := o.projectImages(cmd.Context(), path, args, &po, e); err != nil {
 						return err
 					}
 					return runPrune(cmd.Context(), &o, po, e)
 				},
 				func() error {
-					if err := o.templateImage(cmd.Context(), &po); err != nil {
+					if err := o.templateImage(cmd.Context(), &po, e); err != nil {
 						return err
 					}
 					return runPrune(cmd.Context(), &o, po, e)
@@ -146,12 +150,23 @@ func newPruneCommand(e *env) *cobra.Command {
 
 // projectImages fills in the images of a project file, their current
 // fingerprints and, unless --regions is given, their regions.
-func (o *pruneOptions) projectImages(ctx context.Context, path string, names []string, po *prune.Options) error {
+func (o *pruneOptions) projectImages(ctx context.Context, path string, names []string, po *prune.Options, e *env) error {
 	p, sel, err := loadSelect(path, names)
 	if err != nil {
 		return err
 	}
 	imgs := p.BakeImages(sel)
+	// A base is part of the fingerprint: resolve it as plan does.
+	if err := p.PinBases(imgs); err != nil {
+		return err
+	}
+	b, _, err := projectBaker(ctx, imgs, &o.target, e, o.out.LogFormat)
+	if err != nil {
+		return err
+	}
+	if err := b.ResolveBases(ctx, imgs); err != nil {
+		return err
+	}
 	fps, err := bake.Fingerprints(ctx, imgs)
 	if err != nil {
 		return err
@@ -172,18 +187,18 @@ func (o *pruneOptions) projectImages(ctx context.Context, path string, names []s
 
 // templateImage fills in the single template's image (named as bake names
 // it: the template's file name), its fingerprint and the regions.
-func (o *pruneOptions) templateImage(ctx context.Context, po *prune.Options) error {
-	if err := o.def.Validate(); err != nil {
+func (o *pruneOptions) templateImage(ctx context.Context, po *prune.Options, e *env) error {
+	if err := o.imageFlags.validate(); err != nil {
 		return err
 	}
-	if err := o.target.Validate(); err != nil {
-		return err
-	}
-	sp, _, err := spec(&o.def)
+	b, img, _, err := o.prepare(ctx, e, o.out.LogFormat)
 	if err != nil {
 		return err
 	}
-	fp, err := fingerprint.Compute(ctx, sp)
+	if err := b.ResolveBases(ctx, []*bake.Image{img}); err != nil {
+		return err
+	}
+	fp, err := fingerprint.Compute(ctx, img.Spec)
 	if err != nil {
 		return err
 	}

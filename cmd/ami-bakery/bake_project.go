@@ -72,13 +72,7 @@ func (o *bakeProjectOptions) imageName(template string) (string, error) {
 		}
 		return o.name, nil
 	}
-	base := filepath.Base(filepath.Clean(template))
-	for _, ext := range []string{".pkr.hcl", ".pkr.json", ".json", ".hcl"} {
-		if n := len(base) - len(ext); n > 0 && base[n:] == ext {
-			return base[:n], nil
-		}
-	}
-	return base, nil
+	return singleName(template), nil
 }
 
 // runBakeProject bakes the images of the project file at path.

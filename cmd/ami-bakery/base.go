@@ -2,7 +2,6 @@ package main
 
 import (
 	"path/filepath"
-	"strings"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/awsclient"
@@ -45,12 +44,14 @@ func pinFromLock(base *bake.Base, dir, name string) error {
 	return nil
 }
 
-// singleName is the single-template image's name in a lock file: the
-// template's file name without its extension.
+// singleName is a single template's image name (its ami-bakery:image tag,
+// its key in a lock file): the template's file name without its extension.
 func singleName(template string) string {
-	n := filepath.Base(filepath.Clean(template))
-	for _, ext := range []string{".pkr.hcl", ".pkr.json", ".json"} {
-		n = strings.TrimSuffix(n, ext)
+	base := filepath.Base(filepath.Clean(template))
+	for _, ext := range []string{".pkr.hcl", ".pkr.json", ".json", ".hcl"} {
+		if n := len(base) - len(ext); n > 0 && base[n:] == ext {
+			return base[:n]
+		}
 	}
-	return n
+	return base
 }

@@ -3,30 +3,45 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
+	"io"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
-	"github.com/ami-bakery/ami-bakery/internal/awsclient"
 	"github.com/ami-bakery/ami-bakery/internal/bake"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/images"
-	"github.com/ami-bakery/ami-bakery/internal/lock"
 	"github.com/ami-bakery/ami-bakery/internal/logging"
-	"github.com/ami-bakery/ami-bakery/internal/packer"
+	"github.com/ami-bakery/ami-bakery/internal/project"
 	"github.com/ami-bakery/ami-bakery/internal/report"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
+const bakeProjectHelp = `
+
+With a project file of many images (bakery.hcl or bakery.json in the working
+directory, or --config), bake takes the images named as arguments and their
+ancestors (all by default) and bakes them parents first, up to --parallel at
+a time; each child's parent_var receives its parent's AMI in the build
+region. What exists is reused, so a rerun after a failure resumes. stdout
+has one "IMAGE REGION AMI" line per image and region, or with --json
+{"images": {NAME: {"ami_id", "amis", "fingerprint", "action", "parent"}}};
+the same object goes to .ami_ids.json beside the project file. Flags such as
+--region, --role-arn or --owner are defaults for the images that do not set
+them; one given on the command line for a setting the file sets is an error.`
+
+// maxParallel bounds --parallel: each bake may run packer, which starts an
+// instance; more at once is more likely a typo than a plan.
+const maxParallel = 64
+
 type bakeOptions struct {
 	imageFlags
-	build options.Build
-	out   options.Output
-	pub   options.Publish
-	proj  bakeProjectOptions
+	build    options.Build
+	out      options.Output
+	parallel int
 }
 
 func newBakeCommand(e *env) *cobra.Command {
@@ -48,9 +63,7 @@ region when there are several, or one JSON object with --json. On success
 			if err := applyEnv(cmd, e); err != nil {
 				return err
 			}
-			return withProject(cmd, args, &o.proj.project, &o.def,
-				func(path string) error { return runBakeProject(cmd.Context(), &o, path, args, e) },
-				func() error { return runBake(cmd.Context(), &o, e) })
+			return runBake(cmd.Context(), cmd, &o, args, e)
 		},
 	}
 	fs := cmd.Flags()
@@ -62,195 +75,208 @@ region when there are several, or one JSON object with --json. On success
 	o.out.AddFlags(fs, true)
 	o.base.AddFlags(fs)
 	o.pub.AddFlags(fs)
-	o.proj.addFlags(fs)
+	o.proj.AddFlags(fs)
+	fs.IntVar(&o.parallel, "parallel", 4, "with a project: how many images may be baked at once")
+	options.BindEnv(fs, "parallel", "AMI_BAKERY_PARALLEL")
 	fs.SortFlags = false
 	return cmd
 }
 
 func (o *bakeOptions) validate() error {
-	if err := o.imageFlags.validate(); err != nil {
-		return err
+	if o.parallel < 1 || o.parallel > maxParallel {
+		return options.FlagErr("parallel", usererr.WithHint(usererr.Usagef("--parallel %d is out of range", o.parallel), "--parallel must be between 1 and %d", maxParallel))
 	}
 	if err := o.build.Validate(); err != nil {
 		return err
 	}
-	if err := o.pub.Validate(); err != nil {
-		return err
-	}
-	return o.out.Validate(o.def.TemplateDir())
+	return o.out.Validate()
 }
 
-// prepare builds what a plan needs from validated options: the Image (its
-// fingerprint spec, loaded template, regions and how its AMI is found) and
-// a Baker with EC2 clients whose credentials were checked, and the client
-// factory, for what a bake adds.
-func prepare(ctx context.Context, def *options.Definition, target *options.Target, wire *options.Wiring, e *env, logFormat string) (*bake.Baker, *bake.Image, *awsclient.Factory, error) {
-	sp, _, err := spec(def)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	tmpl, err := packer.LoadTemplate(def.Template)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	log := newLogger(e.stderr, logFormat)
-	clients, err := awsclient.New(ctx, awsclient.Options{Endpoint: target.Endpoint, RoleARN: target.RoleARN, Log: log})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := clients.CheckCredentials(ctx); err != nil {
-		return nil, nil, nil, err
-	}
-	account, err := clients.CallerAccount(ctx, target.AllRegions()[0])
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	img := &bake.Image{
-		Spec:     sp,
-		Template: tmpl,
-		Regions:  target.AllRegions(),
-		Owners:   target.TrustedOwners(),
-		TagKey:   target.TagKey,
-		ByName:   target.By == "name",
-		Endpoint: target.Endpoint,
-
-		FingerprintVar: wire.FingerprintVar,
-		SubnetID:       wire.SubnetID,
-		RegionVar:      wire.RegionVar,
-		SubnetVar:      wire.SubnetVar,
-		EndpointVar:    wire.EndpointVar,
-		PackerDir:      def.PackerDir,
-		Packer:         packer.BuildOptions{Only: wire.Only, Vars: userVars(def.Vars)},
-	}
-	b := &bake.Baker{
-		Clients: func(r string) images.EC2 { return clients.EC2(r) },
-		Account: account,
-		Packer:  bake.PackerCLI{},
-		Log:     log,
-		Version: version,
-	}
-	return b, img, clients, nil
-}
-
-func runBake(ctx context.Context, o *bakeOptions, e *env) error {
+// runBake bakes the selected images: a single template is a one-image
+// project, baked the same way.
+func runBake(ctx context.Context, cmd *cobra.Command, o *bakeOptions, names []string, e *env) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	name, err := o.proj.imageName(o.def.Template)
+	ws, err := o.load(cmd.Flags(), names)
 	if err != nil {
 		return err
 	}
 	// Output paths are checked before anything else: a typo must not
 	// cost a build.
-	so := o.sinkOptions(e)
-	if err := checkOutputs(&o.def, so.Paths()); err != nil {
+	so := o.sinkOptions(ws, e)
+	if err := checkOutputs(ws, so.Paths()); err != nil {
+		return options.FlagErr("output-file", err)
+	}
+	files := report.Sinks(so)
+	if !ws.project.Single() {
+		files = report.ProjectSinks(so)
+	}
+	log := newLogger(e.stderr, o.out.LogFormat)
+	s, err := openSession(ctx, o.target.Endpoint, log, ws)
+	if err != nil {
 		return err
 	}
-	var clients *awsclient.Factory
-	sinks := append(publishSinks(ctx, &o.pub, &clients, o.build.PollInterval), report.Sinks(so)...)
+	pubs := s.publishers(ctx, ws, o.build.PollInterval, o.pub.Timeout)
+	sinks := append(pubs.sinks(ws), files...)
 	if err := report.CheckAll(sinks); err != nil {
 		return err
 	}
-	b, img, clients, err := o.prepare(ctx, e, o.out.LogFormat)
-	if err != nil {
-		return err
-	}
+	b := s.baker()
 	if o.build.Lock {
-		b.Lock = newLocker(clients, &o.build, b.Log)
+		b.Locks = func(role string) bake.Locker { return s.locker(role, &o.build) }
 	}
-	varFiles, err := absAll(o.def.VarFiles)
-	if err != nil {
-		return err
-	}
-	progress := e.stderr
-	if o.out.LogFormat == "json" {
-		progress = logging.Lines(b.Log, "packer")
-	}
-	img.Name = name
-	b.GitCommit = func() string { return gitCommit(ctx, o.def.TemplateDir()) }
 	b.Wait = images.Waiter{Poll: o.build.PollInterval, Timeout: o.build.WaitTimeout, ReportEvery: 30 * time.Second}
-	packerEnv, err := clients.PackerEnv(ctx, os.Environ())
+	dir := ws.project.Dir
+	b.GitCommit = func() string { return gitCommit(ctx, dir) }
+	if err := o.preparePacker(ctx, s, ws, e); err != nil {
+		return err
+	}
+	plans, err := b.PlanAll(ctx, ws.imgs)
 	if err != nil {
 		return err
 	}
-	img.Packer = packer.BuildOptions{
-		Env:      packerEnv,
-		Packer:   o.build.Packer,
-		Vars:     img.Packer.Vars,
-		VarFiles: varFiles,
-		Only:     img.Packer.Only,
-		OnError:  o.build.OnError,
-		Debug:    o.build.Debug,
-		Progress: progress,
-		Grace:    o.build.Grace,
-		Kill:     e.kill,
+	// What cannot be published is refused before anything is built.
+	if _, err := pubs.plan(ws, plans); err != nil {
+		return err
 	}
+	results, err := b.BakePlanned(ctx, ws.imgs, plans, o.parallel)
+	if err != nil {
+		return err
+	}
+	return o.report(ws, results, sinks, b, e)
+}
 
-	out, err := b.Bake(ctx, img)
-	if err != nil {
-		return err
+// report writes the result to the sinks, then stdout: a single template's
+// as the AMI id (region=ami lines, or JSON), a project's as its table.
+func (o *bakeOptions) report(ws *workset, results []bake.GraphResult, sinks []report.Sink, b *bake.Baker, e *env) error {
+	res := report.ProjectResult{Images: make([]report.ImageResult, len(results))}
+	for i, r := range results {
+		img := ws.sel[i]
+		res.Images[i] = report.NewImageResult(img.Name, img.ParentName, img.Level, r.Outcome)
+		log := b.Log
+		if !ws.project.Single() {
+			log = log.With("image", img.Name)
+		}
+		log.Info(fmt.Sprintf("%s %s", r.Outcome.Action, r.Outcome.Primary()), "fingerprint", r.Outcome.Fingerprint.Sum)
 	}
-	res := report.FromOutcome(out)
+	all := report.Result{Project: &res}
+	if ws.project.Single() {
+		all = report.FromOutcome(results[0].Outcome)
+	}
 	// Sinks first: if one cannot be written, nothing goes to stdout.
-	if err := report.Publish(sinks, &res); err != nil {
-		return usererr.WithHint(fmt.Errorf("writing the result: %w", err),
-			"the AMI %s was %s (fingerprint %s); run ami-bakery bake again to print it, it will be reused",
-			out.Primary(), out.Action, out.Fingerprint.Sum)
+	if err := report.Publish(sinks, &all); err != nil {
+		hint := "every image has its AMIs; run ami-bakery bake again to print them, they will be reused"
+		if out := results[0].Outcome; ws.project.Single() {
+			hint = fmt.Sprintf("the AMI %s was %s (fingerprint %s); run ami-bakery bake again to print it, it will be reused",
+				out.Primary(), out.Action, out.Fingerprint.Sum)
+		}
+		return usererr.WithHint(fmt.Errorf("writing the result: %w", err), "%s", hint)
 	}
-	b.Log.Info(fmt.Sprintf("%s %s", out.Action, out.Primary()), "fingerprint", out.Fingerprint.Sum)
-	return report.Print(e.stdout, res, o.out.JSON)
+	if ws.project.Single() {
+		return report.Print(e.stdout, all, o.out.JSON)
+	}
+	for _, pub := range all.Published {
+		for i := range res.Images {
+			if res.Images[i].Name == pub.Image {
+				res.Images[i].Published = append(res.Images[i].Published, pub)
+			}
+		}
+	}
+	return report.PrintProject(e.stdout, res, o.out.JSON)
 }
 
-// newLocker makes the EC2 build lock with the build flags' lease and poll.
-func newLocker(clients *awsclient.Factory, o *options.Build, log *slog.Logger) *lock.Locker {
-	return &lock.Locker{
-		Clients: func(r string) lock.EC2 { return clients.EC2(r) },
-		Lease:   o.LockLease,
-		Poll:    o.PollInterval,
-		Log:     log,
-	}
-}
-
-// checkOutputs refuses an output path that is an input of the definition:
-// writing it would change the fingerprint, so the next run would build
-// again, and a plan could never agree with the bake that wrote it.
-func checkOutputs(def *options.Definition, paths []string) error {
-	sp, _, err := spec(def)
-	if err != nil {
-		return err
-	}
-	for _, p := range paths {
-		what, err := fingerprint.InputOf(sp, p)
+// preparePacker gives each image what packer needs that the definition
+// does not say: the binary, its environment (the role's credentials),
+// its flags and where its progress goes.
+func (o *bakeOptions) preparePacker(ctx context.Context, s *session, ws *workset, e *env) error {
+	var mu sync.Mutex
+	for _, img := range ws.imgs {
+		env, err := s.packerEnv(ctx, img)
 		if err != nil {
 			return err
 		}
-		if what != "" {
-			return usererr.WithHint(usererr.Usagef("output file %s is an input of the definition (%s)", p, what),
-				"writing it would change the fingerprint: write results outside the definition; %s beside the template is the one output left out of the fingerprint",
-				options.DefaultOutputFile)
+		var progress io.Writer = e.stderr
+		if !ws.project.Single() {
+			progress = &prefixLines{w: e.stderr, prefix: "[" + img.Name + "] ", mu: &mu}
+		}
+		if o.out.LogFormat == "json" {
+			progress = logging.Lines(s.log.With("image", img.Name), "packer")
+		}
+		img.Packer.Env = env
+		img.Packer.Packer = o.build.Packer
+		img.Packer.OnError = o.build.OnError
+		img.Packer.Debug = o.build.Debug
+		img.Packer.Progress = progress
+		img.Packer.Grace = o.build.Grace
+		img.Packer.Kill = e.kill
+	}
+	return nil
+}
+
+// checkOutputs refuses an output path that is an input of an image:
+// writing it would change the fingerprint, so the next run would build
+// again, and a plan could never agree with the bake that wrote it.
+func checkOutputs(ws *workset, paths []string) error {
+	for _, img := range ws.imgs {
+		for _, p := range paths {
+			what, err := fingerprint.InputOf(img.Spec, p)
+			if err != nil {
+				return err
+			}
+			if what == "" {
+				continue
+			}
+			if ws.project.Single() {
+				return usererr.WithHint(usererr.Usagef("output file %s is an input of the definition (%s)", p, what),
+					"writing it would change the fingerprint: write results outside the definition; %s beside the template is the one output left out of the fingerprint",
+					options.DefaultOutputFile)
+			}
+			return usererr.WithHint(usererr.Usagef("output file %s is an input of image %s (%s)", p, img.Name, what),
+				"writing it would change the fingerprint: write results outside the images' directories")
 		}
 	}
 	return nil
 }
 
 // sinkOptions names where the result goes besides stdout: the files the
-// flags name, and the GitHub Actions files when running there.
-func (o *bakeOptions) sinkOptions(e *env) report.SinkOptions {
+// flags name (by default .ami_id.json beside a single template, or
+// .ami_ids.json beside the project file), and the GitHub Actions files
+// when running there.
+func (o *bakeOptions) sinkOptions(ws *workset, e *env) report.SinkOptions {
 	ghOutput, _ := e.getenv("GITHUB_OUTPUT")
 	ghSummary, _ := e.getenv("GITHUB_STEP_SUMMARY")
+	out := o.out.OutputFile
+	switch {
+	case out == "none":
+		out = ""
+	case out != "":
+	case ws.project.Single():
+		out = filepath.Join(o.def.TemplateDir(), options.DefaultOutputFile)
+	default:
+		out = filepath.Join(ws.project.Dir, project.ResultFile)
+	}
 	return report.SinkOptions{
-		OutputFile:    o.out.OutputFile,
+		OutputFile:    out,
 		TFVarsFile:    o.out.TFVarsFile,
 		GitHubOutput:  ghOutput,
 		GitHubSummary: ghSummary,
 	}
 }
 
-// userVars are the --var values as packer variables, in order.
-func userVars(vs []string) []packer.Var {
-	out := make([]packer.Var, len(vs))
-	for i, v := range vs {
-		out[i] = packer.Var{Name: options.VarName(v), Value: v[len(options.VarName(v))+1:]}
+// prefixLines writes each line given to it (packer's progress comes a line
+// per write) after prefix, so that images baked at once can be told apart.
+type prefixLines struct {
+	w      io.Writer
+	prefix string
+	mu     *sync.Mutex
+}
+
+func (p *prefixLines) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, err := io.WriteString(p.w, p.prefix+string(b)); err != nil {
+		return 0, err
 	}
-	return out
+	return len(b), nil
 }

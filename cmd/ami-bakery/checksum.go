@@ -7,14 +7,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
 	"github.com/ami-bakery/ami-bakery/internal/report"
 )
 
 type checksumOptions struct {
-	def     options.Definition
+	imageFlags
 	explain bool
 	json    bool
 }
@@ -38,7 +37,7 @@ never its value, length or hash, since it may be a secret.` + exitHelp,
 			if err := applyEnv(cmd, e); err != nil {
 				return err
 			}
-			return runChecksum(cmd.Context(), &o, e)
+			return runChecksum(cmd.Context(), cmd, &o, e)
 		},
 	}
 	fs := cmd.Flags()
@@ -49,7 +48,7 @@ never its value, length or hash, since it may be a secret.` + exitHelp,
 	return cmd
 }
 
-func runChecksum(ctx context.Context, o *checksumOptions, e *env) error {
+func runChecksum(ctx context.Context, cmd *cobra.Command, o *checksumOptions, e *env) error {
 	if err := o.def.Validate(); err != nil {
 		return err
 	}
@@ -58,36 +57,42 @@ func runChecksum(ctx context.Context, o *checksumOptions, e *env) error {
 	if err := packer.CheckTemplate(o.def.Template); err != nil {
 		return err
 	}
-	sp, excluded, err := spec(&o.def)
+	o.offline = true
+	ws, err := o.load(cmd.Flags(), nil)
 	if err != nil {
 		return err
 	}
-	res, err := fingerprint.Compute(ctx, sp)
+	img := ws.imgs[0]
+	res, err := fingerprint.Compute(ctx, img.Spec)
 	if err != nil {
 		return err
 	}
-	if res.Algorithm != fingerprint.V2 {
-		excluded = nil // v1 hashes what the original hashed
-	}
-	return report.PrintChecksum(e.stdout, res, inDefinition(sp, excluded), o.explain, o.json)
-}
-
-// inDefinition keeps the exclusions that lie in a definition directory:
-// the others would not be hashed anyway.
-func inDefinition(sp fingerprint.Spec, excluded []report.Exclusion) []report.Exclusion {
-	var out []report.Exclusion
-	for _, x := range excluded {
-		for _, d := range sp.Dirs {
-			ad, err1 := filepath.Abs(d)
-			ax, err2 := filepath.Abs(x.Path)
-			if err1 != nil || err2 != nil {
-				continue
-			}
-			if rel, err := filepath.Rel(ad, ax); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-				out = append(out, x)
-				break
+	var excluded []report.Exclusion
+	if res.Algorithm == fingerprint.V2 { // v1 hashes what the original hashed
+		for _, x := range ws.project.Exclusions(ws.sel[0]) {
+			if inAny(x.Path, img.Spec.Dirs) {
+				excluded = append(excluded, report.Exclusion{Path: x.Path, Why: x.Why})
 			}
 		}
 	}
-	return out
+	return report.PrintChecksum(e.stdout, res, excluded, o.explain, o.json)
+}
+
+// inAny reports whether path lies in one of dirs: an exclusion elsewhere
+// would not be hashed anyway.
+func inAny(path string, dirs []string) bool {
+	ax, err := filepath.Abs(path)
+	if err != nil {
+		return false
+	}
+	for _, d := range dirs {
+		ad, err := filepath.Abs(d)
+		if err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(ad, ax); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return true
+		}
+	}
+	return false
 }

@@ -12,8 +12,7 @@ import (
 )
 
 type graphOptions struct {
-	project   options.Project
-	endpoint  string
+	imageFlags
 	mermaid   bool
 	json      bool
 	plan      bool
@@ -40,16 +39,15 @@ reuse.` + exitHelp,
 			if err := applyEnv(cmd, e); err != nil {
 				return err
 			}
-			return runGraph(cmd.Context(), &o, args, e)
+			return runGraph(cmd.Context(), cmd, &o, args, e)
 		},
 	}
 	fs := cmd.Flags()
-	o.project.AddFlags(fs)
+	o.proj.AddFlags(fs)
+	o.target.AddFlags(fs)
 	fs.BoolVar(&o.mermaid, "mermaid", false, "print a Mermaid flowchart instead of DOT")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of DOT")
 	fs.BoolVar(&o.plan, "plan", false, "plan every image (AWS lookups) and show its action")
-	fs.StringVar(&o.endpoint, "endpoint", "", "with --plan: EC2 endpoint URL, e.g. an emulator")
-	options.BindEnv(fs, "endpoint", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL")
 	fs.StringVar(&o.logFormat, "log-format", "text", "stderr log format: text or json")
 	options.BindEnv(fs, "log-format", "AMI_BAKERY_LOG_FORMAT")
 	fs.SortFlags = false
@@ -68,16 +66,15 @@ func (o *graphOptions) format() (string, error) {
 	return report.GraphDOT, nil
 }
 
-func runGraph(ctx context.Context, o *graphOptions, names []string, e *env) error {
+func runGraph(ctx context.Context, cmd *cobra.Command, o *graphOptions, names []string, e *env) error {
 	format, err := o.format()
 	if err != nil {
 		return err
 	}
-	out := options.Output{LogFormat: o.logFormat}
-	if err := out.Validate(""); err != nil {
+	if err := (&options.Output{LogFormat: o.logFormat}).Validate(); err != nil {
 		return err
 	}
-	path, err := o.project.Path(&options.Definition{})
+	path, err := o.proj.Path(cmd.Flags(), &o.def)
 	if err != nil {
 		return err
 	}
@@ -85,24 +82,20 @@ func runGraph(ctx context.Context, o *graphOptions, names []string, e *env) erro
 		return usererr.WithHint(usererr.Usagef("no project file: graph needs %s or %s in the working directory, or --config", project.FileHCL, project.FileJSON),
 			"name one with --config (AMI_BAKERY_CONFIG)")
 	}
-	p, sel, err := loadSelect(path, names)
+	ws, err := o.load(cmd.Flags(), names)
 	if err != nil {
 		return err
 	}
-	nodes := make([]report.GraphNode, len(sel))
-	for i, img := range sel {
+	nodes := make([]report.GraphNode, len(ws.sel))
+	for i, img := range ws.sel {
 		nodes[i] = report.GraphNode{Name: img.Name, Parent: img.ParentName, Level: img.Level}
 	}
 	if o.plan {
-		imgs := p.BakeImages(sel)
-		if err := p.PinBases(imgs); err != nil {
-			return err
-		}
-		b, _, err := projectBaker(ctx, imgs, &options.Target{Endpoint: o.endpoint}, e, o.logFormat)
+		s, err := openSession(ctx, o.target.Endpoint, newLogger(e.stderr, o.logFormat), ws)
 		if err != nil {
 			return err
 		}
-		plans, err := b.PlanAll(ctx, imgs)
+		plans, err := s.baker().PlanAll(ctx, ws.imgs)
 		if err != nil {
 			return err
 		}

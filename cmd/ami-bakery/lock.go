@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,11 +15,7 @@ import (
 )
 
 type lockOptions struct {
-	proj      options.Project
-	def       options.Definition
-	base      options.Base
-	region    string
-	endpoint  string
+	imageFlags
 	logFormat string
 	update    bool
 }
@@ -41,69 +36,84 @@ and plan reports a newer base without building it.
 
 With --template (one template, no project) the --base-* flags and
 --base-mode locked name the base, and the pin goes to bakery.lock.hcl
-beside the template, under the template's file name without extension,
-for its primary region (--region): where plan and bake read it.
+beside the template, under the image's name (--name, by default the
+template's file name without extension), for its primary region: where
+plan and bake read it.
 
 stdout stays empty; what changed is reported on stderr.` + exitHelp,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd, e); err != nil {
 				return err
 			}
-			path, err := o.proj.Path(&o.def)
-			if err != nil {
-				return err
-			}
-			if path == "" {
-				return runLockSingle(cmd.Context(), &o, args, e)
-			}
-			return runLock(cmd.Context(), &o, path, args, e)
+			return runLock(cmd.Context(), cmd, &o, args, e)
 		},
 	}
 	fs := cmd.Flags()
 	o.proj.AddFlags(fs)
-	fs.StringVarP(&o.def.Template, "template", "t", "", "one packer template: pin its base (the --base-* flags) beside it, instead of a project's")
-	fs.StringVar(&o.region, "region", "", "with --template: the primary region, where the base is pinned")
+	o.def.AddFlags(fs)
+	o.target.AddFlags(fs)
+	o.wire.AddFlags(fs)
 	o.base.AddFlags(fs)
-	options.BindEnv(fs, "template", "PACKER_JSON_PATH", "AMI_BAKERY_TEMPLATE")
-	options.BindEnv(fs, "region", "AWS_REGION", "AWS_DEFAULT_REGION")
 	fs.BoolVar(&o.update, "update", false, "move the pins of the named images (default: all locked images) to the newest match")
-	fs.StringVar(&o.endpoint, "endpoint", "", "AWS endpoint, e.g. the emulator")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
-	options.BindEnv(fs, "endpoint", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL")
 	options.BindEnv(fs, "log-format", "AMI_BAKERY_LOG_FORMAT")
 	return cmd
 }
 
-func runLock(ctx context.Context, o *lockOptions, path string, names []string, e *env) error {
-	p, sel, err := loadSelect(path, names)
+// runLock pins the locked bases of the selected images (a single
+// template's is a one-image project whose lock file is beside it).
+func runLock(ctx context.Context, cmd *cobra.Command, o *lockOptions, names []string, e *env) error {
+	if err := (&options.Output{LogFormat: o.logFormat}).Validate(); err != nil {
+		return err
+	}
+	path, err := o.proj.Path(cmd.Flags(), &o.def)
 	if err != nil {
 		return err
 	}
-	imgs := p.BakeImages(sel)
+	if path == "" && o.def.Template == "" {
+		return usererr.WithHint(usererr.Usagef("nothing to lock: no project file and no template"),
+			"run it where bakery.hcl is, give --config, or give --template with the --base-* flags")
+	}
+	ws, err := o.loadUnpinned(cmd, names)
+	if err != nil {
+		return err
+	}
 	var locked []*bake.Image
-	for _, img := range imgs {
+	for _, img := range ws.imgs {
 		if img.Base != nil && img.Base.Mode == bake.BaseLocked && (len(names) == 0 || slices.Contains(names, img.Name)) {
 			locked = append(locked, img)
 		}
 	}
 	if len(locked) == 0 {
+		if ws.project.Single() {
+			return usererr.WithHint(usererr.Usagef("nothing to lock: the template's base is not declared with --base-mode locked"),
+				"give the --base-* flags and --base-mode locked (or AMI_BAKERY_BASE_MODE=locked), as for plan and bake")
+		}
 		return usererr.WithHint(usererr.Usagef("no image to lock: none of the selected images has a base with mode = \"locked\""),
 			"add mode = \"locked\" to an image's base block")
 	}
-	l, err := project.ReadLock(project.LockPath(p.Dir))
+	l, err := project.ReadLock(project.LockPath(ws.project.Dir))
 	if err != nil {
 		return err
 	}
-	b, _, err := projectBaker(ctx, imgs, &options.Target{Endpoint: o.endpoint}, e, o.logFormat)
+	s, err := openSession(ctx, o.target.Endpoint, newLogger(e.stderr, o.logFormat), &workset{project: ws.project, imgs: locked})
 	if err != nil {
 		return err
 	}
+	b := s.baker()
 	for _, img := range locked {
 		if err := lockImage(ctx, b, l, img, o.update); err != nil {
 			return err
 		}
 	}
 	return l.Write()
+}
+
+// loadUnpinned loads the workset without reading the pins: lock writes
+// them. A missing or stale pin is what lock is for.
+func (o *lockOptions) loadUnpinned(cmd *cobra.Command, names []string) (*workset, error) {
+	o.unpinned = true
+	return o.load(cmd.Flags(), names)
 }
 
 // lockImage pins img's base in its primary region in l, unless its pin is
@@ -127,46 +137,4 @@ func lockImage(ctx context.Context, b *bake.Baker, l *project.Lock, img *bake.Im
 	l.Images[img.Name] = project.LockedBase{Source: source, Regions: map[string]images.Base{region: latest}}
 	b.Log.Info(fmt.Sprintf("pinned %s in %s: %s (%s)", img.Name, region, latest.Name, latest.ID), "was", prev.ID)
 	return nil
-}
-
-// runLockSingle pins the base of the --base-* flags for one template, in
-// the lock file beside it, as withBase reads it.
-func runLockSingle(ctx context.Context, o *lockOptions, names []string, e *env) error {
-	if o.def.Template == "" {
-		return usererr.WithHint(usererr.Usagef("nothing to lock: no project file and no template"),
-			"run it where bakery.hcl is, give --config, or give --template with the --base-* flags")
-	}
-	if len(names) > 0 {
-		return usererr.WithHint(usererr.Usagef("image names (%s) are for a project; with --template there is one image", strings.Join(names, " ")),
-			"remove the names, or give --config")
-	}
-	o.def.Algorithm = "v2"
-	if err := o.def.Validate(); err != nil {
-		return err
-	}
-	base, err := o.base.Validate()
-	if err != nil {
-		return err
-	}
-	if base == nil || base.Mode != bake.BaseLocked {
-		return usererr.WithHint(usererr.Usagef("nothing to lock: the template's base is not declared with --base-mode locked"),
-			"give the --base-* flags and --base-mode locked (or AMI_BAKERY_BASE_MODE=locked), as for plan and bake")
-	}
-	target := options.Target{Region: o.region, Endpoint: o.endpoint, TagKey: options.DefaultTagKey, By: "tag"}
-	if err := target.Validate(); err != nil {
-		return err
-	}
-	img := &bake.Image{Name: singleName(o.def.Template), Base: base, Regions: target.AllRegions()}
-	b, _, err := projectBaker(ctx, []*bake.Image{img}, &target, e, o.logFormat)
-	if err != nil {
-		return err
-	}
-	l, err := project.ReadLock(project.LockPath(o.def.TemplateDir()))
-	if err != nil {
-		return err
-	}
-	if err := lockImage(ctx, b, l, img, o.update); err != nil {
-		return err
-	}
-	return l.Write()
 }

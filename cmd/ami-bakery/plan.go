@@ -2,23 +2,38 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
-	"github.com/ami-bakery/ami-bakery/internal/awsclient"
+	"github.com/ami-bakery/ami-bakery/internal/bake"
+	"github.com/ami-bakery/ami-bakery/internal/explain"
 	"github.com/ami-bakery/ami-bakery/internal/report"
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
+
+const planProjectHelp = `
+
+With a project file of many images (bakery.hcl or bakery.json in the working
+directory, or --config), plan takes the images named as arguments and their
+ancestors (all by default) and prints one table: image, fingerprint (first 12
+digits), parent, level and per region the action, followed by an
+"IMAGE publish ..." line per publication. --json prints {"images": [...]}.
+--matrix github prints {"include": [{"image", "level"}]} for the images that
+need work, --matrix gitlab a child pipeline; --level N keeps one dependency
+level.`
 
 type planOptions struct {
 	imageFlags
 	out      options.Output
-	pub      options.Publish
 	detailed bool
-	proj     planProjectOptions
+	matrix   string
+	level    int
 	// explain: plan --explain; diff: the diff command (diff.go), whose
-	// answer is the explanations alone.
+	// answer is the explanations alone. Both render the one plan.
 	explain, diff bool
 }
 
@@ -31,22 +46,16 @@ func newPlanCommand(e *env) *cobra.Command {
 then one line per region: "REGION reuse AMI", "REGION wait AMI" (a pending
 AMI exists), "REGION copy from REGION" or "REGION build". A copy's line is
 followed by an indented "  carries: ..." line: what the copy will be shared
-with and how it will be encrypted.
+with and how it will be encrypted. A publication's line follows:
+"publish KIND NAME REGION ACTION [AMI]".
 
 With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
-(a build, copy or wait), 1 error.` + planProjectHelp + exitHelp,
+(a build, copy, wait or publication), 1 error.` + planProjectHelp + exitHelp,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd, e); err != nil {
 				return err
 			}
-			return withProject(cmd, args, &o.proj.project, &o.def,
-				func(path string) error { return runPlanProject(cmd.Context(), &o, path, args, e) },
-				func() error {
-					if err := o.proj.checkSingle(); err != nil {
-						return err
-					}
-					return runPlan(cmd.Context(), &o, e)
-				})
+			return runPlan(cmd.Context(), cmd, &o, args, e)
 		},
 	}
 	fs := cmd.Flags()
@@ -59,49 +68,153 @@ With --detailed-exitcode, as Terraform's: 0 up to date, 2 something to do
 	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 0 when up to date, 2 when there is something to do, 1 on error")
 	o.base.AddFlags(fs)
 	fs.BoolVar(&o.explain, "explain", false, "for each image that needs a build, say what changed since its newest earlier AMI (see ami-bakery diff)")
-	o.proj.addFlags(fs)
+	o.proj.AddFlags(fs)
+	fs.StringVar(&o.matrix, "matrix", "", "with a project: print a CI matrix of the images that need work: github or gitlab")
+	fs.IntVar(&o.level, "level", -1, "with a project: only the images of this dependency level (0: images without a parent)")
 	fs.SortFlags = false
 	return cmd
 }
 
-func runPlan(ctx context.Context, o *planOptions, e *env) error {
-	if err := o.imageFlags.validate(); err != nil {
+func (o *planOptions) validate() error {
+	switch {
+	case o.matrix != "" && o.matrix != report.MatrixGitHub && o.matrix != report.MatrixGitLab:
+		return usererr.WithHint(usererr.Usagef("invalid --matrix %q", o.matrix), "use github or gitlab")
+	case o.matrix != "" && o.out.JSON:
+		return usererr.WithHint(usererr.Usagef("--matrix and --json both choose the output"), "give one of them")
+	}
+	return o.out.Validate()
+}
+
+// runPlan plans the selected images, as bake would, and renders the one
+// plan: a single template's lines, a project's table or matrix, the
+// explanations (plan --explain, diff).
+func runPlan(ctx context.Context, cmd *cobra.Command, o *planOptions, names []string, e *env) error {
+	if err := o.validate(); err != nil {
 		return err
 	}
-	if err := o.out.Validate(""); err != nil {
-		return err
-	}
-	if err := o.pub.Validate(); err != nil {
-		return err
-	}
-	var clients *awsclient.Factory
-	sinks := publishSinks(ctx, &o.pub, &clients, 0)
-	if err := report.CheckAll(sinks); err != nil {
-		return err
-	}
-	b, img, clients, err := o.prepare(ctx, e, o.out.LogFormat)
+	ws, err := o.load(cmd.Flags(), names)
 	if err != nil {
 		return err
 	}
-	if img.Name, err = (&bakeProjectOptions{}).imageName(o.def.Template); err != nil {
-		return err
+	single := ws.project.Single()
+	switch {
+	case single && (o.matrix != "" || o.level >= 0):
+		return usererr.WithHint(usererr.Usagef("--matrix and --level need a project file"),
+			"put a bakery.hcl in the working directory or name one with --config")
+	case !single && o.explain && !o.diff && (o.out.JSON || o.matrix != ""):
+		return usererr.WithHint(usererr.Usagef("plan --explain prints lines after a project's plan"),
+			"use ami-bakery diff --json for the explanations as JSON")
 	}
-	plan, err := b.Plan(ctx, img)
+	s, err := openSession(ctx, o.target.Endpoint, newLogger(e.stderr, o.out.LogFormat), ws)
 	if err != nil {
 		return err
 	}
-	if o.explain {
-		return planExplained(ctx, o, b, img, plan, e)
+	pubs := s.publishers(ctx, ws, 0, o.pub.Timeout)
+	if err := report.CheckAll(pubs.sinks(ws)); err != nil {
+		return err
 	}
-	pubs, err := planPublications(plan, sinks)
+	b := s.baker()
+	plans, err := b.PlanAll(ctx, ws.imgs)
 	if err != nil {
 		return err
 	}
-	if err := report.PrintPlanPublishing(e.stdout, plan, report.PlanExtras{Publications: pubs}, o.out.JSON); err != nil {
+	publications, err := pubs.plan(ws, plans)
+	if err != nil {
 		return err
 	}
-	if o.detailed && (!plan.UpToDate() || slices.ContainsFunc(pubs, func(p report.Publication) bool { return p.Action == report.Pending })) {
+	xs, err := o.explanations(ctx, b, ws, plans)
+	if err != nil {
+		return err
+	}
+	if o.diff {
+		return printExplanations(e.stdout, xs, o.out.JSON, e)
+	}
+	work, err := o.print(ws, plans, publications, xs, b, e)
+	if err != nil {
+		return err
+	}
+	if o.detailed && work {
 		return exitError{exitBuildNeeded}
 	}
 	return nil
+}
+
+// print renders the plan on stdout and reports whether there is work: a
+// build, copy or wait, or a publication pending.
+func (o *planOptions) print(ws *workset, plans []*bake.Plan, pubs []report.Publication, xs []*explain.Explanation, b *bake.Baker, e *env) (bool, error) {
+	work := slices.ContainsFunc(pubs, func(p report.Publication) bool { return p.Action == report.Pending })
+	w := e.stdout
+	if ws.project.Single() {
+		work = work || !plans[0].UpToDate()
+		extras := report.PlanExtras{Publications: pubs}
+		if xs != nil {
+			extras.Explanations = xs
+		}
+		if err := report.PrintPlanPublishing(w, plans[0], extras, o.out.JSON); err != nil {
+			return false, err
+		}
+	} else {
+		var rows []report.ImagePlan
+		for i, img := range ws.sel {
+			if o.level >= 0 && img.Level != o.level {
+				continue
+			}
+			rows = append(rows, report.ImagePlan{Name: img.Name, Parent: img.ParentName, Level: img.Level, Plan: plans[i]})
+			work = work || !plans[i].UpToDate()
+		}
+		if o.matrix != "" {
+			n, err := report.PrintMatrix(w, rows, o.matrix)
+			if err != nil {
+				return false, err
+			}
+			if n == 0 {
+				b.Log.Info("nothing to bake: the matrix is empty; guard the matrix job with if: fromJSON(...).include[0] != null")
+			}
+			return work, nil
+		}
+		if err := report.PrintProjectPlan(w, rows, pubs, o.out.JSON); err != nil {
+			return false, err
+		}
+	}
+	if o.out.JSON {
+		w = io.Discard // in the JSON already; the step summary still gets them
+	}
+	return work, printExplanations(w, xs, false, e)
+}
+
+// explanations explains the images: for diff every one, for plan
+// --explain those that need a build; nil without either.
+func (o *planOptions) explanations(ctx context.Context, b *bake.Baker, ws *workset, plans []*bake.Plan) ([]*explain.Explanation, error) {
+	if !o.explain {
+		return nil, nil
+	}
+	var xs []*explain.Explanation
+	for i, img := range ws.imgs {
+		if !o.diff && !plans[i].NeedsBuild() {
+			continue
+		}
+		x, err := explainImage(ctx, b.Clients(img.RoleARN, img.Regions[0]), img, plans[i])
+		if err != nil {
+			return nil, err
+		}
+		xs = append(xs, x)
+	}
+	return xs, nil
+}
+
+// explainImage explains img's plan: why it needs a build (for diff: what
+// changed since the newest earlier AMI, whatever the plan).
+func explainImage(ctx context.Context, c explain.EC2, img *bake.Image, plan *bake.Plan) (*explain.Explanation, error) {
+	abs, err := absDir(img.Spec.Template)
+	if err != nil {
+		return nil, fmt.Errorf("explaining image %s: %w", img.Name, err)
+	}
+	req := explain.Request{
+		Image: img.Name, TagKey: img.TagKey, Owners: img.Owners, Region: img.Regions[0],
+		Current: plan.Fingerprint, TemplateDir: abs,
+	}
+	if plan.Base != nil {
+		req.BaseName = plan.Base.Name
+	}
+	return explain.Explain(ctx, c, req)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -11,10 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
-	"github.com/ami-bakery/ami-bakery/internal/awsclient"
 	"github.com/ami-bakery/ami-bakery/internal/bake"
-	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
-	"github.com/ami-bakery/ami-bakery/internal/lock"
 	"github.com/ami-bakery/ami-bakery/internal/prune"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
@@ -59,7 +57,6 @@ type pruneOptions struct {
 	// bake computes it (packer's directory, its base), or its current AMI
 	// would not be recognised as current.
 	imageFlags
-	proj          options.Project
 	out           options.Output
 	keep          int
 	minAge, grace string
@@ -105,7 +102,7 @@ func (o *pruneOptions) settings() (prune.Options, error) {
 	if o.keep < 0 || o.maxDeletions < 0 {
 		return po, usererr.Usagef("--keep and --max-deletions cannot be negative")
 	}
-	if err := o.out.Validate(""); err != nil {
+	if err := o.out.Validate(); err != nil {
 		return po, err
 	}
 	return prune.Options{
@@ -128,19 +125,7 @@ func newPruneCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withProject(cmd, args, &o.proj, &o.def,
-				func(path string) error {
-					if err := o.projectImages(cmd.Context(), path, args, &po, e); err != nil {
-						return err
-					}
-					return runPrune(cmd.Context(), &o, po, e)
-				},
-				func() error {
-					if err := o.templateImage(cmd.Context(), &po, e); err != nil {
-						return err
-					}
-					return runPrune(cmd.Context(), &o, po, e)
-				})
+			return runPrune(cmd.Context(), cmd, &o, po, args, e)
 		},
 	}
 	o.addFlags(cmd.Flags())
@@ -148,83 +133,54 @@ func newPruneCommand(e *env) *cobra.Command {
 	return cmd
 }
 
-// projectImages fills in the images of a project file, their current
-// fingerprints and, unless --regions is given, their regions.
-func (o *pruneOptions) projectImages(ctx context.Context, path string, names []string, po *prune.Options, e *env) error {
-	p, sel, err := loadSelect(path, names)
+// runPrune prunes the AMIs of the selected images (a single template's
+// is a one-image project), each role's in its own account: the images of
+// one role are planned, printed and pruned together.
+func runPrune(ctx context.Context, cmd *cobra.Command, o *pruneOptions, po prune.Options, names []string, e *env) error {
+	ws, err := o.load(cmd.Flags(), names)
 	if err != nil {
 		return err
 	}
-	imgs := p.BakeImages(sel)
-	// A base is part of the fingerprint: resolve it as plan does.
-	if err := p.PinBases(imgs); err != nil {
-		return err
-	}
-	b, _, err := projectBaker(ctx, imgs, &o.target, e, o.out.LogFormat)
+	log := newLogger(e.stderr, o.out.LogFormat)
+	s, err := openSession(ctx, o.target.Endpoint, log, ws)
 	if err != nil {
 		return err
 	}
-	if err := b.ResolveBases(ctx, imgs); err != nil {
+	// A base is part of the fingerprint: resolve it as plan does, or the
+	// current AMI would not be recognised as current.
+	b := s.baker()
+	if err := b.ResolveBases(ctx, ws.imgs); err != nil {
 		return err
 	}
-	fps, err := bake.Fingerprints(ctx, imgs)
+	fps, err := bake.Fingerprints(ctx, ws.imgs)
 	if err != nil {
 		return err
 	}
-	for i, img := range imgs {
-		po.Images = append(po.Images, prune.Current{Name: img.Name, Fingerprint: fps[i].Sum, TagKey: img.TagKey})
-		for _, r := range img.Regions {
-			if !slices.Contains(po.Regions, r) {
-				po.Regions = append(po.Regions, r)
+	for _, role := range ws.roles() {
+		ro := po
+		ro.Images, ro.Regions = nil, nil
+		for i, img := range ws.imgs {
+			if img.RoleARN != role {
+				continue
+			}
+			ro.Images = append(ro.Images, prune.Current{Name: img.Name, Fingerprint: fps[i].Sum, TagKey: img.TagKey})
+			for _, r := range img.Regions {
+				if !slices.Contains(ro.Regions, r) {
+					ro.Regions = append(ro.Regions, r)
+				}
 			}
 		}
-	}
-	if len(o.target.Regions) > 0 {
-		po.Regions = o.target.AllRegions()
+		if err := o.pruneRole(ctx, s, role, ro, log, e); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// templateImage fills in the single template's image (named as bake names
-// it: the template's file name), its fingerprint and the regions.
-func (o *pruneOptions) templateImage(ctx context.Context, po *prune.Options, e *env) error {
-	if err := o.imageFlags.validate(); err != nil {
-		return err
-	}
-	b, img, _, err := o.prepare(ctx, e, o.out.LogFormat)
-	if err != nil {
-		return err
-	}
-	if err := b.ResolveBases(ctx, []*bake.Image{img}); err != nil {
-		return err
-	}
-	fp, err := fingerprint.Compute(ctx, img.Spec)
-	if err != nil {
-		return err
-	}
-	name, err := (&bakeProjectOptions{}).imageName(o.def.Template)
-	if err != nil {
-		return err
-	}
-	po.Images = []prune.Current{{Name: name, Fingerprint: fp.Sum, TagKey: o.target.TagKey}}
-	po.Regions = o.target.AllRegions()
-	return nil
-}
-
-func runPrune(ctx context.Context, o *pruneOptions, po prune.Options, e *env) error {
-	log := newLogger(e.stderr, o.out.LogFormat)
-	f, err := awsclient.New(ctx, awsclient.Options{Endpoint: o.target.Endpoint, RoleARN: o.target.RoleARN, Log: log})
-	if err != nil {
-		return err
-	}
-	if err := f.CheckCredentials(ctx); err != nil {
-		return err
-	}
-	c := prune.Clients{
-		EC2:         func(r string) prune.EC2 { return f.EC2(r) },
-		SSM:         func(r string) prune.SSM { return f.SSM(r) },
-		AutoScaling: func(r string) prune.AutoScaling { return f.AutoScaling(r) },
-	}
+// pruneRole plans the prune of one role's images, prints it and, with
+// --apply, carries it out.
+func (o *pruneOptions) pruneRole(ctx context.Context, s *session, role string, po prune.Options, log *slog.Logger, e *env) error {
+	c := s.pruneClients(role)
 	plan, err := prune.PlanPrune(ctx, c, po)
 	if err != nil {
 		return fmt.Errorf("planning the prune (nothing was changed): %w", err)
@@ -240,8 +196,7 @@ func runPrune(ctx context.Context, o *pruneOptions, po prune.Options, e *env) er
 		}
 		return nil
 	}
-	locker := &lock.Locker{Clients: func(r string) lock.EC2 { return f.EC2(r) }, Log: log}
-	res, err := prune.Execute(ctx, c, plan, prune.ExecOptions{Lock: locker, MaxDeletions: o.maxDeletions, Log: log})
+	res, err := prune.Execute(ctx, c, plan, prune.ExecOptions{Lock: s.locker(role, nil), MaxDeletions: o.maxDeletions, Log: log})
 	if res != nil {
 		log.Info(fmt.Sprintf("pruned: %d AMIs (%s), %d snapshots deleted, %d left alone as now used",
 			len(res.Changed), plan.Mode, len(res.Snapshots), len(res.Skipped)))

@@ -34,7 +34,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -132,16 +131,10 @@ func New(ctx context.Context, o Options) (*Factory, error) {
 		rep := reporter{log: o.Log, after: o.ReportAfter, maxAttempts: o.MaxAttempts}
 		cfg.APIOptions = append(cfg.APIOptions, rep.addTo)
 	}
-	if o.RoleARN != "" {
-		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), o.RoleARN,
-			func(ao *stscreds.AssumeRoleOptions) {
-				ao.RoleSessionName = "ami-bakery"
-				if o.RoleDuration > 0 {
-					ao.Duration = o.RoleDuration
-				}
-			}))
-	}
-	return &Factory{cfg: cfg, opts: o, clients: map[clientKey]any{}}, nil
+	role := o.RoleARN
+	o.RoleARN = ""
+	f := &Factory{cfg: cfg, opts: o, clients: map[clientKey]any{}}
+	return f.withRole(role), nil
 }
 
 // PackerEnv returns the environment for packer: env as it is, or, when a

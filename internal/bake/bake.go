@@ -96,8 +96,10 @@ type Image struct {
 	// In a project (bakery.hcl, internal/project): the image's name; the
 	// image it is built from, whose fingerprint is part of this one's
 	// (Spec.Parent, which Fingerprints and PlanAll set) and whose AMI in the build region the
-	// template variable ParentVar receives; nil for a root. RoleARN picks
-	// the Baker's RoleClients.
+	// template variable ParentVar receives; nil for a root. RoleARN is the
+	// role every AWS call for the image goes through ("" for the run's own
+	// credentials): its lookups, lock, build, tags, copies and publishing.
+	// The Baker's clients are chosen by it, and by nothing else.
 	Name      string
 	Parent    *Image
 	ParentVar string
@@ -110,30 +112,35 @@ type Image struct {
 	Base *Base
 }
 
-// Baker bakes Images. Its fields are how: the EC2 clients, packer, the
+// Baker bakes Images. Its fields are how: the AWS clients, packer, the
 // lock, the waits and the provenance recorded on what it builds.
+//
+// Every AWS client is chosen by the image's role (Image.RoleARN; "" is the
+// run's own credentials), through Clients, SSMClients, Account and Locks:
+// no step reaches for another account behind the image's back.
 type Baker struct {
-	// Clients returns the EC2 client for a region.
-	Clients func(region string) images.EC2
-	// Account is the caller's account id (STS GetCallerIdentity, resolved
-	// once per run): what "self" in Image.Owners stands for when the
-	// owner of every AMI found is checked again.
-	Account string
-	// RoleClients, when set, returns the client for an Image with a
-	// RoleARN (a project image's role_arn); images without one use Clients.
-	RoleClients func(roleARN, region string) images.EC2
-	// SSMClients returns the SSM client for a region: for bases read
-	// from a public parameter.
-	SSMClients func(region string) images.SSM
+	// Clients returns the EC2 client of a role in a region.
+	Clients func(role, region string) images.EC2
+	// Account returns the account id a role's calls act as (STS
+	// GetCallerIdentity, resolved once per run and role): what "self" in
+	// Image.Owners stands for when the owner of every AMI found is checked
+	// again.
+	Account func(ctx context.Context, role string) (string, error)
+	// SSMClients returns the SSM client of a role in a region: for bases
+	// read from a public parameter.
+	SSMClients func(role, region string) images.SSM
 	// Packer runs packer; nil means PackerCLI.
 	Packer Packer
-	// Lock, when set, serialises builds of the same fingerprint across
-	// processes.
-	Lock Locker
+	// Locks, when set, returns the build lock of a role's account, which
+	// serialises builds of the same fingerprint across processes.
+	Locks func(role string) Locker
 	// Wait waits for pending and copied AMIs.
 	Wait    images.Waiter
 	Log     *slog.Logger // nil discards
 	Version string       // recorded in the provenance tags
+	// NameLogs makes every log line of an image's steps name the image,
+	// as a project's do.
+	NameLogs bool
 	// GitCommit returns the commit of the definition's git work tree, or
 	// "", for the provenance tags; called only when an AMI is built.
 	GitCommit func() string
@@ -267,13 +274,14 @@ func (o *Outcome) AMIs() map[string]string {
 // Primary returns the AMI id in the primary region.
 func (o *Outcome) Primary() string { return o.Regions[0].AMI }
 
-// Bake makes img's AMI exist in every region and returns the ids.
+// Bake makes img's AMI exist in every region and returns the ids: BakeGraph
+// of a one-image graph, the one way an image is baked.
 func (b *Baker) Bake(ctx context.Context, img *Image) (*Outcome, error) {
-	plan, err := b.fingerprintAndPlan(ctx, img)
+	res, err := b.BakeGraph(ctx, []*Image{img}, 1)
 	if err != nil {
 		return nil, err
 	}
-	return b.carryOut(ctx, img, plan)
+	return res[0].Outcome, nil
 }
 
 // carryOut makes plan happen: the waits, a build under the lock when no
@@ -318,6 +326,23 @@ func (b *Baker) carryOut(ctx context.Context, img *Image, plan *Plan) (*Outcome,
 	}
 	out.Regions = decisions
 	return out, nil
+}
+
+// ec2 returns the EC2 client of img's role in region.
+func (b *Baker) ec2(img *Image, region string) images.EC2 { return b.Clients(img.RoleARN, region) }
+
+// account returns the account img's calls act as.
+func (b *Baker) account(ctx context.Context, img *Image) (string, error) {
+	return b.Account(ctx, img.RoleARN)
+}
+
+// imageLog is the log of img's steps: each line names the image, in a
+// project (NameLogs).
+func (b *Baker) imageLog(img *Image) *slog.Logger {
+	if img.Name == "" || !b.NameLogs {
+		return b.log()
+	}
+	return b.log().With("image", img.Name)
 }
 
 func (b *Baker) log() *slog.Logger {

@@ -129,8 +129,8 @@ func newWorld(t *testing.T, tmpl string, regions ...string) *world {
 	}
 	w.packer = &fakePacker{}
 	w.baker = &Baker{
-		Clients: func(r string) images.EC2 { return clients[r] },
-		Account: awsemu.DefaultAccount,
+		Clients: func(_, r string) images.EC2 { return clients[r] },
+		Account: fixedAccount(awsemu.DefaultAccount),
 		Packer:  w.packer,
 		Wait:    images.Waiter{Poll: time.Millisecond, Timeout: 5 * time.Second},
 		Version: "test",
@@ -209,7 +209,7 @@ func TestRunEventualConsistency(t *testing.T) {
 	srv := awsemu.NewTestServer(t, awsemu.Options{TagVisibilityDelay: time.Hour})
 	w.emu = srv.Emulator
 	c := srv.EC2(awsemu.DefaultAccount, "us-east-1")
-	w.baker.Clients = func(string) images.EC2 { return c }
+	w.baker.Clients = func(string, string) images.EC2 { return c }
 	w.packer.build = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
 		w.builds.Add(1)
 		run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(awsemu.SeedImageID("us-east-1", awsemu.SeedImageNames()[0])), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
@@ -270,6 +270,11 @@ func TestRunPendingThatFails(t *testing.T) {
 	}
 }
 
+// fixedAccount is a Baker's Account for tests: every role acts as account.
+func fixedAccount(account string) func(context.Context, string) (string, error) {
+	return func(context.Context, string) (string, error) { return account, nil }
+}
+
 // fakeLock is a Locker that is always free and records each Acquire.
 type fakeLock struct{ record func(string) }
 
@@ -305,7 +310,7 @@ func TestNeedsInit(t *testing.T) {
 			w := newWorld(t, tagged, "us-east-1")
 			w.img.Template.RequiredPlugins = tt.requiredPlugins
 			w.packer.initOK, w.packer.version = tt.initOK, tt.version
-			w.baker.Lock = fakeLock{w.packer.record}
+			w.baker.Locks = func(string) Locker { return fakeLock{w.packer.record} }
 			out, err := w.baker.Bake(context.Background(), w.img)
 			var want []string
 			for _, c := range tt.want {
@@ -349,7 +354,7 @@ func TestForeignAMIRefusedWhenOwnersIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Our own account's tag on it, visible to us (tags are per account).
-	if _, err := w.baker.Clients("us-east-1").CreateTags(context.Background(), &ec2.CreateTagsInput{
+	if _, err := w.baker.Clients("", "us-east-1").CreateTags(context.Background(), &ec2.CreateTagsInput{
 		Resources: []string{evil}, Tags: []types.Tag{{Key: aws.String("ami_config_checksum"), Value: aws.String(fp.Sum)}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +436,7 @@ func TestRetagsOwnAMIFoundByName(t *testing.T) {
 	if !strings.Contains(log.String(), "lacked its fingerprint tag") {
 		t.Errorf("no warning about the missing tag:\n%s", log)
 	}
-	m, err := images.Find(context.Background(), w.baker.Clients("us-east-1"), images.Query{Owners: []string{"self"}, Account: awsemu.DefaultAccount, TagKey: "ami_config_checksum", Fingerprint: fp})
+	m, err := images.Find(context.Background(), w.baker.Clients("", "us-east-1"), images.Query{Owners: []string{"self"}, Account: awsemu.DefaultAccount, TagKey: "ami_config_checksum", Fingerprint: fp})
 	if err != nil || m.Available == nil || m.Available.ID != id {
 		t.Errorf("the AMI is not found by its tag afterwards: %v, %v", m.Available, err)
 	}

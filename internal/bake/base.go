@@ -137,16 +137,17 @@ func lockName(bs *Base) string {
 // latestBase finds the newest match of img's base in region.
 func (b *Baker) latestBase(ctx context.Context, img *Image, region string) (images.Base, error) {
 	q := img.Base.Query
-	q.Account = b.Account
-	client := b.Clients(region)
-	if img.RoleARN != "" && b.RoleClients != nil {
-		client = b.RoleClients(img.RoleARN, region)
+	account, err := b.account(ctx, img)
+	if err != nil {
+		return images.Base{}, err
 	}
+	q.Account = account
+	client := b.ec2(img, region)
 	if q.SSMParameter != "" {
 		if b.SSMClients == nil {
 			return images.Base{}, fmt.Errorf("resolving the base image from %s: no SSM client", q.SSMParameter)
 		}
-		return images.ResolveBaseSSM(ctx, b.SSMClients(region), client, region, q.SSMParameter)
+		return images.ResolveBaseSSM(ctx, b.SSMClients(img.RoleARN, region), client, region, q.SSMParameter)
 	}
 	return images.ResolveBase(ctx, client, region, q)
 }
@@ -236,7 +237,11 @@ func (b *Baker) previousBase(ctx context.Context, img *Image, st *BaseStatus) {
 		return
 	}
 	region := img.Regions[0]
-	m, err := images.Find(ctx, b.Clients(region), images.Query{Owners: img.Owners, Account: b.Account, TagKey: TagImage, Fingerprint: img.Name})
+	account, err := b.account(ctx, img)
+	if err != nil {
+		return
+	}
+	m, err := images.Find(ctx, b.ec2(img, region), images.Query{Owners: img.Owners, Account: account, TagKey: TagImage, Fingerprint: img.Name})
 	if err != nil || m.Available == nil {
 		return
 	}

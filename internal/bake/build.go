@@ -30,8 +30,8 @@ func (b *Baker) buildLocked(ctx context.Context, img *Image, res fingerprint.Res
 	if err != nil {
 		return nil, err
 	}
-	if b.Lock != nil {
-		release, err := b.Lock.Acquire(ctx, primary, fp)
+	if b.Locks != nil {
+		release, err := b.Locks(img.RoleARN).Acquire(ctx, primary, fp)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +159,7 @@ func (b *Baker) madeElsewhere(ctx context.Context, img *Image, fp string) (id st
 	}
 	im := m.Available
 	if im == nil {
-		w, err := b.Wait.WaitAvailable(ctx, b.Clients(primary), m.Pending.ID)
+		w, err := b.Wait.WaitAvailable(ctx, b.ec2(img, primary), m.Pending.ID)
 		if err != nil {
 			return "", false, err
 		}
@@ -203,7 +203,7 @@ func (b *Baker) provenance(img *Image, res fingerprint.Result) map[string]string
 // next run finds it instead of building forever) and the provenance tags,
 // adding those the template did not set.
 func (b *Baker) verifyTags(ctx context.Context, img *Image, region, id string, want map[string]string) error {
-	client := b.Clients(region)
+	client := b.ec2(img, region)
 	im, err := images.Describe(ctx, client, id)
 	if err != nil {
 		return fmt.Errorf("checking the tags of the new AMI in %s: %w", region, err)
@@ -233,7 +233,7 @@ func (b *Baker) retag(ctx context.Context, img *Image, plan *Plan) {
 				want[k] = v
 			}
 		}
-		written, err := images.EnsureTags(ctx, b.Clients(u.region), u.image, want)
+		written, err := images.EnsureTags(ctx, b.ec2(img, u.region), u.image, want)
 		if err != nil {
 			b.log().Warn("could not tag the AMI found by its name; the next run finds it by its name again",
 				"region", u.region, "ami", u.image.ID, "error", err)

@@ -106,7 +106,7 @@ func (img *Image) keyFor(region string, srcEncrypted bool) CopyKey {
 // CopyImage hands back such a discarded copy (a rerun after the key policy
 // was fixed), the copy is asked for once more under a token of its own.
 func (b *Baker) copyInto(ctx context.Context, img *Image, fp string, d *Decision, srcID string, w images.Waiter) (images.Image, error) {
-	src, err := images.Describe(ctx, b.Clients(d.Source), srcID)
+	src, err := images.Describe(ctx, b.ec2(img, d.Source), srcID)
 	if err != nil {
 		return images.Image{}, err
 	}
@@ -115,7 +115,7 @@ func (b *Baker) copyInto(ctx context.Context, img *Image, fp string, d *Decision
 		b.log().Info("the copy is encrypted under the destination's default EBS key (aws/ebs)", "region", d.Region,
 			"hint", fmt.Sprintf("give --kms-key %s=KEY to choose the key", d.Region))
 	}
-	client := b.Clients(d.Region)
+	client := b.ec2(img, d.Region)
 	req := images.CopyRequest{SourceRegion: d.Source, Source: src, Token: copyToken(fp, d.Region, key.ID), Encrypted: key.Encrypted, KMSKeyID: key.ID}
 	for attempt := 0; ; attempt++ {
 		b.log().Info("copying the AMI", "from", d.Source, "to", d.Region, "ami", srcID, "encryption", key.String())
@@ -173,11 +173,11 @@ func sourceIndex(ds []Decision) int {
 }
 
 // imageOf returns d's AMI as described, describing it if not known yet.
-func (b *Baker) imageOf(ctx context.Context, d *Decision) (images.Image, error) {
+func (b *Baker) imageOf(ctx context.Context, img *Image, d *Decision) (images.Image, error) {
 	if d.found != nil && d.found.ID == d.AMI {
 		return *d.found, nil
 	}
-	im, err := images.Describe(ctx, b.Clients(d.Region), d.AMI)
+	im, err := images.Describe(ctx, b.ec2(img, d.Region), d.AMI)
 	if err != nil {
 		return images.Image{}, fmt.Errorf("in %s: %w", d.Region, err)
 	}
@@ -194,11 +194,15 @@ func (b *Baker) distribute(ctx context.Context, img *Image, ds []Decision) error
 	if len(ds) < 2 || ds[si].AMI == "" {
 		return nil
 	}
-	src, err := b.imageOf(ctx, &ds[si])
-	if err != nil || src.OwnerID != b.Account {
+	account, err := b.account(ctx, img)
+	if err != nil {
 		return err
 	}
-	sharing, err := images.ReadSharing(ctx, b.Clients(ds[si].Region), src)
+	src, err := b.imageOf(ctx, img, &ds[si])
+	if err != nil || src.OwnerID != account {
+		return err
+	}
+	sharing, err := images.ReadSharing(ctx, b.ec2(img, ds[si].Region), src)
 	if err != nil {
 		return fmt.Errorf("in %s: %w", ds[si].Region, err)
 	}
@@ -215,20 +219,20 @@ func (b *Baker) distribute(ctx context.Context, img *Image, ds []Decision) error
 		if i == si || ds[i].AMI == "" {
 			continue
 		}
-		wg.Go(func() { errs[i] = b.shareLike(ctx, img, &ds[i], src, carry) })
+		wg.Go(func() { errs[i] = b.shareLike(ctx, img, &ds[i], src, carry, account) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
 // shareLike gives d's AMI the source's tags and sharing (carry.Sharing).
-func (b *Baker) shareLike(ctx context.Context, img *Image, d *Decision, src images.Image, carry Carry) error {
-	im, err := b.imageOf(ctx, d)
-	if err != nil || im.OwnerID != b.Account {
+func (b *Baker) shareLike(ctx context.Context, img *Image, d *Decision, src images.Image, carry Carry, account string) error {
+	im, err := b.imageOf(ctx, img, d)
+	if err != nil || im.OwnerID != account {
 		return err
 	}
-	client := b.Clients(d.Region)
-	if _, err := images.EnsureTags(ctx, client, im, userTags(src.Tags)); err != nil {
+	client := b.ec2(img, d.Region)
+	if _, err := images.EnsureTags(ctx, client, im, img.withLineage(userTags(src.Tags), d.Region)); err != nil {
 		return fmt.Errorf("in %s: %w", d.Region, err)
 	}
 	added, err := images.Grant(ctx, client, im, carry.Sharing)
@@ -256,11 +260,13 @@ func (b *Baker) shareLike(ctx context.Context, img *Image, d *Decision, src imag
 }
 
 // userTags are the tags a copy should carry: all but AWS's own (aws:*),
-// which no one may write.
+// which no one may write, and the provenance that names AMIs of the
+// source's region (its parent's and its base's AMI there): every AMI
+// carries its own region's (withLineage).
 func userTags(tags map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range tags {
-		if !strings.HasPrefix(k, "aws:") {
+		if !strings.HasPrefix(k, "aws:") && k != TagParentAMI && k != TagBaseAMI {
 			out[k] = v
 		}
 	}
@@ -286,11 +292,15 @@ func (b *Baker) describeCopies(ctx context.Context, img *Image, ds []Decision) e
 	if ds[si].Action == Copy || !hasCopy(ds) {
 		return nil
 	}
+	account, err := b.account(ctx, img)
+	if err != nil {
+		return err
+	}
 	var carry Carry
 	encrypted := false
 	switch src := ds[si].found; {
-	case src != nil && src.OwnerID == b.Account:
-		s, err := images.ReadSharing(ctx, b.Clients(ds[si].Region), *src)
+	case src != nil && src.OwnerID == account:
+		s, err := images.ReadSharing(ctx, b.ec2(img, ds[si].Region), *src)
 		if err != nil {
 			return fmt.Errorf("in %s: %w", ds[si].Region, err)
 		}

@@ -35,7 +35,7 @@ func TestCopiesShareAndEncryptLikeTheSource(t *testing.T) {
 		res, err := build(ctx, o)
 		if err == nil {
 			id := res.Artifacts[0].AMIs["us-east-1"]
-			c := w.baker.Clients("us-east-1")
+			c := w.baker.Clients("", "us-east-1")
 			im, _ := images.Describe(ctx, c, id)
 			_, err = images.Grant(ctx, c, im, images.Sharing{
 				Launch:  images.Permissions{Accounts: []string{workload}},
@@ -81,7 +81,7 @@ func TestCopiesShareAndEncryptLikeTheSource(t *testing.T) {
 		t.Fatalf("a rerun modified permissions (%d -> %d) or failed: %v", before, modifies(), err)
 	}
 
-	c := w.baker.Clients("us-west-2").(*ec2.Client)
+	c := w.baker.Clients("", "us-west-2").(*ec2.Client)
 	if _, err := c.ResetImageAttribute(ctx, &ec2.ResetImageAttributeInput{ImageId: aws.String(west[0].ID), Attribute: "launchPermission"}); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestCopiesShareAndEncryptLikeTheSource(t *testing.T) {
 	if im, _ := w.emu.Image(west[0].ID); !slices.Equal(im.SharedWith, []string{workload}) {
 		t.Fatalf("the stripped copy was not repaired: %v", im.SharedWith)
 	}
-	if _, err := w.baker.Clients("us-west-2").(*ec2.Client).DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{west[0].ID}}); err != nil {
+	if _, err := w.baker.Clients("", "us-west-2").(*ec2.Client).DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{west[0].ID}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -145,7 +145,7 @@ func TestPublicSourceNeedsAllowPublic(t *testing.T) {
 	w.packer.build = func(ctx context.Context, o packer.BuildOptions) (*packer.Result, error) {
 		res, err := build(ctx, o)
 		if err == nil {
-			c := w.baker.Clients("us-east-1")
+			c := w.baker.Clients("", "us-east-1")
 			im, _ := images.Describe(ctx, c, res.Artifacts[0].AMIs["us-east-1"])
 			_, err = images.Grant(ctx, c, im, images.Sharing{Launch: images.Permissions{Public: true, Accounts: []string{workload}}})
 		}

@@ -68,12 +68,19 @@ func (e *GraphError) Unwrap() []error { return e.Errs }
 // (or stop, when ctx is cancelled). The results are in the order of imgs
 // whatever happened; err is a *GraphError when an image failed.
 func (b *Baker) BakeGraph(ctx context.Context, imgs []*Image, parallel int) ([]GraphResult, error) {
-	if parallel < 1 {
-		return nil, fmt.Errorf("baking the images: parallel must be at least 1, not %d", parallel)
-	}
 	plans, err := b.PlanAll(ctx, imgs)
 	if err != nil {
 		return nil, err
+	}
+	return b.BakePlanned(ctx, imgs, plans, parallel)
+}
+
+// BakePlanned is BakeGraph with the plans already made by PlanAll, so
+// that a caller can check what the plans imply (publishing targets) before
+// anything is built.
+func (b *Baker) BakePlanned(ctx context.Context, imgs []*Image, plans []*Plan, parallel int) ([]GraphResult, error) {
+	if parallel < 1 {
+		return nil, fmt.Errorf("baking the images: parallel must be at least 1, not %d", parallel)
 	}
 	index := make(map[*Image]int, len(imgs))
 	for i, img := range imgs {
@@ -100,7 +107,14 @@ func (b *Baker) BakeGraph(ctx context.Context, imgs []*Image, parallel int) ([]G
 				}
 			}
 			if plans[i].UpToDate() {
-				results[i].Outcome = &Outcome{Fingerprint: plans[i].Fingerprint, Action: Reused, Regions: plans[i].Regions}
+				// Still carried out: tags found missing are written, and
+				// copies get back sharing they lost.
+				out, err := b.bakeInGraph(ctx, img, plans[i], parent, false)
+				results[i].Outcome, results[i].Err = out, err
+				if err != nil {
+					stop.Store(true)
+					results[i].Err = fmt.Errorf("%s: %w", img.Name, err)
+				}
 				return
 			}
 			sem <- struct{}{}
@@ -108,7 +122,7 @@ func (b *Baker) BakeGraph(ctx context.Context, imgs []*Image, parallel int) ([]G
 			if stop.Load() || ctx.Err() != nil {
 				return
 			}
-			out, err := b.bakeInGraph(ctx, img, plans[i], parent)
+			out, err := b.bakeInGraph(ctx, img, plans[i], parent, true)
 			if err != nil {
 				stop.Store(true)
 				results[i].Err = fmt.Errorf("%s: %w", img.Name, err)
@@ -122,20 +136,24 @@ func (b *Baker) BakeGraph(ctx context.Context, imgs []*Image, parallel int) ([]G
 }
 
 // bakeInGraph bakes one image of a graph whose parent (if any) has its
-// AMIs: it looks again (the batched plan may be stale: another job may
-// have built it meanwhile), then carries out what is left.
-func (b *Baker) bakeInGraph(ctx context.Context, img *Image, batched *Plan, parent *Outcome) (*Outcome, error) {
+// AMIs: unless the batched plan found every AMI (fresh), it looks again
+// (the batched plan may be stale: another job may have built it
+// meanwhile), then carries out what is left.
+func (b *Baker) bakeInGraph(ctx context.Context, img *Image, batched *Plan, parent *Outcome, lookAgain bool) (*Outcome, error) {
 	ib := *b
-	ib.Log = b.log().With("image", img.Name)
+	ib.Log = b.imageLog(img)
 	child := *img
 	if parent != nil {
 		child.ParentAMIs = parent.AMIs()
 		child.Packer.Vars = append(slices.Clone(img.Packer.Vars),
 			packer.Var{Name: img.ParentVar, Value: child.ParentAMIs[img.Regions[0]]})
 	}
-	plan, err := ib.plan(ctx, &child, batched.Fingerprint)
-	if err != nil {
-		return nil, err
+	plan := batched
+	if lookAgain {
+		var err error
+		if plan, err = ib.plan(ctx, &child, batched.Fingerprint); err != nil {
+			return nil, err
+		}
 	}
 	return ib.carryOut(ctx, &child, plan)
 }
@@ -144,6 +162,10 @@ func (b *Baker) bakeInGraph(ctx context.Context, img *Image, batched *Plan, pare
 // every image has its AMIs. Images left unstarted because ctx ended are a
 // failure too, even if no bake was running to fail.
 func graphError(ctx context.Context, results []GraphResult) error {
+	if len(results) == 1 && results[0].Err != nil {
+		// One image: its own error, as the single-template mode says it.
+		return errors.Unwrap(results[0].Err)
+	}
 	e := &GraphError{}
 	for _, r := range results {
 		switch {

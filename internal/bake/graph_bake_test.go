@@ -70,8 +70,8 @@ func newChain(t *testing.T) *chain {
 	add("app", "runtime", regions[0])
 	fake := &fakePacker{build: c.build}
 	c.baker = &Baker{
-		Clients: func(r string) images.EC2 { return clients[r] },
-		Account: awsemu.DefaultAccount,
+		Clients: func(_, r string) images.EC2 { return clients[r] },
+		Account: fixedAccount(awsemu.DefaultAccount),
 		Packer:  fake,
 		Wait:    images.Waiter{Poll: time.Millisecond, Timeout: 5 * time.Second},
 	}

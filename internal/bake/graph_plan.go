@@ -23,7 +23,7 @@ func Fingerprints(ctx context.Context, imgs []*Image) ([]fingerprint.Result, err
 	index := make(map[*Image]int, len(imgs))
 	for i, img := range imgs {
 		if img.Parent != nil {
-			if _, ok := index[img.Parent]; !ok {
+			if _, ok := index[img.Parent]; !ok && img.Spec.Parent == "" {
 				return nil, fmt.Errorf("fingerprinting %s: its parent %s is not listed before it", img.Name, img.Parent.Name)
 			}
 		}
@@ -40,8 +40,7 @@ func Fingerprints(ctx context.Context, imgs []*Image) ([]fingerprint.Result, err
 	for i, img := range imgs {
 		wg.Go(func() {
 			defer close(done[i])
-			if img.Parent != nil {
-				p := index[img.Parent]
+			if p, listed := index[img.Parent]; img.Parent != nil && listed {
 				<-done[p]
 				if errs[p] != nil {
 					errs[i] = fmt.Errorf("fingerprinting %s: its parent %s failed", img.Name, img.Parent.Name)
@@ -100,12 +99,35 @@ func (b *Baker) PlanAll(ctx context.Context, imgs []*Image) ([]*Plan, error) {
 	}
 	plans := make([]*Plan, len(imgs))
 	for i, img := range imgs {
-		plans[i] = &Plan{Fingerprint: fps[i], Regions: decide(img.Regions, matches[i]), Base: img.baseStatus(img.Regions[0])}
-		if err := b.checkPlanned(img, plans[i]); err != nil {
-			return nil, fmt.Errorf("planning %s: %w", img.Name, err)
+		if plans[i], err = b.planOne(ctx, img, fps[i], matches[i]); err != nil {
+			if len(imgs) > 1 {
+				err = fmt.Errorf("planning %s: %w", img.Name, err)
+			}
+			return nil, err
 		}
 	}
 	return plans, nil
+}
+
+// planOne decides one image's plan from what was found: the decisions,
+// a refusal of a build bake would refuse, what each copy will carry, and
+// for a build on a base, the base of the image's newest AMI.
+func (b *Baker) planOne(ctx context.Context, img *Image, fp fingerprint.Result, matches []images.Match) (*Plan, error) {
+	b.imageLog(img).Debug("fingerprint computed", "fingerprint", fp.Sum, "algorithm", string(fp.Algorithm), "inputs", len(fp.Inputs))
+	p, err := b.decidePlan(ctx, img, fp, matches)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.checkPlanned(img, p); err != nil {
+		return nil, err
+	}
+	if err := b.describeCopies(ctx, img, p.Regions); err != nil {
+		return nil, err
+	}
+	if p.NeedsBuild() {
+		b.previousBase(ctx, img, p.Base)
+	}
+	return p, nil
 }
 
 // lookupKey groups the lookups that can share DescribeImages calls: the
@@ -165,7 +187,11 @@ func (b *Baker) findMany(ctx context.Context, imgs []*Image, sums []string) ([][
 			if m.Available == nil && m.Pending == nil && !img.ByName {
 				k.tagKey, k.byName = "", true
 				if m = byName[k][sums[i]]; m.Available != nil {
-					b.log().Info("found the AMI by its name; its fingerprint tag is not visible (yet)", "image", img.Name, "region", r, "ami", m.Available.ID)
+					account, err := b.account(ctx, img)
+					if err != nil {
+						return nil, err
+					}
+					b.explainNameMatch(img, r, sums[i], m.Available, account)
 				}
 			}
 			out[i][j] = m
@@ -190,8 +216,13 @@ func (b *Baker) lookupGroups(ctx context.Context, groups map[lookupKey][]string)
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			batch := images.Batch{Owners: strings.Split(k.owners, ","), Account: b.accountFor(k.role), TagKey: k.tagKey, ByName: k.byName, Fingerprints: groups[k]}
-			results[i], calls[i], errs[i] = images.FindMany(ctx, b.clientFor(k.role, k.region), batch)
+			account, err := b.Account(ctx, k.role)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			batch := images.Batch{Owners: strings.Split(k.owners, ","), Account: account, TagKey: k.tagKey, ByName: k.byName, Fingerprints: groups[k]}
+			results[i], calls[i], errs[i] = images.FindMany(ctx, b.Clients(k.role, k.region), batch)
 			if errs[i] != nil {
 				errs[i] = fmt.Errorf("in %s: %w", k.region, errs[i])
 			}
@@ -211,25 +242,4 @@ func (b *Baker) lookupGroups(ctx context.Context, groups map[lookupKey][]string)
 		b.log().Debug("looked up fingerprints", "groups", len(keys), "describe_images_calls", total)
 	}
 	return out, nil
-}
-
-// accountFor returns the account an image's lookups run as, which "self"
-// stands for: the role's account when the image has a role_arn (an IAM
-// role ARN names its account), else the caller's.
-func (b *Baker) accountFor(role string) string {
-	if role == "" {
-		return b.Account
-	}
-	if parts := strings.Split(role, ":"); len(parts) > 4 {
-		return parts[4]
-	}
-	return ""
-}
-
-// clientFor returns the EC2 client for an image's role in a region.
-func (b *Baker) clientFor(role, region string) images.EC2 {
-	if role != "" && b.RoleClients != nil {
-		return b.RoleClients(role, region)
-	}
-	return b.Clients(region)
 }

@@ -31,7 +31,7 @@ func newGraph(tb testing.TB, n int) *graph {
 	for _, r := range graphRegions {
 		clients[r] = srv.EC2(awsemu.DefaultAccount, r)
 	}
-	g := &graph{emu: srv.Emulator, baker: &Baker{Account: awsemu.DefaultAccount, Clients: func(r string) images.EC2 { return clients[r] }}}
+	g := &graph{emu: srv.Emulator, baker: &Baker{Account: fixedAccount(awsemu.DefaultAccount), Clients: func(_, r string) images.EC2 { return clients[r] }}}
 	dir := tb.TempDir()
 	image := func(name string, parent *Image) *Image {
 		d := filepath.Join(dir, name)

@@ -11,22 +11,14 @@ import (
 	"github.com/ami-bakery/ami-bakery/internal/images"
 )
 
-// Plan fingerprints img's definition, finds its AMI in every region in
-// parallel and decides what each region needs, and what each copy will
-// carry. It changes nothing. A build that Bake would refuse is an error
-// here too, with Bake's reason.
+// Plan plans one image: PlanAll of a one-image graph, the one way an
+// image is planned.
 func (b *Baker) Plan(ctx context.Context, img *Image) (*Plan, error) {
-	p, err := b.fingerprintAndPlan(ctx, img)
+	plans, err := b.PlanAll(ctx, []*Image{img})
 	if err != nil {
 		return nil, err
 	}
-	if err := b.checkPlanned(img, p); err != nil {
-		return nil, err
-	}
-	if err := b.describeCopies(ctx, img, p.Regions); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return plans[0], nil
 }
 
 // checkPlanned refuses a plan whose build bake would refuse.
@@ -40,29 +32,19 @@ func (b *Baker) checkPlanned(img *Image, p *Plan) error {
 	return nil
 }
 
-// fingerprintAndPlan is Plan without what copies will carry.
-func (b *Baker) fingerprintAndPlan(ctx context.Context, img *Image) (*Plan, error) {
-	if len(img.Regions) == 0 {
-		return nil, errors.New("planning: no region given")
-	}
-	if err := b.resolveBase(ctx, img); err != nil {
-		return nil, err
-	}
-	fp, err := fingerprint.Compute(ctx, img.Spec)
-	if err != nil {
-		return nil, err
-	}
-	b.log().Info("fingerprint computed", "fingerprint", fp.Sum, "algorithm", string(fp.Algorithm), "inputs", len(fp.Inputs))
-	p, err := b.plan(ctx, img, fp)
-	if err == nil && p.NeedsBuild() {
-		b.previousBase(ctx, img, p.Base)
-	}
-	return p, err
-}
-
 // plan finds a computed fingerprint's AMI in every region and decides.
 func (b *Baker) plan(ctx context.Context, img *Image, fp fingerprint.Result) (*Plan, error) {
 	matches, err := b.findAll(ctx, img, fp.Sum)
+	if err != nil {
+		return nil, err
+	}
+	return b.decidePlan(ctx, img, fp, matches)
+}
+
+// decidePlan makes img's plan from what was found in each of its regions,
+// noting our AMIs found by name that lack the fingerprint tag.
+func (b *Baker) decidePlan(ctx context.Context, img *Image, fp fingerprint.Result, matches []images.Match) (*Plan, error) {
+	account, err := b.account(ctx, img)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +54,7 @@ func (b *Baker) plan(ctx context.Context, img *Image, fp fingerprint.Result) (*P
 		if im == nil {
 			im = m.Pending
 		}
-		if im != nil && b.lacksTag(img, im, fp.Sum) {
+		if im != nil && lacksTag(img, im, fp.Sum, account) {
 			p.missingTags = append(p.missingTags, missingTag{region: img.Regions[i], image: *im})
 		}
 	}
@@ -84,8 +66,8 @@ func (b *Baker) plan(ctx context.Context, img *Image, fp fingerprint.Result) (*P
 // Another account's AMI is left alone: our tags on it would be visible to
 // us only, and its owner's tags are invisible here anyway. So is an AMI
 // that carries the fingerprint under another tag key (see find).
-func (b *Baker) lacksTag(img *Image, im *images.Image, fp string) bool {
-	if img.ByName || im.OwnerID != b.Account || im.Tags[img.TagKey] != "" {
+func lacksTag(img *Image, im *images.Image, fp, account string) bool {
+	if img.ByName || im.OwnerID != account || im.Tags[img.TagKey] != "" {
 		return false
 	}
 	return otherTagKey(img, im, fp) == ""
@@ -135,27 +117,31 @@ func (b *Baker) findAll(ctx context.Context, img *Image, fp string) ([]images.Ma
 // account, whose tags are invisible here. With img.ByName only the name
 // is used.
 func (b *Baker) find(ctx context.Context, img *Image, region, fp string) (images.Match, error) {
-	client := b.Clients(region)
+	client := b.ec2(img, region)
+	account, err := b.account(ctx, img)
+	if err != nil {
+		return images.Match{}, err
+	}
 	if !img.ByName {
-		m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Account: b.Account, TagKey: img.TagKey, Fingerprint: fp})
+		m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Account: account, TagKey: img.TagKey, Fingerprint: fp})
 		if err != nil || m.Available != nil || m.Pending != nil {
 			return m, err
 		}
 	}
-	m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Account: b.Account, Name: "*" + fp + "*"})
+	m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Account: account, Name: "*" + fp + "*"})
 	if err != nil {
 		return m, err
 	}
 	if im := m.Available; im != nil && !img.ByName {
-		b.explainNameMatch(img, region, fp, im)
+		b.explainNameMatch(img, region, fp, im, account)
 	}
 	return m, nil
 }
 
 // explainNameMatch says why an AMI was found by its name, not its tag.
-func (b *Baker) explainNameMatch(img *Image, region, fp string, im *images.Image) {
+func (b *Baker) explainNameMatch(img *Image, region, fp string, im *images.Image, account string) {
 	switch key := otherTagKey(img, im, fp); {
-	case im.OwnerID != b.Account:
+	case im.OwnerID != account:
 		b.log().Warn("found the AMI by its name, not its tag: it may be shared from another account, whose tags are invisible here",
 			"region", region, "ami", im.ID, "owner", im.OwnerID,
 			"hint", "use --lookup name when AMIs are built in another account and shared with this one")

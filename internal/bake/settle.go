@@ -47,7 +47,7 @@ func (b *Baker) settleOne(ctx context.Context, img *Image, fp string, d *Decisio
 	w.Progress = func(format string, args ...any) {
 		b.log().Info(fmt.Sprintf(format, args...), "region", d.Region)
 	}
-	client := b.Clients(d.Region)
+	client := b.ec2(img, d.Region)
 	if d.Action == Copy {
 		im, err := b.copyInto(ctx, img, fp, d, have[d.Source], w)
 		if err != nil {

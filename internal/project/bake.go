@@ -33,13 +33,13 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 		b := &bake.Image{
 			Name: img.Name,
 			Spec: fingerprint.Spec{
-				Algorithm:  fingerprint.V2,
+				Algorithm:  cmp.Or(img.Algorithm, fingerprint.V2),
 				Template:   img.Template,
 				Dirs:       img.Dirs,
 				VarFiles:   img.VarFiles,
 				Vars:       specVars,
 				IgnoreFile: img.IgnoreFile,
-				Exclude:    img.exclude(p.Dir),
+				Exclude:    p.Exclusions(img).Paths(),
 			},
 			Template:       img.PackerTemplate,
 			Regions:        img.Regions,
@@ -53,7 +53,7 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 			SubnetVar:      img.SubnetVar,
 			EndpointVar:    img.EndpointVar,
 			PackerDir:      img.WorkDir,
-			Packer:         packer.BuildOptions{Vars: vars, VarFiles: img.VarFiles, Only: img.Only},
+			Packer:         packer.BuildOptions{Vars: vars, VarFiles: absPaths(img.VarFiles), Only: img.Only},
 			Base:           img.Base.Clone(),
 		}
 		if img.Parent != nil {
@@ -65,18 +65,56 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 	return out
 }
 
-// exclude is what the image's fingerprint leaves out: .ami_id.json beside
-// the template, the project's .ami_ids.json and lock file (a pin enters
-// as the base's identity), and the outputs of the
+// Exclusion is a file an image's fingerprint leaves out, and why.
+type Exclusion struct{ Path, Why string }
+
+// Exclusions are files to leave out of a fingerprint.
+type Exclusions []Exclusion
+
+// Paths returns the excluded paths.
+func (xs Exclusions) Paths() []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = x.Path
+	}
+	return out
+}
+
+// Exclusions is what img's fingerprint leaves out, the files ami-bakery
+// writes: .ami_id.json beside the template (the original tool wrote it
+// there), the project's .ami_ids.json and the base pins (a pin enters as
+// the base's identity, not as the file's bytes), and the outputs of the
 // template's manifest post-processors (resolved against packer's working
-// directory), which change with every build.
-func (img *Image) exclude(projectDir string) []string {
-	out := []string{filepath.Join(img.TemplateDir(), ImageResultFile), filepath.Join(projectDir, ResultFile),
-		filepath.Join(projectDir, LockFileHCL), filepath.Join(projectDir, LockFileJSON)}
+// directory), which change with every build. Any other output inside a
+// definition is refused before it is written, so it needs no exclusion.
+func (p *Project) Exclusions(img *Image) Exclusions {
+	out := Exclusions{{filepath.Join(img.TemplateDir(), ImageResultFile), "ami-bakery's result file"}}
+	if !p.single {
+		out = append(out, Exclusion{filepath.Join(p.Dir, ResultFile), "ami-bakery's result file"})
+	}
+	for _, f := range []string{LockFileHCL, LockFileJSON} {
+		out = append(out, Exclusion{filepath.Join(p.Dir, f), "ami-bakery's lock file (its pin is the base)"})
+	}
 	if img.PackerTemplate != nil {
 		dir := cmp.Or(img.WorkDir, img.TemplateDir())
 		paths, _ := img.PackerTemplate.ManifestPaths(dir, img.Vars)
-		out = append(out, paths...)
+		for _, path := range paths {
+			out = append(out, Exclusion{path, "packer's manifest output"})
+		}
+	}
+	return out
+}
+
+// absPaths makes paths absolute, since packer runs in the template's
+// directory; a path that cannot be made so is left as it is.
+func absPaths(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		if a, err := filepath.Abs(p); err == nil {
+			out[i] = a
+		} else {
+			out[i] = p
+		}
 	}
 	return out
 }

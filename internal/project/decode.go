@@ -46,7 +46,7 @@ func settingsSchema(names ...string) *hcl.BodySchema {
 
 // decode parses the file and resolves each image's settings. It checks
 // each image on its own; link checks them together.
-func decode(path string, src []byte, dir string) ([]*Image, hcl.Diagnostics) {
+func decode(path string, src []byte, dir string, flags Flags) ([]*Image, hcl.Diagnostics) {
 	parser := hclparse.NewParser()
 	var (
 		f     *hcl.File
@@ -98,7 +98,7 @@ func decode(path string, src []byte, dir string) ([]*Image, hcl.Diagnostics) {
 		if d.HasErrors() {
 			return nil, d
 		}
-		r := &resolver{own: c.Attributes, defs: defaults, dir: dir, block: b.DefRange}
+		r := &resolver{own: c.Attributes, defs: defaults, flags: flags, dir: dir, block: b.DefRange}
 		img := r.image(name)
 		if r.diags.HasErrors() {
 			return nil, r.diags
@@ -126,6 +126,7 @@ func decode(path string, src []byte, dir string) ([]*Image, hcl.Diagnostics) {
 // default's. It collects diagnostics instead of stopping at the first.
 type resolver struct {
 	own, defs hcl.Attributes
+	flags     Flags
 	dir       string
 	block     hcl.Range
 	diags     hcl.Diagnostics
@@ -142,7 +143,7 @@ func (r *resolver) image(name string) *Image {
 		ParentName:     r.str("parent", ""),
 		ParentVar:      r.str("parent_var", DefaultParentVar),
 		VarFiles:       r.paths("var_files"),
-		Vars:           r.strMap("vars"),
+		Vars:           r.vars(),
 		Regions:        r.list("regions"),
 		Owners:         r.list("owners"),
 		TagKey:         r.str("tag_key", DefaultTagKey),
@@ -157,6 +158,7 @@ func (r *resolver) image(name string) *Image {
 		EndpointVar:    r.str("endpoint_var", ""),
 		ranges:         r.ranges,
 	}
+	r.mergeVars(img)
 	r.check(img)
 	if img.Template != "" && len(img.Dirs) == 0 {
 		img.Dirs = []string{img.TemplateDir()}
@@ -169,8 +171,12 @@ func (r *resolver) check(img *Image) {
 	switch {
 	case img.Template == "":
 		r.errorf(r.block, "image %q has no template; set template = \"PATH\" (relative to the project file)", img.Name)
-	case len(img.Regions) == 0 && img.ranges["regions"] == (hcl.Range{}):
-		r.errorf(r.block, "image %q has no regions; set regions = [\"us-east-1\", ...] in the image or in defaults", img.Name)
+	case r.diags.HasErrors():
+		// A setting of the wrong type reads as unset: say that alone.
+	case len(img.Regions) == 0 && img.ranges["regions"] != (hcl.Range{}):
+		r.errorf(img.rangeOf("regions"), "image %q has an empty regions list; list at least one region, or remove regions to build in the ambient region (AWS_REGION)", img.Name)
+	case len(img.Regions) == 0 && r.block.Filename != "": // a single template's flags say their own
+		r.errorf(r.block, "image %q has no regions; set regions = [\"us-east-1\", ...] in the image or in defaults, or give --region (AWS_REGION)", img.Name)
 	case img.Lookup != "tag" && img.Lookup != "name":
 		r.errorf(img.rangeOf("lookup"), "invalid lookup %q; use tag (the default) or name", img.Lookup)
 	}
@@ -209,6 +215,7 @@ func (r *resolver) attr(name string) *hcl.Attribute {
 	}
 	if a != nil {
 		r.ranges[name] = a.Range
+		r.conflict(name, a.Range)
 	}
 	return a
 }
@@ -218,7 +225,7 @@ func (r *resolver) attr(name string) *hcl.Attribute {
 func (r *resolver) decodeTo(name string, v any) bool {
 	a := r.attr(name)
 	if a == nil {
-		return false
+		return r.fill(name, v)
 	}
 	d := decodeExpr(a.Expr, v)
 	r.diags = append(r.diags, d...)
@@ -239,9 +246,12 @@ func (r *resolver) list(name string) []string {
 	return l
 }
 
-func (r *resolver) strMap(name string) map[string]string {
+// vars are the file's vars; mergeVars adds the flags' afterwards.
+func (r *resolver) vars() map[string]string {
 	var m map[string]string
-	r.decodeTo(name, &m)
+	if a := r.attr("vars"); a != nil {
+		r.diags = append(r.diags, decodeExpr(a.Expr, &m)...)
+	}
 	return m
 }
 
@@ -249,7 +259,7 @@ func (r *resolver) strMap(name string) map[string]string {
 // project file's directory.
 func (r *resolver) path(name string) string {
 	p := r.str(name, "")
-	if p == "" || filepath.IsAbs(p) {
+	if p == "" || filepath.IsAbs(p) || r.fromFlag(name) {
 		return p
 	}
 	return filepath.Join(r.dir, p)
@@ -257,12 +267,23 @@ func (r *resolver) path(name string) string {
 
 func (r *resolver) paths(name string) []string {
 	l := r.list(name)
+	if r.fromFlag(name) {
+		return l
+	}
 	for i, p := range l {
 		if !filepath.IsAbs(p) {
 			l[i] = filepath.Join(r.dir, p)
 		}
 	}
 	return l
+}
+
+// fromFlag reports whether the setting came from a flag: its paths are
+// the user's, relative to the working directory, as given.
+func (r *resolver) fromFlag(name string) bool {
+	_, fromFile := r.ranges[name]
+	_, flag := r.flags[name]
+	return flag && !fromFile
 }
 
 // rangeOf is where the image's setting name is written, or the image block

@@ -16,7 +16,7 @@ import (
 func fingerprints(t *testing.T, dir, text string) map[string]string {
 	t.Helper()
 	writeFiles(t, dir, map[string]string{FileHCL: text})
-	p, err := Load(filepath.Join(dir, FileHCL))
+	p, err := Load(filepath.Join(dir, FileHCL), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ image "capi" {
 }
 `
 	writeFiles(t, dir, map[string]string{FileHCL: text})
-	p, err := Load(filepath.Join(dir, FileHCL))
+	p, err := Load(filepath.Join(dir, FileHCL), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
@@ -64,6 +65,8 @@ type Project struct {
 	Dir  string
 	// Images are every image, parents before children, ties by name.
 	Images []*Image
+
+	single bool // a template given on the command line (Single)
 }
 
 // Image is one image block with its settings resolved: defaults applied,
@@ -89,6 +92,9 @@ type Image struct {
 	RoleARN        string
 	Only           []string
 	IgnoreFile     string
+	// Algorithm is the fingerprint algorithm: v2, or for a single
+	// template v1, the original tool's. "" is v2.
+	Algorithm fingerprint.Algorithm
 	// WorkDir is packer's working directory (workdir; absolute), "" for
 	// the template's directory. RegionVar, SubnetVar and EndpointVar name
 	// template variables that also receive the region, subnet and endpoint.
@@ -98,7 +104,10 @@ type Image struct {
 	Base    *bake.Base
 	Publish Publish // publish.go
 	// PackerTemplate is the template as read by internal/packer.
+	// TemplateErr is why a single template could not be read (a project
+	// file's refuses to load instead).
 	PackerTemplate *packer.Template
+	TemplateErr    error
 	// Range is where the image block is declared.
 	Range hcl.Range
 
@@ -134,9 +143,10 @@ func Find(dir string) (string, error) {
 	return "", nil
 }
 
-// Load reads and validates the project file at path. Errors in the file
-// are usage errors naming file:line.
-func Load(path string) (*Project, error) {
+// Load reads and validates the project file at path, with the flags that
+// stand for its settings (nil for none). Errors in the file are usage
+// errors naming file:line.
+func Load(path string, flags Flags) (*Project, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		err = fmt.Errorf("reading project file: %w", err)
@@ -150,7 +160,7 @@ func Load(path string) (*Project, error) {
 		return nil, fmt.Errorf("resolving the project directory: %w", err)
 	}
 	p := &Project{Path: path, Dir: dir}
-	imgs, diags := decode(path, src, dir)
+	imgs, diags := decode(path, src, dir, flags)
 	if !diags.HasErrors() {
 		diags = link(imgs)
 	}
@@ -160,6 +170,11 @@ func Load(path string) (*Project, error) {
 	}
 	if diags.HasErrors() {
 		return nil, diagError(diags)
+	}
+	for _, img := range p.Images {
+		if err := img.checkOwnedVars(); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }

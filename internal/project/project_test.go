@@ -83,7 +83,7 @@ func load(t *testing.T, name, text string) (*Project, error) {
 	writeFiles(t, dir, tree())
 	writeFiles(t, dir, map[string]string{name: text})
 	t.Chdir(dir)
-	return Load(name)
+	return Load(name, nil)
 }
 
 func TestLoad(t *testing.T) {
@@ -194,7 +194,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestLoadMissingFile(t *testing.T) {
-	_, err := Load(filepath.Join(t.TempDir(), "bakery.hcl"))
+	_, err := Load(filepath.Join(t.TempDir(), "bakery.hcl"), nil)
 	if !usererr.IsUsage(err) || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("err = %v, want a usage error wrapping ErrNotExist", err)
 	}

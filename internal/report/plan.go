@@ -46,15 +46,21 @@ func PrintPlanPublishing(w io.Writer, p *bake.Plan, x PlanExtras, asJSON bool) e
 		return err
 	}
 	for _, pub := range pubs {
-		line := fmt.Sprintf("publish %s %s %s %s", pub.Kind, pub.Name, pub.Region, pub.Action)
-		if pub.AMI != "" {
-			line += " " + pub.AMI
-		}
-		if _, err := fmt.Fprintln(w, line); err != nil {
+		if _, err := fmt.Fprintln(w, publicationLine(pub)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// publicationLine is a plan's line for a publication:
+// "publish KIND NAME REGION ACTION [AMI]".
+func publicationLine(pub Publication) string {
+	line := fmt.Sprintf("publish %s %s %s %s", pub.Kind, pub.Name, pub.Region, pub.Action)
+	if pub.AMI != "" {
+		line += " " + pub.AMI
+	}
+	return line
 }
 
 func printPlanLines(w io.Writer, p *bake.Plan) error {

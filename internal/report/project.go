@@ -38,20 +38,45 @@ type imagePlanJSON struct {
 	Level       int              `json:"level"`
 	Regions     []bake.Decision  `json:"regions"`
 	Base        *bake.BaseStatus `json:"base,omitempty"`
+	// Publications are the image's pending and unchanged publications.
+	Publications []Publication `json:"publications,omitempty"`
 }
 
 // PrintProjectPlan writes the answer of plan for a project: one table, a
 // row per image (image, the fingerprint's first 12 digits, parent, level,
 // then a column per region with the action there, "-" where the image does
-// not go), or one JSON object {"images": [...]}.
-func PrintProjectPlan(w io.Writer, plans []ImagePlan, asJSON bool) error {
+// not go), then "IMAGE publish KIND NAME REGION ACTION [AMI]" per
+// publication, or one JSON object {"images": [...]}.
+func PrintProjectPlan(w io.Writer, plans []ImagePlan, pubs []Publication, asJSON bool) error {
 	if asJSON {
 		out := projectPlanJSON{Images: make([]imagePlanJSON, len(plans))}
 		for i, p := range plans {
-			out.Images[i] = imagePlanJSON{p.Name, p.Plan.Fingerprint.Sum, p.Parent, p.Level, p.Plan.Regions, p.Plan.Base}
+			var mine []Publication
+			for _, pub := range pubs {
+				if pub.Image == p.Name {
+					mine = append(mine, pub)
+				}
+			}
+			out.Images[i] = imagePlanJSON{p.Name, p.Plan.Fingerprint.Sum, p.Parent, p.Level, p.Plan.Regions, p.Plan.Base, mine}
 		}
 		return encodeJSON(w, out)
 	}
+	if err := printProjectTable(w, plans); err != nil {
+		return err
+	}
+	for _, pub := range pubs {
+		if !slices.ContainsFunc(plans, func(p ImagePlan) bool { return p.Name == pub.Image }) {
+			continue // an image --level left out
+		}
+		if _, err := fmt.Fprintln(w, pub.Image+" "+publicationLine(pub)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printProjectTable writes the table of a project's plan.
+func printProjectTable(w io.Writer, plans []ImagePlan) error {
 	var regions []string
 	for _, p := range plans {
 		for _, d := range p.Plan.Regions {

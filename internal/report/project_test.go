@@ -24,7 +24,7 @@ func projectPlans() []ImagePlan {
 
 func TestPrintProjectPlan(t *testing.T) {
 	var b strings.Builder
-	if err := PrintProjectPlan(&b, projectPlans(), false); err != nil {
+	if err := PrintProjectPlan(&b, projectPlans(), nil, false); err != nil {
 		t.Fatal(err)
 	}
 	want := `IMAGE  FINGERPRINT   PARENT  LEVEL  us-east-1    eu-west-1
@@ -36,7 +36,7 @@ app    cccccccccccc  base    1      build        -
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 	b.Reset()
-	if err := PrintProjectPlan(&b, projectPlans(), true); err != nil {
+	if err := PrintProjectPlan(&b, projectPlans(), nil, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{`"images": [`, `"name": "app"`, `"parent": "base"`, `"level": 1`, `"fingerprint": "cccc`, `"action": "build"`} {

@@ -1,6 +1,8 @@
 package options
 
 import (
+	"strings"
+
 	"github.com/spf13/pflag"
 
 	"github.com/ami-bakery/ami-bakery/internal/bake"
@@ -47,9 +49,31 @@ func (b *Base) Validate() (*bake.Base, error) {
 	}
 	base, err := bake.NewBase(b.Owners, b.Filters, b.SSMParameter, b.IncludeDeprecated, b.Var, b.Mode)
 	if err != nil {
-		return nil, usererr.Usage(err)
+		return nil, b.flagOf(usererr.Usage(err))
 	}
 	return base, nil
+}
+
+// flagOf marks a base error with the one flag whose value alone is wrong,
+// so that an error from the environment names its variable.
+func (b *Base) flagOf(err error) error {
+	switch {
+	case b.Mode != "" && b.Mode != bake.BaseTrack && b.Mode != bake.BaseLocked:
+		return flagErr("base-mode", err)
+	case b.SSMParameter != "" && !strings.HasPrefix(b.SSMParameter, "/"):
+		return flagErr("base-ssm-parameter", err)
+	}
+	for _, o := range b.Owners {
+		if _, e := bake.NewBase([]string{o}, []string{"name=x"}, "", false, "", ""); e != nil {
+			return flagErr("base-owner", err)
+		}
+	}
+	for _, f := range b.Filters {
+		if _, e := bake.NewBase([]string{"amazon"}, []string{f}, "", false, "", ""); e != nil {
+			return flagErr("base-filter", err)
+		}
+	}
+	return err
 }
 
 // CheckVars refuses a --var for the base's variable: ami-bakery passes it

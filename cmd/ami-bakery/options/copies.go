@@ -17,7 +17,8 @@ type Copies struct {
 	KMSKeys     []string // REGION=KEY
 	AllowPublic bool
 
-	keys map[string]string // set by Validate
+	keys         map[string]string // set by Validate
+	primaryFirst bool              // Validate's regions start with the build region
 }
 
 // AddFlags registers the copy flags.
@@ -35,7 +36,19 @@ var kmsKeyRE = sync.OnceValue(func() *regexp.Regexp {
 // Validate checks every --kms-key against the regions the AMI must exist
 // in: a key for a region not among them would never be used, which is a
 // mistake worth saying.
+//
+// A key for the primary region (regions[0]) is refused too: the AMI is
+// built there, encrypted as the template says (encrypt_boot, kms_key_id),
+// and --kms-key applies to copies only.
 func (c *Copies) Validate(regions []string) error {
+	c.primaryFirst = true
+	if err := c.validate(regions); err != nil {
+		return flagErr("kms-key", err)
+	}
+	return nil
+}
+
+func (c *Copies) validate(regions []string) error {
 	c.keys = map[string]string{}
 	for _, rk := range c.KMSKeys {
 		region, key, ok := strings.Cut(strings.TrimSpace(rk), "=")
@@ -46,6 +59,9 @@ func (c *Copies) Validate(regions []string) error {
 		case !slices.Contains(regions, region):
 			return usererr.WithHint(usererr.Usagef("--kms-key names %s, which is not among the regions (%s)", region, strings.Join(regions, ", ")),
 				"add %s to --regions, or drop the key", region)
+		case len(regions) > 0 && region == regions[0] && c.primaryFirst:
+			return usererr.WithHint(usererr.Usagef("--kms-key names %s, the build region: packer builds the AMI there, encrypted as the template says", region),
+				"set encrypt_boot and kms_key_id in the template's source for the build; --kms-key encrypts the copies into other regions")
 		case c.keys[region] != "" && c.keys[region] != key:
 			return usererr.WithHint(usererr.Usagef("--kms-key names two keys for %s", region), "give one key per region")
 		case strings.HasPrefix(key, "arn:") && !strings.Contains(key, ":kms:"+region+":"):
@@ -53,6 +69,22 @@ func (c *Copies) Validate(regions []string) error {
 				"a KMS key lives in one region: give a key of %s", region)
 		}
 		c.keys[region] = key
+	}
+	return nil
+}
+
+// ValidateProject checks every --kms-key for a project's images: a key
+// for a region no image has would never be used, and one for an image's
+// build region would be ignored there.
+func (c *Copies) ValidateProject(primaries, regions []string) error {
+	if err := c.validate(regions); err != nil {
+		return flagErr("kms-key", err)
+	}
+	for region := range c.keys {
+		if slices.Contains(primaries, region) {
+			return flagErr("kms-key", usererr.WithHint(usererr.Usagef("--kms-key names %s, a build region: packer builds an AMI there, encrypted as its template says", region),
+				"set encrypt_boot and kms_key_id in the template's source for the build; --kms-key encrypts the copies into other regions"))
+		}
 	}
 	return nil
 }

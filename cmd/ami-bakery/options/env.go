@@ -81,8 +81,10 @@ type FlagError struct {
 func (e *FlagError) Error() string { return e.Err.Error() }
 func (e *FlagError) Unwrap() error { return e.Err }
 
-// flagErr marks err as being about the value of --flag.
-func flagErr(flag string, err error) error { return &FlagError{Flag: flag, Err: err} }
+// FlagErr marks err as being about the value of --flag.
+func FlagErr(flag string, err error) error { return &FlagError{Flag: flag, Err: err} }
+
+func flagErr(flag string, err error) error { return FlagErr(flag, err) }
 
 // NameEnv returns err naming the environment variable that set its flag,
 // when err is a FlagError about a flag of fs that ApplyEnv set; otherwise

@@ -1,6 +1,8 @@
 package options
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -96,7 +98,11 @@ func TestNameEnvAfterValidation(t *testing.T) {
 			w.AddFlags(fs)
 			b.AddFlags(fs)
 			o.AddFlags(fs, true)
-			env := map[string]string{"AMI_BAKERY_TEMPLATE": "t.json", "AWS_REGION": "us-east-1", tc.env: tc.value}
+			tmpl := filepath.Join(t.TempDir(), "t.json")
+			if err := os.WriteFile(tmpl, []byte("{}"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{"AMI_BAKERY_TEMPLATE": tmpl, "AWS_REGION": "us-east-1", tc.env: tc.value}
 			if tc.env == "AWS_DEFAULT_REGION" {
 				delete(env, "AWS_REGION")
 			}
@@ -117,7 +123,7 @@ func TestNameEnvAfterValidation(t *testing.T) {
 				err = b.Validate()
 			}
 			if err == nil {
-				err = o.Validate(d.Template)
+				err = o.Validate()
 			}
 			err = NameEnv(fs, err)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {

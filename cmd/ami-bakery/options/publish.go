@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ami-bakery/ami-bakery/internal/report"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
@@ -33,6 +34,11 @@ func (p *Publish) AddFlags(fs *pflag.FlagSet) {
 func (p *Publish) Validate() error {
 	if p.Timeout < 0 {
 		return flagErr("publish-timeout", usererr.Usagef("invalid --publish-timeout %s: it must be positive", p.Timeout))
+	}
+	if p.SSMParameter != "" {
+		if err := report.CheckParameterName(p.SSMParameter); err != nil {
+			return flagErr("ssm-parameter", usererr.Usage(err))
+		}
 	}
 	if p.SetDefaultVersion && p.LaunchTemplate == "" {
 		return flagErr("set-default-version", usererr.WithHint(usererr.Usagef("--set-default-version without --launch-template"),

@@ -16,6 +16,7 @@ import (
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/images"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
+	"github.com/ami-bakery/ami-bakery/internal/project"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
@@ -38,6 +39,8 @@ type Definition struct {
 	// which the template's relative paths and its manifest output
 	// resolve; "" is the template's directory (WorkDir).
 	PackerDir string
+	// Name is the image's name (--name; ImageName).
+	Name string
 
 	templateIsDir bool // set by Validate
 }
@@ -68,6 +71,7 @@ func (d *Definition) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&d.Vars, "var", nil, "packer -var name=value, part of the fingerprint; repeatable")
 	fs.StringVar(&d.Algorithm, "algorithm", "v2", "fingerprint algorithm: v2, or v1 to find AMIs built by the original tool")
 	fs.StringVar(&d.IgnoreFile, "ignore-file", ".bakeryignore", "name of the gitignore-style file, at a directory's root, listing what to leave out")
+	fs.StringVar(&d.Name, "name", "", "the image's name, tagged ami-bakery:image (default: the template's file name without extension)")
 	fs.StringVar(&d.PackerDir, "packer-dir", "", "packer's working directory, for templates whose paths are relative to it, e.g. the repository root (default: the template's directory)")
 	BindEnv(fs, "packer-dir", "AMI_BAKERY_PACKER_DIR")
 	BindEnv(fs, "template", "PACKER_JSON_PATH", "AMI_BAKERY_TEMPLATE")
@@ -88,7 +92,12 @@ func (d *Definition) Validate() error {
 	}
 	// A directory template is named without its trailing slash, so that
 	// "-t dir" and "-t dir/" give one fingerprint and one output location.
-	if fi, err := os.Stat(d.Template); err == nil && fi.IsDir() {
+	fi, err := os.Stat(d.Template)
+	switch {
+	case err != nil:
+		return flagErr("template", usererr.WithHint(usererr.Usage(fmt.Errorf("reading the packer template: %w", err)),
+			"check the --template path; a relative path is taken from the current directory"))
+	case fi.IsDir():
 		d.Template, d.templateIsDir = filepath.Clean(d.Template), true
 	}
 	if len(d.Dirs) == 0 {
@@ -118,6 +127,11 @@ func (d *Definition) Validate() error {
 	if _, err := fingerprint.ParseAlgorithm(d.Algorithm); err != nil {
 		return flagErr("algorithm", usererr.Usage(err))
 	}
+	return d.ValidateVars()
+}
+
+// ValidateVars checks the --var values.
+func (d *Definition) ValidateVars() error {
 	for _, v := range d.Vars {
 		name, _, ok := strings.Cut(v, "=")
 		if !ok || !varName().MatchString(name) {
@@ -168,6 +182,10 @@ type Target struct {
 	Endpoint string
 	By       string // tag or name
 	RoleARN  string
+	// RegionAmbient says the primary region came from the environment
+	// (AWS_REGION), not from --region: with --regions given, it is the
+	// primary only when it is among them, never an extra region.
+	RegionAmbient bool
 }
 
 // AddFlags registers the target flags.
@@ -203,10 +221,20 @@ var tagKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(
 // Validate checks the target flags. Afterwards AllRegions is the primary
 // region followed by the others, without repeats.
 func (l *Target) Validate() error {
-	all := l.AllRegions()
-	if len(all) == 0 {
+	if len(l.AllRegions()) == 0 {
 		return usererr.WithHint(usererr.Usagef("no AWS region given"),
 			"pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)")
+	}
+	return l.ValidateGiven()
+}
+
+// ValidateGiven checks the target flags that are given, without asking
+// for a region: a project file may name its own.
+func (l *Target) ValidateGiven() error {
+	all := l.AllRegions()
+	if r := strings.TrimSpace(l.Region); r != "" && !l.RegionAmbient && len(l.Regions) > 0 && !slices.Contains(trimmed(l.Regions), r) {
+		return flagErr("region", usererr.WithHint(usererr.Usagef("the build region %s (--region) is not among --regions %s", r, strings.Join(trimmed(l.Regions), ",")),
+			"the AMI is built in the primary region: add %s to --regions, or drop --region to build in the first of --regions", r))
 	}
 	for _, r := range all {
 		if !regionRE().MatchString(r) {
@@ -247,13 +275,28 @@ func regionFlag(l *Target, r string) string {
 }
 
 // AllRegions returns the primary region then the others, without repeats.
+// An ambient region (RegionAmbient) outside a --regions list is left out:
+// the first of the list is then the primary.
 func (l *Target) AllRegions() []string {
+	primary := strings.TrimSpace(l.Region)
+	if l.RegionAmbient && len(l.Regions) > 0 && !slices.Contains(trimmed(l.Regions), primary) {
+		primary = ""
+	}
 	var out []string
-	for _, r := range append([]string{l.Region}, l.Regions...) {
+	for _, r := range append([]string{primary}, l.Regions...) {
 		r = strings.TrimSpace(r)
 		if r != "" && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
+	}
+	return out
+}
+
+// trimmed returns the regions without surrounding spaces.
+func trimmed(regions []string) []string {
+	out := make([]string, len(regions))
+	for i, r := range regions {
+		out[i] = strings.TrimSpace(r)
 	}
 	return out
 }
@@ -349,19 +392,32 @@ func (o *Output) AddFlags(fs *pflag.FlagSet, withFiles bool) {
 	}
 }
 
-// Validate checks the output flags; templateDir (Definition.TemplateDir)
-// places the default output file.
-func (o *Output) Validate(templateDir string) error {
+// Validate checks the output flags. --output-file "none" and "" (the
+// default place) are resolved by the command, which knows the project.
+func (o *Output) Validate() error {
 	if o.LogFormat != "text" && o.LogFormat != "json" {
 		return flagErr("log-format", usererr.WithHint(usererr.Usagef("invalid --log-format %q", o.LogFormat), "use text or json"))
 	}
-	switch o.OutputFile {
-	case "":
-		if templateDir != "" {
-			o.OutputFile = filepath.Join(templateDir, DefaultOutputFile)
-		}
-	case "none":
-		o.OutputFile = ""
-	}
 	return nil
+}
+
+// ImageName is the single template's image name: --name, else the
+// template's file name without its extension (.pkr.hcl, .json, ...), or a
+// directory template's own name. It is the ami-bakery:image tag and the key
+// of its pins in the lock file.
+func (d *Definition) ImageName() (string, error) {
+	if d.Name != "" {
+		if !project.ValidName(d.Name) {
+			return "", flagErr("name", usererr.WithHint(usererr.Usagef("invalid --name %q", d.Name),
+				"a name is letters, digits, '.', '_' and '-', starting with a letter or digit"))
+		}
+		return d.Name, nil
+	}
+	base := filepath.Base(filepath.Clean(d.Template))
+	for _, ext := range []string{".pkr.hcl", ".pkr.json", ".json", ".hcl"} {
+		if n := len(base) - len(ext); n > 0 && base[n:] == ext {
+			return base[:n], nil
+		}
+	}
+	return base, nil
 }

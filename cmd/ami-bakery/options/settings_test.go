@@ -32,9 +32,4 @@ func TestTemplateDir(t *testing.T) {
 	if err := f.Validate(); err != nil || f.TemplateDir() != root || !slices.Equal(f.Dirs, []string{root}) {
 		t.Errorf("file template: dir %q, dirs %q, %v", f.TemplateDir(), f.Dirs, err)
 	}
-	var o Output
-	o.LogFormat = "text"
-	if err := o.Validate(got[0].TemplateDir()); err != nil || o.OutputFile != filepath.Join(want, DefaultOutputFile) {
-		t.Errorf("default output %q, %v", o.OutputFile, err)
-	}
 }

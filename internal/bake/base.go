@@ -109,12 +109,10 @@ func (b *Baker) resolveBase(ctx context.Context, img *Image) error {
 	}
 	used := latest
 	if bs.Mode == BaseLocked {
-		pin, ok := bs.Pinned[region]
-		if !ok {
-			return usererr.WithHint(fmt.Errorf("the base is locked, but %s has no pin for %s", lockName(bs), region),
-				"run ami-bakery lock to pin the newest base, review and commit the lock file")
+		// A pin is only text: verifyPin checks it in EC2 (base_pin.go).
+		if used, err = b.verifyPin(ctx, img, region, bs.Pinned[region], bs.LockFile, &latest); err != nil {
+			return err
 		}
-		used = pin
 	}
 	bs.mu.Lock()
 	if bs.used == nil {
@@ -127,21 +125,11 @@ func (b *Baker) resolveBase(ctx context.Context, img *Image) error {
 	return nil
 }
 
-func lockName(bs *Base) string {
-	if bs.LockFile == "" {
-		return "the lock file"
-	}
-	return bs.LockFile
-}
-
 // latestBase finds the newest match of img's base in region.
 func (b *Baker) latestBase(ctx context.Context, img *Image, region string) (images.Base, error) {
 	q := img.Base.Query
 	q.Account = b.Account
-	client := b.Clients(region)
-	if img.RoleARN != "" && b.RoleClients != nil {
-		client = b.RoleClients(img.RoleARN, region)
-	}
+	client := b.baseClient(img, region)
 	if q.SSMParameter != "" {
 		if b.SSMClients == nil {
 			return images.Base{}, fmt.Errorf("resolving the base image from %s: no SSM client", q.SSMParameter)
@@ -149,6 +137,14 @@ func (b *Baker) latestBase(ctx context.Context, img *Image, region string) (imag
 		return images.ResolveBaseSSM(ctx, b.SSMClients(region), client, region, q.SSMParameter)
 	}
 	return images.ResolveBase(ctx, client, region, q)
+}
+
+// baseClient is the EC2 client img's base is resolved and checked with.
+func (b *Baker) baseClient(img *Image, region string) images.EC2 {
+	if img.RoleARN != "" && b.RoleClients != nil {
+		return b.RoleClients(img.RoleARN, region)
+	}
+	return b.Clients(region)
 }
 
 // LatestBase resolves the newest match of img's base in region, whatever

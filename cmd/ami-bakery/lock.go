@@ -111,16 +111,17 @@ func runLock(ctx context.Context, o *lockOptions, path string, names []string, e
 func lockImage(ctx context.Context, b *bake.Baker, l *project.Lock, img *bake.Image, update bool) error {
 	source := project.BaseSource(img.Base.Query)
 	old, ok := l.Images[img.Name]
-	if ok && old.Source == source && !update {
-		return nil
-	}
 	region := img.Regions[0]
+	if ok && old.Source == source && !update {
+		_, err := b.VerifyPin(ctx, img, region, old.Regions[region], l.Path)
+		return err
+	}
 	latest, err := b.LatestBase(ctx, img, region)
 	if err != nil {
 		return fmt.Errorf("locking %s: %w", img.Name, err)
 	}
 	prev := old.Regions[region]
-	if ok && old.Source == source && prev.ID == latest.ID {
+	if ok && old.Source == source && prev.ID == latest.ID && prev.Identity() == latest.Identity() {
 		b.Log.Info("pin is current", "image", img.Name, "region", region, "ami", latest.ID)
 		return nil
 	}

@@ -161,6 +161,7 @@ func TestVerifyPin(t *testing.T) {
 		{"SSM parameter, an older release", ssm, "old", nil, ""},
 		{"SSM parameter, a stranger's look-alike", ssm, "foreign", func(p *images.Base) { p.OwnerID = pinVendor },
 			"not by " + pinVendor + ", the owner of " + w.ids["new"] + " that the SSM parameter " + pinParam + " holds"},
+		{"SSM parameter, a stranger's look-alike, its own owner text", ssm, "foreign", nil, "not by " + pinVendor + ", the owner of"},
 		{"SSM parameter, name changed", ssm, "old", func(p *images.Base) { p.Name = "x" }, `not "x" as recorded`},
 		{"SSM parameter, deprecated", ssm, "deprecated", nil, "is deprecated"},
 		{"no pin", vendor, "old", func(p *images.Base) { *p = images.Base{} }, "has no pin for us-east-1"},

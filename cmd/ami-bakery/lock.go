@@ -29,7 +29,10 @@ func newLockCommand(e *env) *cobra.Command {
 bakery.lock.json when that exists) for every image whose base has
 mode = "locked": an image without a pin, or whose pin was made for another
 search, is pinned to the newest matching base in its primary region. Pins
-that are current are kept. With --update the named images (all locked
+that are kept are first checked in EC2 (the image exists, is owned by one of
+the base's owners, matches its filters and the recorded name, and is not
+disabled); a pin that fails is refused (exit 64) until lock --update
+replaces it. With --update the named images (all locked
 images when none is named) move to the newest match: review the change
 and commit it, as a dependency update. plan and bake build on the pins only,
 and plan reports a newer base without building it.
@@ -121,16 +124,17 @@ func (o *lockOptions) loadUnpinned(cmd *cobra.Command, names []string) (*workset
 func lockImage(ctx context.Context, b *bake.Baker, l *project.Lock, img *bake.Image, update bool) error {
 	source := project.BaseSource(img.Base.Query)
 	old, ok := l.Images[img.Name]
-	if ok && old.Source == source && !update {
-		return nil
-	}
 	region := img.Regions[0]
+	if ok && old.Source == source && !update {
+		_, err := b.VerifyPin(ctx, img, region, old.Regions[region], l.Path)
+		return err
+	}
 	latest, err := b.LatestBase(ctx, img, region)
 	if err != nil {
 		return fmt.Errorf("locking %s: %w", img.Name, err)
 	}
 	prev := old.Regions[region]
-	if ok && old.Source == source && prev.ID == latest.ID {
+	if ok && old.Source == source && prev.ID == latest.ID && prev.Identity() == latest.Identity() {
 		b.Log.Info("pin is current", "image", img.Name, "region", region, "ami", latest.ID)
 		return nil
 	}

@@ -244,6 +244,7 @@ func setupScript(env *testscript.Env) error {
 //	emu put-image [-account A] [-public] [-shared ACCOUNT] [-pending] NAME [key=value...]
 //	                                    (NAME prefix@FILE appends FILE's content)
 //	emu tag ID [key=value...]            tag an image as the script's account
+//	emu disable ID                      disable an image as the script's account
 //	emu faults RATE                     fail RATE of calls with RequestLimitExceeded
 //	emu latency ACTION DURATION         delay every ACTION call by DURATION
 //	emu leftovers                       assert no key pair or security group is left
@@ -353,6 +354,11 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
 		}
 		_, err := c.CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{args[1]}, Tags: tags})
+		ts.Check(err)
+	case "disable":
+		// emu disable ID: DisableImage as the script's account.
+		c := emuClientKey(ts, ts.Getenv("AWS_ACCESS_KEY_ID"), "us-east-1")
+		_, err := c.DisableImage(context.Background(), &ec2.DisableImageInput{ImageId: aws.String(args[1])})
 		ts.Check(err)
 	case "faults":
 		rate, err := strconv.ParseFloat(args[1], 64)

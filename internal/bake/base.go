@@ -109,12 +109,10 @@ func (b *Baker) resolveBase(ctx context.Context, img *Image) error {
 	}
 	used := latest
 	if bs.Mode == BaseLocked {
-		pin, ok := bs.Pinned[region]
-		if !ok {
-			return usererr.WithHint(fmt.Errorf("the base is locked, but %s has no pin for %s", lockName(bs), region),
-				"run ami-bakery lock to pin the newest base, review and commit the lock file")
+		// A pin is only text: verifyPin checks it in EC2 (base_pin.go).
+		if used, err = b.verifyPin(ctx, img, region, bs.Pinned[region], bs.LockFile, &latest); err != nil {
+			return err
 		}
-		used = pin
 	}
 	bs.mu.Lock()
 	if bs.used == nil {
@@ -125,13 +123,6 @@ func (b *Baker) resolveBase(ctx context.Context, img *Image) error {
 	img.Spec.Base = used.Identity()
 	b.log().Info("base resolved", "region", region, "base", used.Identity(), "ami", used.ID)
 	return nil
-}
-
-func lockName(bs *Base) string {
-	if bs.LockFile == "" {
-		return "the lock file"
-	}
-	return bs.LockFile
 }
 
 // latestBase finds the newest match of img's base in region.
@@ -151,6 +142,7 @@ func (b *Baker) latestBase(ctx context.Context, img *Image, region string) (imag
 	}
 	return images.ResolveBase(ctx, client, region, q)
 }
+
 
 // LatestBase resolves the newest match of img's base in region, whatever
 // its mode: what `ami-bakery lock` pins.

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go"
 
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
@@ -87,12 +88,15 @@ func ResolveBase(ctx context.Context, client EC2, region string, q BaseQuery) (B
 		"check the owners, the filters and the region: aws ec2 describe-images --owners OWNER --filters Name=name,Values=PATTERN")
 }
 
-func searchBase(ctx context.Context, client EC2, q BaseQuery, includeDeprecated bool) (*Image, error) {
+// searchBase runs the query that resolves a base, narrowed further by
+// extra filters, and returns its newest trusted available match or nil.
+func searchBase(ctx context.Context, client EC2, q BaseQuery, includeDeprecated bool, extra ...types.Filter) (*Image, error) {
 	in := &ec2.DescribeImagesInput{Owners: q.Owners, IncludeDeprecated: aws.Bool(includeDeprecated)}
 	for _, k := range slices.Sorted(maps.Keys(q.Filters)) {
 		in.Filters = append(in.Filters, types.Filter{Name: aws.String(k), Values: []string{q.Filters[k]}})
 	}
 	in.Filters = append(in.Filters, types.Filter{Name: aws.String("state"), Values: []string{"available"}})
+	in.Filters = append(in.Filters, extra...)
 	var avail []Image
 	p := ec2.NewDescribeImagesPaginator(client, in)
 	for p.HasMorePages() {
@@ -148,4 +152,65 @@ func ResolveBaseSSM(ctx context.Context, params SSM, client EC2, region, name st
 		return Base{}, fmt.Errorf("resolving the base image: %s from the SSM parameter %s in %s is %s, not available", id, name, region, im.State)
 	}
 	return Base{ID: im.ID, Name: im.Name, OwnerID: im.OwnerID, Image: im}, nil
+}
+
+// The checks of a pinned base (a lock file's entry, which is only text)
+// need EC2's own view of one image; these are the queries, and the bake
+// package decides what passes.
+
+// DescribePinned describes image id in whatever state, disabled and
+// deprecated included, so that a check can say what is wrong with it. An
+// id EC2 does not know (or does not show this account) is an error that
+// IsMissing reports.
+func DescribePinned(ctx context.Context, client EC2, id string) (Image, error) {
+	out, err := client.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id},
+		IncludeDeprecated: aws.Bool(true), IncludeDisabled: aws.Bool(true)})
+	if err != nil {
+		return Image{}, fmt.Errorf("describing image %s: %w", id, err)
+	}
+	for _, im := range out.Images {
+		if aws.ToString(im.ImageId) == id {
+			return fromSDK(im), nil
+		}
+	}
+	return Image{}, fmt.Errorf("describing image %s: %w", id, errMissing)
+}
+
+var errMissing = errors.New("EC2 returned no such image")
+
+// IsMissing reports whether err says that an image id does not exist:
+// EC2's InvalidAMIID.NotFound or .Malformed, or an empty answer.
+func IsMissing(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode() == "InvalidAMIID.NotFound" || ae.ErrorCode() == "InvalidAMIID.Malformed"
+	}
+	return errors.Is(err, errMissing)
+}
+
+// Owns reports whether im is owned by one of q's owners, by the rule every
+// lookup applies (trusted): "self" is q.Account, "amazon" and
+// "aws-marketplace" EC2's owner alias, an account id itself.
+func (q BaseQuery) Owns(im Image) bool {
+	return trusted(im, Query{Owners: q.Owners, Account: q.Account})
+}
+
+// BaseMatches reports whether image id is a match of q by EC2's own
+// judgement: the query that resolves the base (owners, filters, state
+// available, deprecated images only with includeDeprecated), narrowed to
+// the one image by the image-id filter. A filter, not the ImageIds
+// parameter, so that EC2 treats it as the listing resolution makes: named
+// by id, EC2 would show a deprecated or disabled image whatever was asked.
+func BaseMatches(ctx context.Context, client EC2, q BaseQuery, id string, includeDeprecated bool) (bool, error) {
+	if len(q.Owners) == 0 {
+		return false, errors.New("checking a base image: no owners given")
+	}
+	if err := checkAccount(q.Owners, q.Account); err != nil {
+		return false, err
+	}
+	found, err := searchBase(ctx, client, q, includeDeprecated, types.Filter{Name: aws.String("image-id"), Values: []string{id}})
+	if err != nil {
+		return false, fmt.Errorf("checking the base image %s: %w", id, err)
+	}
+	return found != nil && found.ID == id, nil
 }

@@ -143,7 +143,6 @@ func (b *Baker) latestBase(ctx context.Context, img *Image, region string) (imag
 	return images.ResolveBase(ctx, client, region, q)
 }
 
-
 // LatestBase resolves the newest match of img's base in region, whatever
 // its mode: what `ami-bakery lock` pins.
 func (b *Baker) LatestBase(ctx context.Context, img *Image, region string) (images.Base, error) {

@@ -2,7 +2,7 @@
 GO      ?= go
 FUZZTIME ?= 10s
 
-.PHONY: all build test check unit fuzz demo bench clean deps
+.PHONY: all build test check unit fuzz demo bench clean deps docs
 
 all: build
 
@@ -45,6 +45,11 @@ demo: deps build
 
 bench: deps build
 	bench/run.sh
+
+# The command reference (docs/cli, docs/man) regenerated from the command
+# tree. make test fails while the committed reference differs.
+docs:
+	UPDATE_DOCS=1 $(GO) test -run '^TestCLIDocs$$' -count=1 ./cmd/ami-bakery
 
 clean:
 	rm -rf bin

@@ -47,9 +47,12 @@ bench: deps build
 	bench/run.sh
 
 # The command reference (docs/cli, docs/man) regenerated from the command
-# tree. make test fails while the committed reference differs.
+# tree, then every link, anchor and named test of README.md and docs/
+# checked offline. make test fails while the committed reference differs.
 docs:
 	UPDATE_DOCS=1 $(GO) test -run '^TestCLIDocs$$' -count=1 ./cmd/ami-bakery
+	$(GO) test -count=1 ./internal/doccheck
+	$(GO) test -run '^TestReferenceDocumentsEverySetting$$' -count=1 ./internal/project
 
 clean:
 	rm -rf bin

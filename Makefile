@@ -2,7 +2,7 @@
 GO      ?= go
 FUZZTIME ?= 10s
 
-.PHONY: all build test check unit fuzz demo bench clean deps
+.PHONY: all build test check unit fuzz demo bench clean deps docs
 
 all: build
 
@@ -45,6 +45,14 @@ demo: deps build
 
 bench: deps build
 	bench/run.sh
+
+# The command reference (docs/cli, docs/man) regenerated from the command
+# tree, then every link, anchor and named test of README.md and docs/
+# checked offline. make test fails while the committed reference differs.
+docs:
+	UPDATE_DOCS=1 $(GO) test -run '^TestCLIDocs$$' -count=1 ./cmd/ami-bakery
+	$(GO) test -count=1 ./internal/doccheck
+	$(GO) test -run '^TestReferenceDocumentsEverySetting$$' -count=1 ./internal/project
 
 clean:
 	rm -rf bin

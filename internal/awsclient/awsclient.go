@@ -261,7 +261,7 @@ func Explain(err error) error {
 	case "ExpiredToken", "RequestExpired", "ExpiredTokenException":
 		return usererr.WithHint(err, "the AWS session has expired; refresh the credentials")
 	case "UnauthorizedOperation", "AccessDenied", "AccessDeniedException":
-		return usererr.WithHint(err, "the credentials lack an EC2 permission; README.md lists the IAM permissions ami-bakery needs")
+		return usererr.WithHint(err, "the credentials lack an EC2 permission; docs/accounts.md lists the IAM permissions each command needs")
 	case "OptInRequired":
 		return usererr.WithHint(err, "the region is not enabled for this account")
 	}

@@ -21,7 +21,7 @@ import (
 // whether it knew the subcommand:
 //
 //	emu ssm-validation DELAY|never        how long EC2 takes to validate aws:ec2:image
-//	emu params REGION                     the script account's parameters:
+//	emu params REGION [ACCOUNT]                     the script account's parameters:
 //	                                      name value version datatype pending=N
 //	emu put-param REGION NAME VALUE [text] write a parameter (aws:ec2:image unless text)
 //	emu lt-create REGION NAME IMAGE       create a launch template
@@ -39,8 +39,13 @@ func cmdEmuPublish(ts *testscript.TestScript, emu *awsemu.Emulator, args []strin
 		ts.Check(err)
 		emu.SetSSMValidation(d, false)
 	case "params":
-		for _, p := range emu.Parameters(awsemu.DefaultAccount, args[1]) {
-			fmt.Fprintf(ts.Stdout(), "%s %s %d %s pending=%d\n", p.Name, p.Value, p.Version, p.DataType, p.Pending)
+		account := awsemu.DefaultAccount
+		if len(args) > 2 {
+			account = args[2]
+		}
+		out := ts.Stdout() // replaced even when there is nothing to list
+		for _, p := range emu.Parameters(account, args[1]) {
+			fmt.Fprintf(out, "%s %s %d %s pending=%d\n", p.Name, p.Value, p.Version, p.DataType, p.Pending)
 		}
 	case "put-param":
 		dt := "aws:ec2:image"

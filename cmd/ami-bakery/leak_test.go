@@ -56,7 +56,7 @@ func TestNoGoroutineOutlivesACommand(t *testing.T) {
 	if out, code := run("plan", "-t", tmpl, "-d", dir, "--regions", "us-west-2,eu-west-1"); code != 0 || !strings.Contains(out, "eu-west-1 copy from us-west-2") {
 		t.Fatalf("plan: %d %q", code, out)
 	}
-	out, code := run("bake", "-t", tmpl, "-d", dir, "--region", "us-west-2", "--regions", "eu-west-1", "--poll-interval", "10ms")
+	out, code := run("bake", "-t", tmpl, "-d", dir, "--region", "us-west-2", "--regions", "us-west-2,eu-west-1", "--poll-interval", "10ms")
 	if code != 0 || !strings.Contains(out, "us-west-2="+id) {
 		t.Fatalf("bake: %d %q", code, out)
 	}

@@ -238,6 +238,7 @@ func setupScript(env *testscript.Env) error {
 //
 //	emu images [REGION [ACCOUNT]]       list images: id name state tag=value...
 //	emu count ACTION N                  assert ACTION was called N times
+//	emu calls ACTION                    list ACTION's calls: account region
 //	emu mark; emu since ACTION N        the same, counting from the mark
 //	emu running N                       assert N instances are not terminated
 //	emu instances [REGION]              list instances: id image state
@@ -282,6 +283,14 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			}
 			sort.Strings(tags)
 			fmt.Fprintf(out, "%s %s %s %s\n", im.ID, im.Name, im.State, strings.Join(tags, " "))
+		}
+	case "calls":
+		// emu calls ACTION: one "ACCOUNT REGION" line per call of ACTION.
+		out := ts.Stdout()
+		for _, c := range emu.Calls() {
+			if c.Action == args[1] {
+				fmt.Fprintf(out, "%s %s\n", c.Account, c.Region)
+			}
 		}
 	case "count":
 		if len(args) != 3 {

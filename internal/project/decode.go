@@ -127,6 +127,7 @@ func decode(path string, src []byte, dir string, flags Flags) ([]*Image, hcl.Dia
 type resolver struct {
 	own, defs hcl.Attributes
 	flags     Flags
+	conflicts hcl.Diagnostics // flags given for settings the file sets: an error once the image is selected
 	dir       string
 	block     hcl.Range
 	diags     hcl.Diagnostics
@@ -159,6 +160,7 @@ func (r *resolver) image(name string) *Image {
 		ranges:         r.ranges,
 	}
 	r.mergeVars(img)
+	img.conflicts = r.conflicts
 	r.check(img)
 	if img.Template != "" && len(img.Dirs) == 0 {
 		img.Dirs = []string{img.TemplateDir()}

@@ -55,14 +55,14 @@ func (r *resolver) fill(name string, v any) bool {
 	return false
 }
 
-// conflict reports a flag given on the command line for a setting the file
+// conflict records a flag given on the command line for a setting the file
 // sets at rng.
 func (r *resolver) conflict(name string, rng hcl.Range) {
 	f, ok := r.flags[name]
 	if !ok || !f.Explicit || name == "vars" { // vars merge by name (mergeVars)
 		return
 	}
-	r.errorf(rng, "%s is set here and by %s on the command line; give one of them (the flag is a default for images that do not set %s)", name, f.Name, name)
+	r.conflicts = append(r.conflicts, errorAt(rng, "%s is set here and by %s on the command line; give one of them (the flag is a default for images that do not set %s)", name, f.Name, name))
 }
 
 // mergeVars adds the --var values to the image's vars: a variable both
@@ -77,7 +77,7 @@ func (r *resolver) mergeVars(img *Image) {
 	for _, name := range slices.Sorted(maps.Keys(vars)) {
 		if _, set := img.Vars[name]; set {
 			if f.Explicit {
-				r.errorf(img.rangeOf("vars"), "vars sets %s here and %s sets it on the command line; give one of them", name, fmt.Sprintf("%s %s=...", f.Name, name))
+				r.conflicts = append(r.conflicts, errorAt(img.rangeOf("vars"), "vars sets %s here and %s sets it on the command line; give one of them", name, fmt.Sprintf("%s %s=...", f.Name, name)))
 			}
 			continue
 		}

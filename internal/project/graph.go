@@ -133,7 +133,7 @@ func checkTemplates(imgs []*Image) hcl.Diagnostics {
 // a usage error.
 func (p *Project) Select(sel ...string) ([]*Image, error) {
 	if len(sel) == 0 {
-		return slices.Clone(p.Images), nil
+		return slices.Clone(p.Images), checkConflicts(p.Images)
 	}
 	want := map[*Image]bool{}
 	for _, n := range sel {
@@ -152,5 +152,18 @@ func (p *Project) Select(sel ...string) ([]*Image, error) {
 			out = append(out, img)
 		}
 	}
-	return out, nil
+	return out, checkConflicts(out)
+}
+
+// checkConflicts refuses the selected images' settings that a flag given
+// on the command line would set too.
+func checkConflicts(imgs []*Image) error {
+	var diags hcl.Diagnostics
+	for _, img := range imgs {
+		diags = append(diags, img.conflicts...)
+	}
+	if diags.HasErrors() {
+		return diagError(diags)
+	}
+	return nil
 }

@@ -112,6 +112,9 @@ type Image struct {
 	Range hcl.Range
 
 	ranges map[string]hcl.Range // where each setting is written
+	// conflicts are flags given on the command line for settings the
+	// file sets for this image: an error when the image is selected.
+	conflicts hcl.Diagnostics
 }
 
 // TemplateDir is the template's directory: the template itself when it is

@@ -105,8 +105,8 @@ func runBake(ctx context.Context, cmd *cobra.Command, o *bakeOptions, names []st
 	// Output paths are checked before anything else: a typo must not
 	// cost a build.
 	so := o.sinkOptions(ws, e)
-	if err := checkOutputs(ws, so.Paths()); err != nil {
-		return options.FlagErr("output-file", err)
+	if err := checkOutputs(ws, so); err != nil {
+		return err
 	}
 	files := report.Sinks(so)
 	if !ws.project.Single() {
@@ -217,9 +217,26 @@ func (o *bakeOptions) preparePacker(ctx context.Context, s *session, ws *workset
 // checkOutputs refuses an output path that is an input of an image:
 // writing it would change the fingerprint, so the next run would build
 // again, and a plan could never agree with the bake that wrote it.
-func checkOutputs(ws *workset, paths []string) error {
+func checkOutputs(ws *workset, so report.SinkOptions) error {
+	for _, out := range []struct{ flag, path string }{
+		{"output-file", so.OutputFile}, {"tfvars-file", so.TFVarsFile}, {"", so.GitHubOutput}, {"", so.GitHubSummary},
+	} {
+		if out.path == "" {
+			continue
+		}
+		if err := checkOutput(ws, out.path); err != nil && out.flag != "" {
+			return options.FlagErr(out.flag, err)
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkOutput refuses one output path that is an input of an image.
+func checkOutput(ws *workset, p string) error {
 	for _, img := range ws.imgs {
-		for _, p := range paths {
+		{
 			what, err := fingerprint.InputOf(img.Spec, p)
 			if err != nil {
 				return err

@@ -51,10 +51,11 @@ type Input struct {
 	Path string
 	// Dir is true for a directory (followed through symlinks).
 	Dir bool
-	// Pos is where the template first uses it, "file:line" (in file order).
+	// Pos is where the template uses it, "file:line" (the first use
+	// found, when there are several).
 	Pos string
-	// Use says what uses it, e.g. `provisioner "shell" scripts` or
-	// `file()`.
+	// Use says what uses it, e.g. `provisioner "shell" scripts`, `file()`
+	// or `provisioner "ansible" playbook_file (its directory)`.
 	Use string
 }
 
@@ -317,5 +318,12 @@ func parentSetting(kind, typ, name string) bool {
 	return kind == "provisioner" && typ == "ansible" && name == "playbook_file"
 }
 
-// useOf names a setting for Input.Use: `provisioner "shell" scripts`.
-func useOf(kind, typ, name string) string { return fmt.Sprintf("%s %q %s", kind, typ, name) }
+// useOf names a setting for Input.Use: `provisioner "shell" scripts`, and
+// `... (its directory)` for a parentSetting.
+func useOf(kind, typ, name string) string {
+	use := fmt.Sprintf("%s %q %s", kind, typ, name)
+	if parentSetting(kind, typ, name) {
+		use += " (its directory)"
+	}
+	return use
+}

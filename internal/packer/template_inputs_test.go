@@ -278,7 +278,7 @@ func TestInputsJSON(t *testing.T) {
 		{"packer in the template's directory", InputOptions{WorkDir: filepath.Join(root, "eks")}, []string{
 			`eks/scripts/local.sh provisioner "shell" scripts @eks-worker.json:25`,
 			`eks/userdata.sh builder "amazon-ebs" user_data_file @eks-worker.json:13`,
-			`shared/ansible/ provisioner "ansible" playbook_file @eks-worker.json:30`,
+			`shared/ansible/ provisioner "ansible" playbook_file (its directory) @eks-worker.json:30`,
 			`shared/files/ provisioner "file" source @eks-worker.json:18`,
 			`shared/install-worker.sh provisioner "shell" script @eks-worker.json:19`,
 			`shared/validate.sh provisioner "shell" scripts @eks-worker.json:23`,
@@ -291,7 +291,7 @@ func TestInputsJSON(t *testing.T) {
 			Vars:     map[string]string{"extra_script": "{{template_dir}}/../shared/validate.sh"},
 		}, []string{
 			`eks/userdata.sh builder "amazon-ebs" user_data_file @eks-worker.json:13`,
-			`shared/ansible/ provisioner "ansible" playbook_file @eks-worker.json:30`,
+			`shared/ansible/ provisioner "ansible" playbook_file (its directory) @eks-worker.json:30`,
 			`shared/creds.txt provisioner "file" source @eks-worker.json:28`,
 			`shared/files/ provisioner "file" source @eks-worker.json:18`,
 			`shared/install-worker.sh provisioner "shell" script @eks-worker.json:19`,

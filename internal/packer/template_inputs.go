@@ -43,6 +43,11 @@ type InputOptions struct {
 	// Only and Except are -only and -except: only the selected builds'
 	// inputs count (Template.Select).
 	Only, Except []string
+
+	// anyBuilder counts the builds of every builder type, not only the
+	// amazon ones: a test seam, to check Inputs against the real packer
+	// with the null builder.
+	anyBuilder bool
 }
 
 // Input is a file or directory that a selected build reads.
@@ -107,7 +112,11 @@ func (t *Template) Inputs(o InputOptions) (InputsResult, error) {
 		return InputsResult{}, err
 	}
 	selected := map[string]bool{}
-	for _, s := range t.AmazonSources() {
+	sources := t.AmazonSources()
+	if o.anyBuilder {
+		sources = t.Sources
+	}
+	for _, s := range sources {
 		for _, b := range t.selectedBuilds(s, o.Only, o.Except) {
 			selected[b] = true
 		}

@@ -143,6 +143,22 @@ func TestSelectOnlyExcept(t *testing.T) {
 	if got := sourceNames(consul.Selected([]string{"ubuntu-20"})); !slices.Equal(got, []string{"ubuntu-20"}) {
 		t.Errorf("Selected = %q", got)
 	}
+	jenkins, _ := loadFiles(t, map[string]string{"jenkins.pkr.hcl": jenkinsLikeHCL}, "jenkins.pkr.hcl")
+	for _, c := range []struct {
+		tmpl         *Template
+		only, except []string
+		want         []string
+	}{
+		{consul, nil, []string{"rhel-8"}, []string{"amazon-linux-2", "ubuntu-18", "ubuntu-20"}},
+		{consul, []string{"amazon-linux-2", "ubuntu-18", "ubuntu-20"}, nil, []string{"amazon-linux-2", "ubuntu-18", "ubuntu-20"}},
+		{jenkins, []string{"more.*"}, nil, []string{"more.amazon-ebs.base", "more.amazon-ebs.agent"}},
+		{jenkins, nil, []string{"amazon-ebs.*"}, []string{"more.amazon-ebs.base", "more.amazon-ebs.agent"}},
+		{jenkins, nil, nil, []string{"amazon-ebs.jenkins", "more.amazon-ebs.base", "amazon-ebs.agent", "more.amazon-ebs.agent"}},
+	} {
+		if got := c.tmpl.SelectedBuilds(c.only, c.except); !slices.Equal(got, c.want) {
+			t.Errorf("SelectedBuilds(%q, %q) = %q, want %q", c.only, c.except, got, c.want)
+		}
+	}
 }
 
 func TestBuildNamesAndUnmatched(t *testing.T) {

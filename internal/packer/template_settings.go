@@ -78,6 +78,19 @@ func (t *Template) Select(only, except []string) []Source {
 	return out
 }
 
+// SelectedBuilds returns the build names of the amazon sources that -only
+// only and -except except select, in source order: the canonical form of a
+// selection (two patterns that select the same builds give the same
+// names), e.g. for the fingerprint. It is every amazon build when the
+// selection leaves none out.
+func (t *Template) SelectedBuilds(only, except []string) []string {
+	var out []string
+	for _, s := range t.AmazonSources() {
+		out = append(out, t.selectedBuilds(s, only, except)...)
+	}
+	return out
+}
+
 // selectedBuilds returns the build names of s that -only only and -except
 // except select.
 func (t *Template) selectedBuilds(s Source, only, except []string) []string {

@@ -38,17 +38,17 @@ func (b *Baker) checkBuild(img *Image, region string) ([]packer.Var, error) {
 	}
 	var vars []packer.Var
 	for _, w := range []struct {
-		setting, explicit, legacy, value, flag string
+		setting, explicit, legacy, value, flag, varFlag string
 	}{
-		{"region", img.RegionVar, VarRegion, region, "--region"},
-		{"subnet_id", img.SubnetVar, VarSubnetID, img.SubnetID, "--subnet-id"},
-		{"custom_endpoint_ec2", img.EndpointVar, VarEndpoint, img.Endpoint, "--endpoint"},
+		{"region", img.RegionVar, VarRegion, region, "--region", "--region-var"},
+		{"subnet_id", img.SubnetVar, VarSubnetID, img.SubnetID, "--subnet-id", "--subnet-var"},
+		{"custom_endpoint_ec2", img.EndpointVar, VarEndpoint, img.Endpoint, "--endpoint", "--endpoint-var"},
 	} {
 		names, others := packer.SettingVars(sources, w.setting)
 		if w.explicit != "" {
 			if !t.Declares(w.explicit) {
-				return nil, usererr.WithHint(fmt.Errorf("template %s does not declare the variable %q that %s-var names", t.Path, w.explicit, w.flag),
-					"name a variable the template declares, or drop %s-var", w.flag)
+				return nil, usererr.WithHint(fmt.Errorf("template %s does not declare the variable %q that %s names", t.Path, w.explicit, w.varFlag),
+					"name a variable the template declares, or drop %s", w.varFlag)
 			}
 			names = append(names, w.explicit)
 		}
@@ -70,7 +70,7 @@ func (b *Baker) checkBuild(img *Image, region string) ([]packer.Var, error) {
 		// is the usual case on AWS itself.
 		if w.setting == "subnet_id" && w.explicit == "" && len(others) > 0 {
 			b.log().Warn(fmt.Sprintf("%s has nowhere to go in %s: its %s is %s", w.flag, others[0].Name, w.setting, describe(others[0], w.setting)),
-				"hint", fmt.Sprintf("make the template's %s a variable, or name the variable with %s-var", w.setting, w.flag))
+				"hint", fmt.Sprintf("make the template's %s a variable, or name the variable with %s", w.setting, w.varFlag))
 		}
 	}
 	return vars, nil

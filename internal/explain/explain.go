@@ -179,8 +179,12 @@ func groupName(k string) string {
 		return "template"
 	case 'd':
 		return "directory"
+	case 'i':
+		return "input"
 	case 'v':
 		return "variables"
+	case 's':
+		return "selection"
 	case 'b':
 		return "base"
 	case 'p':
@@ -206,8 +210,8 @@ func (x *Explanation) Lines() []string {
 	out := []string{fmt.Sprintf("%s: compared with %s (%s, fingerprint %s)", x.Image, x.Previous.AMI, x.Previous.Created, short(x.Previous.Fingerprint))}
 	for _, c := range x.Changed {
 		switch {
-		case c.Group == "directory" && c.Root != "":
-			out = append(out, fmt.Sprintf("  changed: directory %s", c.Root))
+		case (c.Group == "directory" || c.Group == "input") && c.Root != "":
+			out = append(out, fmt.Sprintf("  changed: %s %s", c.Group, c.Root))
 		case c.Group == "parent":
 			out = append(out, fmt.Sprintf("  changed: parent %s -> %s", short(c.Old), short(c.New)))
 		case c.Group == "base":

@@ -12,6 +12,8 @@ func TestCompare(t *testing.T) {
 		{Kind: fingerprint.KindFile, Root: ".", Path: "x", Hash: "2"},
 		{Kind: fingerprint.KindVar, Path: "v", Hash: "3"},
 		{Kind: fingerprint.KindParent, Path: "fingerprint", Hash: "p1"},
+		{Kind: fingerprint.KindInput, Root: "../shared", Path: "install.sh", Hash: "4"},
+		{Kind: fingerprint.KindOnly, Path: "amazon-ebs.x", Hash: "5"},
 	}}
 	tag := fingerprint.GroupsOf(old).String()
 	for _, tt := range []struct {
@@ -24,6 +26,8 @@ func TestCompare(t *testing.T) {
 		{"directory", 1, "9", "directory"},
 		{"variables", 2, "9", "variables"},
 		{"parent", 3, "p2", "parent"},
+		{"input", 4, "9", "input"},
+		{"selection", 5, "9", "selection"},
 	} {
 		cur := fingerprint.Result{Inputs: append([]fingerprint.Input(nil), old.Inputs...)}
 		cur.Inputs[tt.i].Hash = tt.hash
@@ -34,6 +38,9 @@ func TestCompare(t *testing.T) {
 		}
 		if tt.group == "parent" && (got[0].Old != "p1" || got[0].New != "p2") {
 			t.Errorf("parent: %+v", got[0])
+		}
+		if tt.group == "input" && got[0].Root != "../shared" {
+			t.Errorf("input: %+v", got[0])
 		}
 	}
 	if got := compare(old, &Previous{}); len(got) != 1 || got[0].Group != "unknown" {

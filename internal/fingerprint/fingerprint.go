@@ -94,6 +94,18 @@ type Spec struct {
 	// set it enters the V2 manifest as one more input (KindBase, base.go);
 	// when empty the sum is what it always was. V1 refuses it.
 	Base string
+	// Extra are the files and directories the template uses outside the
+	// definition directories (packer.Template.Inputs, less those Inside
+	// says are covered): each is hashed as a root of its own (extra.go), a
+	// directory walked with the same rules as a definition directory. In
+	// V2 their inputs are KindInput and KindInputSymlink; without Extra the
+	// sum is what it always was. V1 ignores them, as the original did.
+	Extra []ExtraRoot
+	// Only and Except are the build names of packer's -only and -except.
+	// When either is non-empty, each name enters the V2 manifest (KindOnly,
+	// KindExcept), sorted and unique; without them the sum is what it
+	// always was. V1 ignores them.
+	Only, Except []string
 
 	// beforeOpen, if set, is called by a worker just before it opens a
 	// file: a test seam to change the tree between the walk and the hashing.
@@ -103,7 +115,7 @@ type Spec struct {
 // Input is one thing that went into the sum, as shown by
 // `ami-bakery checksum --explain`.
 type Input struct {
-	Kind string // KindTemplate, KindFile, KindSymlink, KindVarFile or KindVar
+	Kind string // KindTemplate, KindFile, KindSymlink, KindVarFile, KindVar, KindParent, KindBase, KindInput, KindInputSymlink, KindOnly or KindExcept
 	// Root labels the definition root the input belongs to without naming
 	// where it is checked out. V2: the root's path relative to the
 	// template's directory (or, without a template, to the deepest directory
@@ -114,6 +126,9 @@ type Input struct {
 	Executable bool   // owner-executable (files only)
 	Size       int64  // bytes of content, link target or var value
 	Hash       string // lowercase hex: SHA-256 (v2) or SHA-1 (v1) of the content, link target or var value
+	// Pos is where the template uses an extra root (ExtraRoot.Pos), for
+	// KindInput and KindInputSymlink; it is shown, never hashed.
+	Pos string
 }
 
 // Result is a computed fingerprint.
@@ -128,7 +143,9 @@ type Result struct {
 // With V2 the sum covers, for each definition directory, every file's path
 // relative to the directory, its owner-executable bit and its content; every
 // symlink's path and target text; the template, -var-file contents in order
-// and the -var values that packer would see. It leaves out any ".git"
+// and the -var values that packer would see; the files and directories the
+// template uses outside the definition directories (Extra) and the build
+// selection (Only, Except), when given. It leaves out any ".git"
 // directory or file and what the ignore file excludes, but includes the
 // ignore file itself. It never follows a symlink out of its directory and
 // refuses special files, so it cannot hang on a fifo.

@@ -16,18 +16,23 @@ import (
 //	dN  the files and symlinks of the Nth definition root, in the order
 //	    first hashed (d0 is the first root); one "d" for all of them when
 //	    one per root would not fit
+//	iN  the inputs of extra roots (kinds "input" and "input-symlink"),
+//	    by root label, as dN; one "i" when one per label would not fit
 //	v   the var files and vars
+//	s   the build selection (kinds "only" and "except")
 //	b   the base image inputs (kind "base"), when there are any
 //	p   the parent's fingerprint, for an image with a parent
 //
-// A group without inputs is left out. The value stays within an EC2 tag
-// value's 256 characters.
+// A group without inputs is left out, so a definition without extra roots
+// or a selection has the groups it always had. The value stays within an
+// EC2 tag value's 256 characters.
 type Groups struct {
-	// Keys in order ("t", "d0", ..., "v", "b", "p"), and their hashes.
+	// Keys in order ("t", "d0", ..., "i0", ..., "v", "s", "b", "p"), and
+	// their hashes.
 	Keys   []string
 	Hashes map[string]string
-	// Roots names the root of each dN key, from the inputs (not recorded
-	// in the tag).
+	// Roots names the root of each dN and iN key, from the inputs (not
+	// recorded in the tag).
 	Roots map[string]string
 }
 
@@ -38,7 +43,17 @@ func GroupsOf(res Result) Groups {
 	hs := map[string]*groupHash{}
 	var keys []string
 	roots := map[string]string{}
-	var rootOrder []string
+	rootOrder := map[byte][]string{}
+	byRoot := func(prefix byte, in Input) string {
+		i := slices.Index(rootOrder[prefix], in.Root)
+		if i < 0 {
+			i = len(rootOrder[prefix])
+			rootOrder[prefix] = append(rootOrder[prefix], in.Root)
+		}
+		key := fmt.Sprintf("%c%d", prefix, i)
+		roots[key] = in.Root
+		return key
+	}
 	add := func(key string, in Input) {
 		h := hs[key]
 		if h == nil {
@@ -53,16 +68,13 @@ func GroupsOf(res Result) Groups {
 		case KindTemplate:
 			add("t", in)
 		case KindFile, KindSymlink:
-			i := slices.Index(rootOrder, in.Root)
-			if i < 0 {
-				i = len(rootOrder)
-				rootOrder = append(rootOrder, in.Root)
-			}
-			key := fmt.Sprintf("d%d", i)
-			roots[key] = in.Root
-			add(key, in)
+			add(byRoot('d', in), in)
+		case KindInput, KindInputSymlink:
+			add(byRoot('i', in), in)
 		case KindVarFile, KindVar:
 			add("v", in)
+		case KindOnly, KindExcept:
+			add("s", in)
 		case KindBase:
 			add("b", in)
 		case KindParent:
@@ -70,35 +82,42 @@ func GroupsOf(res Result) Groups {
 		}
 	}
 	g := Groups{Hashes: map[string]string{}, Roots: roots}
-	order := map[byte]int{'t': 0, 'd': 1, 'v': 2, 'b': 3, 'p': 4}
+	order := map[byte]int{'t': 0, 'd': 1, 'i': 2, 'v': 3, 's': 4, 'b': 5, 'p': 6}
 	slices.SortStableFunc(keys, func(a, b string) int { return order[a[0]] - order[b[0]] })
 	for _, k := range keys {
 		g.Keys = append(g.Keys, k)
 		g.Hashes[k] = hs[k].sum()
 	}
 	if len(g.String()) > maxGroupsLen {
-		g = g.collapseDirs(res)
+		g = g.collapse(res, 'd', KindFile, KindSymlink)
+	}
+	if len(g.String()) > maxGroupsLen {
+		g = g.collapse(res, 'i', KindInput, KindInputSymlink)
 	}
 	return g
 }
 
-// collapseDirs replaces the dN groups by one "d".
-func (g Groups) collapseDirs(res Result) Groups {
+// collapse replaces the groups prefix0, prefix1, ... (one per root) by one
+// group, prefix alone, of every input of the kinds.
+func (g Groups) collapse(res Result, prefix byte, kinds ...string) Groups {
 	all := &groupHash{}
 	for _, in := range res.Inputs {
-		if in.Kind == KindFile || in.Kind == KindSymlink {
+		if slices.Contains(kinds, in.Kind) {
 			all.add(in)
 		}
 	}
 	out := Groups{Hashes: map[string]string{}, Roots: map[string]string{}}
 	for _, k := range g.Keys {
 		switch {
-		case k[0] != 'd':
+		case k[0] != prefix:
 			out.Keys = append(out.Keys, k)
 			out.Hashes[k] = g.Hashes[k]
-		case k == "d0":
-			out.Keys = append(out.Keys, "d")
-			out.Hashes["d"] = all.sum()
+			if r, ok := g.Roots[k]; ok {
+				out.Roots[k] = r
+			}
+		case k == string(prefix)+"0":
+			out.Keys = append(out.Keys, string(prefix))
+			out.Hashes[string(prefix)] = all.sum()
 		}
 	}
 	return out

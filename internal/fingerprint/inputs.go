@@ -11,9 +11,11 @@ import (
 
 // InputOf says whether writing the file at path would change the
 // fingerprint of s, and if so what it is: "the packer template", "-var-file
-// NAME", or "a file of definition directory DIR" (one the walk would hash:
-// not under .git, not ignored; with V1, not a dot file). It returns "" for
-// a path that is no input, such as the files in s.Exclude.
+// NAME", "a file of definition directory DIR" (one the walk would hash:
+// not under .git, not ignored; with V1, not a dot file), and with V2 "a
+// file the template uses (at POS)" or "a file of DIR, which the template
+// uses (at POS)" for the extra roots. It returns "" for a path that is no
+// input, such as the files in s.Exclude.
 //
 // A path is compared both as named and with its symlinks resolved, since
 // writing through a link writes its target; a template or -var-file is also
@@ -46,6 +48,24 @@ func InputOf(s Spec, path string) (string, error) {
 		in, err := inDir(s, d, names)
 		if in || err != nil {
 			return fmt.Sprintf("a file of definition directory %s", d), err
+		}
+	}
+	if s.Algorithm == V1 {
+		return "", nil // V1 ignores the extra roots
+	}
+	for _, x := range s.Extra {
+		at := ""
+		if x.Pos != "" {
+			at = " at " + x.Pos
+		}
+		if sameFile(path, x.Path) {
+			return "a file the template uses" + at, nil
+		}
+		if fi, err := os.Stat(x.Path); err == nil && fi.IsDir() {
+			in, err := inDir(s, x.Path, names)
+			if in || err != nil {
+				return fmt.Sprintf("a file of %s, which the template uses%s", x.Path, at), err
+			}
 		}
 	}
 	return "", nil

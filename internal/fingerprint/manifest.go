@@ -31,7 +31,10 @@ import (
 const manifestHeader = "ami-bakery fingerprint v2\n"
 
 // kindRank orders the kinds in the manifest: the template, the var files,
-// the vars, then the files and symlinks of the roots.
+// the vars, then the files and symlinks of the roots (with the parent and
+// the base), then the inputs of extra roots, then the build selection
+// (-only, then -except). Ranks 4 to 6 are new kinds, after all the others,
+// so that a manifest without them is what it always was.
 func kindRank(kind string) int {
 	switch kind {
 	case KindTemplate:
@@ -40,6 +43,12 @@ func kindRank(kind string) int {
 		return 1
 	case KindVar:
 		return 2
+	case KindInput, KindInputSymlink:
+		return 4
+	case KindOnly:
+		return 5
+	case KindExcept:
+		return 6
 	}
 	return 3
 }
@@ -65,7 +74,12 @@ func compareInputs(a, b Input) int {
 	if c := strings.Compare(a.Root, b.Root); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Path, b.Path)
+	if c := strings.Compare(a.Path, b.Path); c != 0 || ra < 4 {
+		return c
+	}
+	// A file an extra root names and a symlink inside another extra root
+	// may have one path.
+	return strings.Compare(a.Kind, b.Kind)
 }
 
 // writeManifest writes the V2 manifest of inputs, which must be sorted.

@@ -74,6 +74,18 @@ type root struct {
 	label  string // Input.Root
 	ignore *ignoreMatcher
 	count  int // files and symlinks found, not counting the ignore file
+	// extra marks a root of Spec.Extra, whose inputs are KindInput and
+	// KindInputSymlink, used by the template at pos.
+	extra bool
+	pos   string
+}
+
+// kinds returns the kinds of the root's files and symlinks.
+func (r *root) kinds() (file, link string) {
+	if r.extra {
+		return KindInput, KindInputSymlink
+	}
+	return KindFile, KindSymlink
 }
 
 func (r *root) display(rel string) string {

@@ -27,7 +27,7 @@ func computeV2(ctx context.Context, s Spec) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	inputs, roots, err := rootsV2(ctx, s, ignoreName)
+	inputs, roots, base, err := rootsV2(ctx, s, ignoreName)
 	if err != nil {
 		return Result{}, err
 	}
@@ -36,24 +36,35 @@ func computeV2(ctx context.Context, s Spec) (Result, error) {
 		return Result{}, err
 	}
 	inputs = append(inputs, args...)
-	files, links, err := hashRootsV2(ctx, s, roots, ignoreName)
+	extra, extraRoots, err := extraV2(ctx, s, base, ignoreName, roots)
+	if err != nil {
+		return Result{}, err
+	}
+	inputs = append(inputs, extra...)
+	files, links, err := hashRootsV2(ctx, s, append(roots, extraRoots...), ignoreName)
 	if err != nil {
 		return Result{}, err
 	}
 	inputs = slices.Grow(inputs, len(files)+len(links))
 	hexSums := hexAll(files, sha256.Size)
 	for i, e := range files {
+		kind, _ := e.root.kinds()
 		inputs = append(inputs, Input{
-			Kind:       KindFile,
+			Kind:       kind,
 			Root:       e.root.label,
 			Path:       e.rel,
 			Executable: e.exec,
 			Size:       e.size,
 			Hash:       hexSums[i*2*sha256.Size : (i+1)*2*sha256.Size],
+			Pos:        e.root.pos,
 		})
 	}
 	inputs = append(inputs, links...)
+	inputs = append(inputs, selectionV2(s.Only, s.Except)...)
 	sortInputs(inputs)
+	if len(s.Extra) > 0 {
+		inputs = dedupInputs(inputs)
+	}
 	return Result{Algorithm: V2, Sum: manifestSum(inputs), Inputs: inputs}, nil
 }
 
@@ -90,7 +101,8 @@ func checkSpecV2(s Spec) (string, error) {
 
 // rootsV2 hashes the template, when it is a file, and returns the roots to
 // walk: the template when it is a directory, then the definition
-// directories, each labelled and with its ignore rules loaded.
+// directories, each labelled and with its ignore rules loaded; and the
+// base directory of the labels.
 //
 // Roots are labelled by their path relative to a base directory: the
 // template's directory (the directory itself when Template is one), or
@@ -99,7 +111,7 @@ func checkSpecV2(s Spec) (string, error) {
 // the tree is checked out, while moving a directory relative to the
 // template (which changes what a relative path in the template means)
 // changes the sum.
-func rootsV2(ctx context.Context, s Spec, ignoreName string) ([]Input, []*root, error) {
+func rootsV2(ctx context.Context, s Spec, ignoreName string) ([]Input, []*root, string, error) {
 	var (
 		inputs []Input
 		roots  []*root
@@ -108,7 +120,7 @@ func rootsV2(ctx context.Context, s Spec, ignoreName string) ([]Input, []*root, 
 	if s.Template != "" {
 		abs, err := filepath.Abs(s.Template)
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading packer template %q: %w", s.Template, err)
+			return nil, nil, "", fmt.Errorf("reading packer template %q: %w", s.Template, err)
 		}
 		what := fmt.Sprintf("packer template %q", s.Template)
 		if fi, err := os.Stat(s.Template); err == nil && fi.IsDir() {
@@ -117,7 +129,7 @@ func rootsV2(ctx context.Context, s Spec, ignoreName string) ([]Input, []*root, 
 		} else {
 			in, err := hashArg(ctx, what, s.Template, "check the template path; a relative path is taken from the current directory")
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, "", err
 			}
 			base = filepath.Dir(abs)
 			in.Kind, in.Root, in.Path = KindTemplate, ".", filepath.Base(abs)
@@ -128,10 +140,10 @@ func rootsV2(ctx context.Context, s Spec, ignoreName string) ([]Input, []*root, 
 	for _, d := range s.Dirs {
 		abs, err := filepath.Abs(d)
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading definition directory %q: %w", d, err)
+			return nil, nil, "", fmt.Errorf("reading definition directory %q: %w", d, err)
 		}
 		if err := checkDir(d); err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		roots = addRoot(roots, d, abs)
 	}
@@ -146,15 +158,15 @@ func rootsV2(ctx context.Context, s Spec, ignoreName string) ([]Input, []*root, 
 	for _, r := range roots {
 		rel, err := filepath.Rel(base, r.abs)
 		if err != nil {
-			return nil, nil, usererr.WithHint(fmt.Errorf("labelling definition directory %q: %w", r.given, err),
+			return nil, nil, "", usererr.WithHint(fmt.Errorf("labelling definition directory %q: %w", r.given, err),
 				"keep the definition directories on the same volume as the template")
 		}
 		r.label = filepath.ToSlash(rel)
 		if r.ignore, err = loadIgnore(r, ignoreName); err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 	}
-	return inputs, roots, nil
+	return inputs, roots, base, nil
 }
 
 // addRoot adds the directory abs (given as given) to roots, unless it is
@@ -214,7 +226,7 @@ func hashRootsV2(ctx context.Context, s Spec, roots []*root, ignoreName string) 
 		return nil, nil, err
 	}
 	for _, r := range roots {
-		if r.count == 0 {
+		if r.count == 0 && !r.extra { // an empty directory the template uses adds nothing
 			hint := "add the files packer uses to it, or leave it out of the definition directories"
 			if r.ignore != nil {
 				hint = fmt.Sprintf("check that its %s does not leave out everything", ignoreName)
@@ -430,7 +442,8 @@ func (w *walkV2) link(r *root, p string) error {
 			"packer would read it, so it shapes the AMI: stop ignoring the target, or ignore the link too")
 	}
 	sum := sha256.Sum256([]byte(text))
-	w.links = append(w.links, Input{Kind: KindSymlink, Root: r.label, Path: p, Size: int64(len(text)), Hash: hex.EncodeToString(sum[:])})
+	_, kind := r.kinds()
+	w.links = append(w.links, Input{Kind: kind, Root: r.label, Path: p, Size: int64(len(text)), Hash: hex.EncodeToString(sum[:]), Pos: r.pos})
 	r.count++
 	return nil
 }

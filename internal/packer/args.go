@@ -30,12 +30,19 @@ type BuildOptions struct {
 	Dir string
 	// Env is packer's whole environment; nil means os.Environ().
 	Env []string
+	// SetEnv are "NAME=value" entries that replace any entry of the same
+	// name in Env (or os.Environ()): for example the build region in
+	// AWS_REGION and AWS_DEFAULT_REGION, for a source that sets no region.
+	SetEnv []string
 	// Vars are passed as -var name=value, in order.
 	Vars []Var
 	// VarFiles are passed as -var-file=path, in order, before Vars.
 	VarFiles []string
 	// Only are build names for -only.
 	Only []string
+	// Except are build names for -except (packer 1.6.6 takes both -only
+	// and -except at once: a build must match only and not except).
+	Except []string
 	// OnError is -on-error, one of OnErrorValues; "" leaves packer's
 	// default, cleanup.
 	OnError string
@@ -93,9 +100,19 @@ func (o BuildOptions) validate() error {
 			errs = append(errs, errors.New("empty -var-file path"))
 		}
 	}
-	for _, b := range o.Only {
-		if b == "" || strings.Contains(b, ",") {
-			errs = append(errs, fmt.Errorf("invalid build name %q for -only", b))
+	for _, sel := range []struct {
+		flag  string
+		names []string
+	}{{"-only", o.Only}, {"-except", o.Except}} {
+		for _, b := range sel.names {
+			if b == "" || strings.Contains(b, ",") {
+				errs = append(errs, fmt.Errorf("invalid build name %q for %s", b, sel.flag))
+			}
+		}
+	}
+	for _, kv := range o.SetEnv {
+		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
+			errs = append(errs, fmt.Errorf("invalid environment entry %q, want NAME=value", kv))
 		}
 	}
 	if err := CheckOnError(o.OnError); err != nil {
@@ -113,7 +130,7 @@ func (o BuildOptions) validate() error {
 // Args returns packer's arguments for o, without the program name:
 //
 //	build -machine-readable -color=false [-debug] [-on-error=X] [-only=a,b]
-//	      [-var-file=f]... [-var name=value]... template
+//	      [-except=c,d] [-var-file=f]... [-var name=value]... template
 //
 // A template path that starts with "-" is given as "./-..." so that packer
 // does not take it for a flag. Args does not validate o; Build does.
@@ -127,6 +144,9 @@ func Args(o BuildOptions) []string {
 	}
 	if len(o.Only) > 0 {
 		args = append(args, "-only="+strings.Join(o.Only, ","))
+	}
+	if len(o.Except) > 0 {
+		args = append(args, "-except="+strings.Join(o.Except, ","))
 	}
 	for _, f := range o.VarFiles {
 		args = append(args, "-var-file="+f)

@@ -173,8 +173,15 @@ func appendLast(list []string, s string, n int) []string {
 func finish(o BuildOptions, out *output, artifacts []Artifact) (*Result, error) {
 	if len(artifacts) == 0 {
 		err := error(ErrNoArtifacts)
+		var flags []string
 		if len(o.Only) > 0 {
-			err = usererr.WithHint(err, "check that the -only build names match the template's builds (JSON: the builder's name or type; HCL2: type.name)")
+			flags = append(flags, "-only")
+		}
+		if len(o.Except) > 0 {
+			flags = append(flags, "-except")
+		}
+		if len(flags) > 0 {
+			err = usererr.WithHint(err, "check that the %s build names match the template's builds (JSON: the builder's name or type; HCL2: type.name, prefixed by a named build's name)", strings.Join(flags, " and "))
 		}
 		return nil, out.buildError(err)
 	}

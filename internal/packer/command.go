@@ -13,13 +13,15 @@ import (
 )
 
 // resolve is the one place that decides how packer runs for o: the binary's
-// absolute path, the whole environment (nil o.Env means os.Environ()) and
-// the grace period (0 means DefaultGrace).
+// absolute path, the whole environment (nil o.Env means os.Environ(), with
+// o.SetEnv replacing entries of the same names) and the grace period (0
+// means DefaultGrace).
 func (o BuildOptions) resolve() (path string, env []string, grace time.Duration, err error) {
 	env = o.Env
 	if env == nil {
 		env = os.Environ()
 	}
+	env = setEnv(env, o.SetEnv)
 	path, err = lookPath(o.Packer, env)
 	if err != nil {
 		return "", nil, 0, err
@@ -111,4 +113,24 @@ func versionAtLeast(line string, major, minor int) bool {
 	ma, _ := strconv.Atoi(m[1])
 	mi, _ := strconv.Atoi(m[2])
 	return ma > major || ma == major && mi >= minor
+}
+
+// setEnv returns env with each "NAME=value" of set replacing every entry
+// of that name, in a new slice; env itself is not changed.
+func setEnv(env, set []string) []string {
+	if len(set) == 0 {
+		return env
+	}
+	names := map[string]bool{}
+	for _, kv := range set {
+		name, _, _ := strings.Cut(kv, "=")
+		names[name] = true
+	}
+	out := make([]string, 0, len(env)+len(set))
+	for _, kv := range env {
+		if name, _, _ := strings.Cut(kv, "="); !names[name] {
+			out = append(out, kv)
+		}
+	}
+	return append(out, set...)
 }

@@ -31,6 +31,10 @@ type Template struct {
 	Manifests []Setting
 	// Syntax is "json" for a legacy JSON template, "hcl" for HCL2.
 	Syntax string
+
+	// refs are the template's references to local paths, for Inputs
+	// (template_inputs.go).
+	refs []inputRef
 }
 
 // Source is one builder of a template.

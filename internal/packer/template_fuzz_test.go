@@ -21,6 +21,9 @@ func FuzzLoadTemplate(f *testing.F) {
 		"variables {\n  x = 1\n}\nsource \"a\" \"b\" {\n  ami_regions = [for r in [\"x\"] : r]\n}\n",
 		"{\n  \"variables\": [\"a\"]\n}",
 		"",
+		consulLikeJSON,
+		ecsLikeFiles["ecs/build.pkr.hcl"] + ecsLikeFiles["ecs/sources.pkr.hcl"],
+		eksLikeFiles["eks/eks-worker.json"],
 	} {
 		f.Add([]byte(s))
 	}
@@ -59,6 +62,8 @@ func FuzzLoadTemplate(f *testing.F) {
 					t.Fatalf("%s: Declares(%q) is false", name, v)
 				}
 			}
+			// Inputs must not panic, whatever the references are.
+			_, _ = t1.Inputs(InputOptions{WorkDir: dir})
 		}
 	})
 }
@@ -86,6 +91,10 @@ func withoutEval(tmpl *Template) *Template {
 	c.Manifests = nil
 	for _, m := range tmpl.Manifests {
 		c.Manifests = append(c.Manifests, strip(m))
+	}
+	c.refs = slices.Clone(tmpl.refs)
+	for i := range c.refs {
+		c.refs[i].eval = nil
 	}
 	return &c
 }

@@ -49,6 +49,7 @@ var buildSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "name"}, {Name: "sources"}},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "source", LabelNames: []string{"ref"}},
+		{Type: "provisioner", LabelNames: []string{"type"}},
 		{Type: "post-processor", LabelNames: []string{"type"}},
 		{Type: "post-processors"},
 	},
@@ -97,6 +98,8 @@ type hclLoader struct {
 	srcs     map[string][]byte
 	sources  []*hcl.Block // parallel to t.Sources
 	builds   []*hcl.Block
+	uses     [][]buildUse // parallel to builds
+	locals   []*hcl.Block
 }
 
 // loadHCLFiles reads variable, locals, source and build blocks from every
@@ -148,6 +151,7 @@ func (t *Template) loadHCLFiles(files map[string][]byte) error {
 	}
 	l.scope.declared = t.Variables
 	l.resolve()
+	l.hclInputs()
 	return nil
 }
 
@@ -168,6 +172,7 @@ func (l *hclLoader) blocks(blocks hcl.Blocks) {
 				l.setDefault(a.Name, a.Expr)
 			}
 		case "locals":
+			l.locals = append(l.locals, b)
 			attrs, d := b.Body.JustAttributes()
 			l.diags = append(l.diags, d...)
 			for name, a := range attrs {
@@ -216,7 +221,7 @@ func (l *hclLoader) setDefault(name string, expr hcl.Expression) {
 func (l *hclLoader) resolve() {
 	index := map[string]int{}
 	for i, b := range l.sources {
-		index["source."+b.Labels[0]+"."+b.Labels[1]] = i
+		index[b.Labels[0]+"."+b.Labels[1]] = i
 		c, _, _ := b.Body.PartialContent(sourceSchema)
 		s := &l.t.Sources[i]
 		s.Settings = map[string]Setting{}
@@ -228,7 +233,8 @@ func (l *hclLoader) resolve() {
 		}
 		s.AMINameVars = s.Settings["ami_name"].Vars
 	}
-	for _, b := range l.builds {
+	l.uses = make([][]buildUse, len(l.builds))
+	for bi, b := range l.builds {
 		c, _, _ := b.Body.PartialContent(buildSchema)
 		if c == nil {
 			continue
@@ -240,18 +246,50 @@ func (l *hclLoader) resolve() {
 			}
 		}
 		use := func(ref, name string) {
-			if i, ok := index[ref]; ok {
-				s := &l.t.Sources[i]
-				s.Builds = append(s.Builds, prefix+s.Type+"."+name)
+			key, refName, ok := sourceRef(ref)
+			i, found := index[key]
+			if !ok || !found {
+				return
 			}
+			if name == "" {
+				name = refName
+			}
+			s := &l.t.Sources[i]
+			local := s.Type + "." + name
+			s.Builds = append(s.Builds, prefix+local)
+			l.uses[bi] = append(l.uses[bi], buildUse{source: i, name: prefix + local, local: local})
 		}
 		if a, ok := c.Attributes["sources"]; ok {
 			for _, ref := range stringList(a.Expr) {
-				use(ref, ref[strings.LastIndexByte(ref, '.')+1:])
+				use(ref, "")
 			}
 		}
 		l.buildBlocks(c.Blocks, use)
 	}
+}
+
+// buildUse is one build of a build block: a source it uses, under its own
+// name or another.
+type buildUse struct {
+	source int    // index into Template.Sources
+	name   string // the build name, "[build.]type.name"
+	local  string // "type.name", what a provisioner's only and except name
+}
+
+// sourceRef reads a build's reference to a source as packer 1.6.6 does
+// (hcl2template's sourceRefFromString): "source.type.name" and
+// "type.name" both name the source type.name, since of three parts or
+// more the first is dropped, whatever it is, and any after the third are
+// ignored. It returns "type.name" and the name.
+func sourceRef(ref string) (key, name string, ok bool) {
+	parts := strings.Split(ref, ".")
+	if len(parts) < 2 {
+		return "", "", false
+	}
+	if len(parts) > 2 {
+		parts = parts[1:]
+	}
+	return parts[0] + "." + parts[1], parts[1], true
 }
 
 // buildBlocks reads a build's source blocks (a source used under another
@@ -260,14 +298,13 @@ func (l *hclLoader) buildBlocks(blocks hcl.Blocks, use func(ref, name string)) {
 	for _, bb := range blocks {
 		switch bb.Type {
 		case "source":
-			ref := bb.Labels[0]
-			name := ref[strings.LastIndexByte(ref, '.')+1:]
+			name := ""
 			if c, _, _ := bb.Body.PartialContent(buildSourceSchema); c != nil && c.Attributes["name"] != nil {
 				if v, ok := ctyString(evalQuiet(c.Attributes["name"].Expr)); ok {
 					name = v
 				}
 			}
-			use(ref, name)
+			use(bb.Labels[0], name)
 		case "post-processors":
 			if c, _, _ := bb.Body.PartialContent(postProcessorsSchema); c != nil {
 				l.buildBlocks(c.Blocks, use)

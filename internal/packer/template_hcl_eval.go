@@ -42,18 +42,31 @@ var hclFunctions = map[string]function.Function{
 // evaluated in as many passes as it takes; one that never evaluates (a
 // cycle, an error) is unknown.
 func (sc *hclScope) ctx(vars map[string]string) *hcl.EvalContext {
+	vals := make(map[string]cty.Value, len(vars))
+	for k, v := range vars {
+		vals[k] = cty.StringVal(v)
+	}
+	return sc.evalCtx(vals, nil, hclFunctions)
+}
+
+// evalCtx is ctx with the variables' values given as cty values, more
+// top-level variables (such as path) and other functions.
+func (sc *hclScope) evalCtx(vals, more map[string]cty.Value, funcs map[string]function.Function) *hcl.EvalContext {
 	vs := map[string]cty.Value{}
 	for _, name := range sc.declared {
-		switch v, ok := vars[name]; {
+		switch v, ok := vals[name]; {
 		case ok:
-			vs[name] = cty.StringVal(v)
+			vs[name] = v
 		case sc.defaults[name] != cty.NilVal:
 			vs[name] = sc.defaults[name]
 		default:
 			vs[name] = cty.DynamicVal
 		}
 	}
-	ctx := &hcl.EvalContext{Functions: hclFunctions, Variables: map[string]cty.Value{"var": cty.ObjectVal(vs)}}
+	ctx := &hcl.EvalContext{Functions: funcs, Variables: map[string]cty.Value{"var": cty.ObjectVal(vs)}}
+	for k, v := range more {
+		ctx.Variables[k] = v
+	}
 	done := map[string]cty.Value{}
 	for range len(sc.locals) + 1 {
 		ctx.Variables["local"] = cty.ObjectVal(done)

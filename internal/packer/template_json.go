@@ -25,7 +25,7 @@ type jsonBuilder struct {
 	Name         string
 	AMIName      string
 	Distribution Distribution
-	Settings     map[string]string // SettingNames, lists joined with commas
+	Settings     map[string]string // SettingNames, lists joined with commas, booleans as "true" or "false"
 }
 
 // userVarRe matches {{user `name`}} and {{ user "name" }} in a JSON template.
@@ -90,7 +90,8 @@ func (t *Template) loadJSON(src []byte) error {
 		return usererr.WithHint(fmt.Errorf("reading template %s: \"builders\" at %s is empty", t.Path, b.pos),
 			`add a builder: "builders": [{"type": "amazon-ebs", ...}]`)
 	}
-	for _, el := range builders {
+	for i, el := range builders {
+		builders[i].off = b.off + el.off
 		at := posAt(src, b.off+el.off)
 		jb, err := decodeJSONBuilder(el.raw)
 		if err != nil {
@@ -113,6 +114,7 @@ func (t *Template) loadJSON(src []byte) error {
 		t.Sources = append(t.Sources, s)
 	}
 	t.Manifests = jsonManifests(top["post-processors"], fmt.Sprintf("%s:%d", t.Path, top["post-processors"].pos.line), defaults)
+	t.jsonInputs(src, top, builders, defaults)
 	return nil
 }
 
@@ -199,11 +201,14 @@ func decodeJSONBuilder(raw json.RawMessage) (jsonBuilder, error) {
 		}
 		var str string
 		var list []string
+		var flag bool
 		switch {
 		case json.Unmarshal(fields[k], &str) == nil:
 			b.Settings[k] = str
 		case json.Unmarshal(fields[k], &list) == nil && list != nil:
 			b.Settings[k] = strings.Join(list, ",")
+		case json.Unmarshal(fields[k], &flag) == nil:
+			b.Settings[k] = strconv.FormatBool(flag)
 		}
 	}
 	return b, nil

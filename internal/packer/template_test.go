@@ -258,7 +258,7 @@ func relativize(t *testing.T, dir string, tmpl *Template) {
 	}
 	tmpl.Path = rel(tmpl.Path)
 	// What TestTemplateSettings checks is left out here.
-	tmpl.Syntax, tmpl.Manifests = "", nil
+	tmpl.Syntax, tmpl.Manifests, tmpl.refs = "", nil, nil
 	for i := range tmpl.Sources {
 		tmpl.Sources[i].Pos = rel(tmpl.Sources[i].Pos)
 		tmpl.Sources[i].Settings, tmpl.Sources[i].Builds = nil, nil

@@ -20,6 +20,7 @@ type checksumInput struct {
 	Executable bool   `json:"executable"`
 	Size       int64  `json:"size"`
 	Hash       string `json:"hash"`
+	Pos        string `json:"pos,omitempty"`
 }
 
 // checksumJSON is the answer of checksum --json.
@@ -48,7 +49,8 @@ const varHidden = "set"
 
 // PrintChecksum writes the answer of checksum: the fingerprint on one line;
 // with explain, first one tab-aligned line per input (kind, root, path,
-// mode, size, hash), then one "excluded" line per file left out by design
+// mode, size, hash, and for an input outside the definition directories
+// where the template uses it), then one "excluded" line per file left out by design
 // (path and why); with asJSON, which wins over explain, one JSON object.
 // A --var's value is never shown, hashed or not (varHidden).
 func PrintChecksum(w io.Writer, res fingerprint.Result, excluded []Exclusion, explain, asJSON bool) error {
@@ -76,7 +78,8 @@ func PrintChecksum(w io.Writer, res fingerprint.Result, excluded []Exclusion, ex
 	return err
 }
 
-// printInputs lists the inputs, one line each; "-" stands for an empty root,
+// printInputs lists the inputs, one line each, an input of an extra root
+// with a seventh column, where the template uses it; "-" stands for an empty root,
 // for a mode that is not executable ("x") and for a var's size. Names that
 // could break the line or its columns are quoted (field).
 func printInputs(w io.Writer, inputs []fingerprint.Input) error {
@@ -93,6 +96,9 @@ func printInputs(w io.Writer, inputs []fingerprint.Input) error {
 		size, hash := strconv.FormatInt(in.Size, 10), in.Hash
 		if in.Kind == fingerprint.KindVar {
 			size, hash = "-", varHidden
+		}
+		if in.Pos != "" {
+			hash += "\t" + field(in.Pos)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Kind, root, field(in.Path), mode, size, hash)
 	}

@@ -79,6 +79,8 @@ func TestPrintChecksum(t *testing.T) {
 		{Kind: fingerprint.KindTemplate, Root: ".", Path: "ami.json", Size: 12, Hash: "aa"},
 		{Kind: fingerprint.KindFile, Root: "..", Path: "scripts/install.sh", Executable: true, Size: 8, Hash: "bb"},
 		{Kind: fingerprint.KindVar, Path: "region", Size: 9, Hash: "cc"},
+		{Kind: fingerprint.KindInput, Root: "../shared", Path: "setup.sh", Executable: true, Size: 3, Hash: "dd", Pos: "ami.json:7"},
+		{Kind: fingerprint.KindOnly, Path: "amazon-ebs.x", Size: 12, Hash: "ee"},
 	}}
 	tests := []struct {
 		name          string
@@ -87,9 +89,11 @@ func TestPrintChecksum(t *testing.T) {
 	}{
 		{"sum only", false, false, "f00\n"},
 		{"explain", true, false, "" +
-			"template  .   ami.json            -  12  aa\n" +
-			"file      ..  scripts/install.sh  x  8   bb\n" +
-			"var       -   region              -  -   set\n" +
+			"template  .          ami.json            -  12  aa\n" +
+			"file      ..         scripts/install.sh  x  8   bb\n" +
+			"var       -          region              -  -   set\n" +
+			"input     ../shared  setup.sh            x  3   dd  ami.json:7\n" +
+			"only      -          amazon-ebs.x        -  12  ee\n" +
 			"f00\n"},
 		{"json wins over explain", true, true, `{
   "fingerprint": "f00",
@@ -118,6 +122,23 @@ func TestPrintChecksum(t *testing.T) {
       "executable": false,
       "size": 0,
       "hash": "set"
+    },
+    {
+      "kind": "input",
+      "root": "../shared",
+      "path": "setup.sh",
+      "executable": true,
+      "size": 3,
+      "hash": "dd",
+      "pos": "ami.json:7"
+    },
+    {
+      "kind": "only",
+      "root": "",
+      "path": "amazon-ebs.x",
+      "executable": false,
+      "size": 12,
+      "hash": "ee"
     }
   ]
 }

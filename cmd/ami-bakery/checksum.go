@@ -42,6 +42,7 @@ never its value, length or hash, since it may be a secret.` + exitHelp,
 	}
 	fs := cmd.Flags()
 	o.def.AddFlags(fs)
+	o.wire.AddSelectionFlags(fs)
 	fs.BoolVar(&o.explain, "explain", false, "list every input that went into the fingerprint")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object with the fingerprint and its inputs")
 	fs.SortFlags = false

@@ -190,6 +190,9 @@ func fakeBuild(template string, vars map[string]string, tag bool) (id, region st
 	}
 	b := t.Builders[0]
 	region = render(b.Region)
+	if region == "" { // as packer: a builder without a region takes the environment's
+		region = os.Getenv("AWS_REGION")
+	}
 	if b.UserData != "" {
 		// As packer: relative to its working directory.
 		if _, err := os.Stat(render(b.UserData)); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -89,6 +90,12 @@ func (f *imageFlags) load(fs *pflag.FlagSet, names []string) (*workset, error) {
 	}
 	if err := f.giveFlags(imgs, !p.Single()); err != nil {
 		return nil, err
+	}
+	for _, img := range imgs {
+		if len(img.Unresolved) > 0 && f.def.StrictInputs {
+			return nil, usererr.WithHint(usererr.Usagef("image %s: the template uses a file that cannot be known before the build: %s", img.Name, img.Unresolved[0]),
+				"give the value with --var, or name the directory with --dir so that all of it is fingerprinted; without --strict-inputs this is a warning")
+		}
 	}
 	return &workset{project: p, sel: sel, imgs: imgs}, nil
 }
@@ -191,4 +198,15 @@ func (w *workset) roles() []string {
 		}
 	}
 	return out
+}
+
+// warnInputs says, once per reference, which files a template uses that
+// cannot be known before the build: they are not in the fingerprint.
+func (w *workset) warnInputs(log *slog.Logger) {
+	for _, img := range w.imgs {
+		for _, u := range img.Unresolved {
+			log.Warn("the template uses a file that cannot be known before the build, so it is not in the fingerprint: "+u,
+				"image", img.Name, "hint", "give the value with --var, or name its directory with --dir; --strict-inputs makes this an error")
+		}
+	}
 }

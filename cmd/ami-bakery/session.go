@@ -39,6 +39,7 @@ func openSession(ctx context.Context, endpoint string, log *slog.Logger, ws *wor
 	if err != nil {
 		return nil, err
 	}
+	ws.warnInputs(log)
 	s := &session{aws: aws, log: log, region: ws.imgs[0].Regions[0], single: ws.project.Single(), locks: map[string]*lock.Locker{}}
 	if err := aws.For("").CheckCredentials(ctx); err != nil {
 		return nil, err

@@ -110,6 +110,10 @@ type Image struct {
 	ParentAMIs map[string]string
 	// Base, for a root image, is the vendor image it starts from (base.go).
 	Base *Base
+	// Unresolved are the template's references to files that cannot be
+	// resolved before the build ("file:line: expression (use)"): their
+	// files are not in the fingerprint.
+	Unresolved []string
 }
 
 // Baker bakes Images. Its fields are how: the AWS clients, packer, the

@@ -104,6 +104,12 @@ func (b *Baker) build(ctx context.Context, img *Image, res fingerprint.Result, v
 			"hint", declareHint(img))
 	}
 	bo.Vars = append(append(append(bo.Vars, vars...), img.baseVars(primary)...), img.Packer.Vars...)
+	// A source that sets no region takes packer's AWS_REGION: the build
+	// region, as --region and AWS_REGION promise alike.
+	if none := packer.WithoutRegion(img.Template.Select(img.Packer.Only, img.Packer.Except)); len(none) > 0 {
+		bo.SetEnv = append(bo.SetEnv, "AWS_REGION="+primary, "AWS_DEFAULT_REGION="+primary)
+		b.log().Debug("a source sets no region: packer runs with AWS_REGION set to the build region", "source", none[0].Name, "region", primary)
+	}
 	b.log().Info("no AMI has this fingerprint; running packer", "region", primary, "template", img.Template.Path)
 	if initFirst {
 		b.log().Info("installing the template's plugins with packer init")

@@ -24,9 +24,21 @@ const fingerprintSentinel = "ami-bakery-fingerprint-sentinel"
 // explicit *Var, and the names the original tool passed when declared.
 func (b *Baker) checkBuild(img *Image, region string) ([]packer.Var, error) {
 	t := img.Template
-	sources := t.Selected(img.Packer.Only)
+	if bad := t.UnmatchedPatterns(img.Packer.Only, img.Packer.Except); len(bad) > 0 {
+		return nil, usererr.Usage(usererr.WithHint(fmt.Errorf("the selection %s matches no build of template %s", strings.Join(bad, ", "), t.Path),
+			"the builds are: %s", strings.Join(t.BuildNames(), ", ")))
+	}
+	sources := t.Select(img.Packer.Only, img.Packer.Except)
 	if len(sources) == 0 {
 		return nil, noAmazonSource(img)
+	}
+	vars := map[string]string{}
+	for _, v := range img.Packer.Vars {
+		vars[v.Name] = v.Value
+	}
+	if skip, _ := packer.SkippingAMI(sources, vars); len(skip) > 0 {
+		return nil, usererr.Usage(usererr.WithHint(fmt.Errorf("build %s sets skip_create_ami (%s): packer would make no AMI to find again", skip[0].Name, skip[0].Settings["skip_create_ami"].Pos),
+			"leave that build out with --except %s (or --only the others), or set skip_create_ami = false", skip[0].Name))
 	}
 	if err := b.checkNames(img, sources); err != nil {
 		return nil, err
@@ -36,7 +48,7 @@ func (b *Baker) checkBuild(img *Image, region string) ([]packer.Var, error) {
 			return nil, err
 		}
 	}
-	var vars []packer.Var
+	var out []packer.Var
 	for _, w := range []struct {
 		setting, explicit, legacy, value, flag, varFlag string
 	}{
@@ -64,7 +76,7 @@ func (b *Baker) checkBuild(img *Image, region string) ([]packer.Var, error) {
 			return nil, err
 		}
 		for _, n := range names {
-			vars = append(vars, packer.Var{Name: n, Value: w.value})
+			out = append(out, packer.Var{Name: n, Value: w.value})
 		}
 		// Only the subnet warns: a template without custom_endpoint_ec2
 		// is the usual case on AWS itself.
@@ -73,7 +85,7 @@ func (b *Baker) checkBuild(img *Image, region string) ([]packer.Var, error) {
 				"hint", fmt.Sprintf("make the template's %s a variable, or name the variable with %s", w.setting, w.varFlag))
 		}
 	}
-	return vars, nil
+	return out, nil
 }
 
 // describe says what a source's setting is, for a warning.

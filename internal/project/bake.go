@@ -2,6 +2,7 @@ package project
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -53,9 +54,10 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 			SubnetVar:      img.SubnetVar,
 			EndpointVar:    img.EndpointVar,
 			PackerDir:      img.WorkDir,
-			Packer:         packer.BuildOptions{Vars: vars, VarFiles: absPaths(img.VarFiles), Only: img.Only},
+			Packer:         packer.BuildOptions{Vars: vars, VarFiles: absPaths(img.VarFiles), Only: img.Only, Except: img.Except},
 			Base:           img.Base.Clone(),
 		}
+		b.Unresolved = img.addInputs(&b.Spec)
 		if img.Parent != nil {
 			b.Parent = byImage[img.Parent]
 		}
@@ -63,6 +65,46 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 		out[i] = b
 	}
 	return out
+}
+
+// addInputs makes the fingerprint spec the whole definition: every file
+// and directory the selected builds use that lies outside the definition
+// directories becomes an input of its own (named by its path from the
+// template, so that clones agree), and a selection (only, except) that
+// builds less than the whole template enters as the build names it
+// selects. A template whose inputs all lie inside keeps its fingerprint.
+// It returns the references that cannot be resolved before the build, as
+// "file:line: text (use)".
+func (img *Image) addInputs(sp *fingerprint.Spec) []string {
+	t := img.PackerTemplate
+	if t == nil {
+		return nil
+	}
+	res, err := t.Inputs(packer.InputOptions{
+		WorkDir: cmp.Or(img.WorkDir, img.TemplateDir()), Vars: img.Vars, VarFiles: img.VarFiles,
+		Only: img.Only, Except: img.Except,
+	})
+	var unresolved []string
+	if err != nil {
+		unresolved = append(unresolved, fmt.Sprintf("the template's inputs: %v", err))
+	}
+	for _, in := range res.Missing {
+		unresolved = append(unresolved, fmt.Sprintf("%s: %s does not exist (%s)", in.Pos, in.Path, in.Use))
+	}
+	for _, in := range res.Inputs {
+		if inside, err := fingerprint.Inside(*sp, in.Path); err == nil && !inside {
+			sp.Extra = append(sp.Extra, fingerprint.ExtraRoot{Path: in.Path, Pos: in.Pos})
+		}
+	}
+	for _, u := range res.Unresolved {
+		unresolved = append(unresolved, fmt.Sprintf("%s: %s (%s)", u.Pos, u.Text, u.Use))
+	}
+	if len(img.Only)+len(img.Except) > 0 {
+		if sel := t.SelectedBuilds(img.Only, img.Except); !slices.Equal(sel, t.SelectedBuilds(nil, nil)) {
+			sp.Only = sel
+		}
+	}
+	return unresolved
 }
 
 // Exclusion is a file an image's fingerprint leaves out, and why.

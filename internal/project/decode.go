@@ -19,7 +19,7 @@ import (
 // its own child.
 var settingNames = []string{
 	"template", "dirs", "parent_var", "var_files", "vars", "regions", "owners",
-	"tag_key", "fingerprint_var", "lookup", "role_arn", "only", "ignore_file",
+	"tag_key", "fingerprint_var", "lookup", "role_arn", "only", "except", "ignore_file",
 	"workdir", "region_var", "subnet_var", "endpoint_var",
 }
 
@@ -152,6 +152,7 @@ func (r *resolver) image(name string) *Image {
 		Lookup:         r.str("lookup", DefaultLookup),
 		RoleARN:        r.str("role_arn", ""),
 		Only:           r.list("only"),
+		Except:         r.list("except"),
 		IgnoreFile:     r.str("ignore_file", ""),
 		WorkDir:        r.path("workdir"),
 		RegionVar:      r.str("region_var", ""),

@@ -90,7 +90,7 @@ type Image struct {
 	FingerprintVar string
 	Lookup         string // tag or name
 	RoleARN        string
-	Only           []string
+	Only, Except   []string
 	IgnoreFile     string
 	// Algorithm is the fingerprint algorithm: v2, or for a single
 	// template v1, the original tool's. "" is v2.

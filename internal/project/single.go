@@ -2,8 +2,6 @@ package project
 
 import (
 	"errors"
-	"fmt"
-	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -34,11 +32,9 @@ func Single(name string, flags Flags, base *bake.Base, pub Publish, alg fingerpr
 	// A template packer cannot read is a failure (exit 1), said as it
 	// is; checksum, which needs only its bytes, goes on without it.
 	img.PackerTemplate, img.TemplateErr = packer.LoadTemplate(img.Template)
-	dir, err := filepath.Abs(img.TemplateDir())
-	if err != nil {
-		return nil, fmt.Errorf("resolving the template's directory: %w", err)
-	}
-	return &Project{Dir: dir, Images: []*Image{img}, single: true}, nil
+	// Dir is the template's directory as given, so that what is said of
+	// the files beside it (checksum --explain) reads as the user wrote it.
+	return &Project{Dir: img.TemplateDir(), Images: []*Image{img}, single: true}, nil
 }
 
 // Single reports whether p is a template given on the command line.

@@ -78,7 +78,7 @@ func source(fs *pflag.FlagSet, name string) string {
 var settingFlags = []struct{ setting, flag string }{
 	{"owners", "owner"}, {"tag_key", "tag-key"}, {"lookup", "lookup"}, {"role_arn", "role-arn"},
 	{"fingerprint_var", "fingerprint-var"}, {"region_var", "region-var"}, {"subnet_var", "subnet-var"},
-	{"endpoint_var", "endpoint-var"}, {"only", "only"}, {"ignore_file", "ignore-file"}, {"workdir", "packer-dir"},
+	{"endpoint_var", "endpoint-var"}, {"only", "only"}, {"except", "except"}, {"ignore_file", "ignore-file"}, {"workdir", "packer-dir"},
 	{"var_files", "var-file"}, {"vars", "var"}, {"template", "template"}, {"dirs", "dir"},
 }
 
@@ -148,6 +148,8 @@ func settingValue(setting string, t *Target, d *Definition, w *Wiring) any {
 		return t.RoleARN
 	case "only":
 		return w.Only
+	case "except":
+		return w.Except
 	case "ignore_file":
 		return d.IgnoreFile
 	case "workdir":

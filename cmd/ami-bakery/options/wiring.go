@@ -18,7 +18,7 @@ type Wiring struct {
 	// those the template's sources use for region, subnet_id and
 	// custom_endpoint_ec2.
 	RegionVar, SubnetVar, EndpointVar string
-	Only                              []string
+	Only, Except                      []string
 }
 
 // AddFlags registers the wiring flags.
@@ -28,9 +28,16 @@ func (w *Wiring) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&w.RegionVar, "region-var", "", "template variable that also receives the primary region")
 	fs.StringVar(&w.SubnetVar, "subnet-var", "", "template variable that also receives --subnet-id")
 	fs.StringVar(&w.EndpointVar, "endpoint-var", "", "template variable that also receives --endpoint")
-	fs.StringSliceVar(&w.Only, "only", nil, "packer -only: build only these builds (the checks look only at these)")
+	w.AddSelectionFlags(fs)
 	BindEnv(fs, "subnet-id", "AWS_SUBNET_ID")
 	BindEnv(fs, "fingerprint-var", "AMI_BAKERY_FINGERPRINT_VAR")
+}
+
+// AddSelectionFlags registers --only and --except: which builds of the
+// template run, part of the fingerprint (checksum takes them too).
+func (w *Wiring) AddSelectionFlags(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&w.Only, "only", nil, "packer -only: build only these builds (the checks look only at these; part of the fingerprint)")
+	fs.StringSliceVar(&w.Except, "except", nil, "packer -except: build all but these builds (part of the fingerprint)")
 }
 
 // Validate checks the wiring flags against the definition's --var names.

@@ -28,7 +28,7 @@
 // which refuses unknown fields. clientError makes their errors, paging.go
 // pages lists sorted by name. Every service records its calls
 // (Call.Action) so tests can count them.
-
+//
 // # EC2 protocol
 //
 // Requests are POST (or GET) form-encoded "Action=...&Version=2016-11-15&..."
@@ -97,7 +97,7 @@
 // Auto Scaling (autoscaling*.go, Query protocol 2011-01-01) keeps launch
 // configurations and groups launched by a launch configuration, a launch
 // template or a mixed instances policy; groups launch no instances.
-
+//
 // # What is refused
 //
 // Anything not modelled is an explicit error, never a silent success or a

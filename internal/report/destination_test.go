@@ -26,7 +26,7 @@ func TestReplaceIsAtomic(t *testing.T) {
 	if err := os.Link(p, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteAll(Sinks(SinkOptions{OutputFile: p}), sample); err != nil {
+	if err := writeAll(Sinks(SinkOptions{OutputFile: p}), sample); err != nil {
 		t.Fatal(err)
 	}
 	if raw, _ := os.ReadFile(old); string(raw) != "old bytes\n" {
@@ -48,7 +48,7 @@ func TestSymlinkKept(t *testing.T) {
 	target, link := filepath.Join(dir, "real.json"), filepath.Join(dir, "link.json")
 	os.WriteFile(target, []byte("old\n"), 0o644)
 	os.Symlink("real.json", link)
-	if err := WriteAll(Sinks(SinkOptions{OutputFile: link}), sample); err != nil {
+	if err := writeAll(Sinks(SinkOptions{OutputFile: link}), sample); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
@@ -65,7 +65,7 @@ func TestSymlinkKept(t *testing.T) {
 // TestDevicesWrittenInPlace: /dev/null stays a device (the bug: a rename
 // over it made it a regular file, for every process on the machine).
 func TestDevicesWrittenInPlace(t *testing.T) {
-	if err := WriteAll(Sinks(SinkOptions{OutputFile: "/dev/null", TFVarsFile: "/dev/null"}), sample); err != nil {
+	if err := writeAll(Sinks(SinkOptions{OutputFile: "/dev/null", TFVarsFile: "/dev/null"}), sample); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat("/dev/null"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
@@ -84,7 +84,7 @@ func TestProcDescriptor(t *testing.T) {
 	defer f.Close()
 	f.WriteString("before\n")
 	for _, p := range []string{fmt.Sprintf("/proc/self/fd/%d", f.Fd()), fmt.Sprintf("/dev/fd/%d", f.Fd())} {
-		if err := WriteAll(Sinks(SinkOptions{OutputFile: p}), sample); err != nil {
+		if err := writeAll(Sinks(SinkOptions{OutputFile: p}), sample); err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
 	}
@@ -103,7 +103,7 @@ func TestFifo(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := WriteAll(Sinks(SinkOptions{OutputFile: out, TFVarsFile: fifo, GitHubOutput: gh}), sample)
+	err := writeAll(Sinks(SinkOptions{OutputFile: out, TFVarsFile: fifo, GitHubOutput: gh}), sample)
 	if !errors.Is(err, syscall.ENXIO) || len(usererr.Hints(err)) == 0 {
 		t.Errorf("no reader: %v (hints %q)", err, usererr.Hints(err))
 	}
@@ -121,7 +121,7 @@ func TestFifo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if err := WriteAll(Sinks(SinkOptions{TFVarsFile: fifo}), sample); err != nil {
+	if err := writeAll(Sinks(SinkOptions{TFVarsFile: fifo}), sample); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 4096)
@@ -148,7 +148,7 @@ func TestAllOrNone(t *testing.T) {
 	}
 	sinks := Sinks(o)
 	sinks = append(sinks[:2:2], failing{}, sinks[2], sinks[3])
-	if err := WriteAll(sinks, sample); err == nil {
+	if err := writeAll(sinks, sample); err == nil {
 		t.Fatal("WriteAll succeeded")
 	}
 	for _, p := range o.Paths() {

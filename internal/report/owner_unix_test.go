@@ -24,7 +24,7 @@ func TestWriteFileOwnerAsRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, ".ami_id.json")
-	if err := WriteAll(Sinks(SinkOptions{OutputFile: p}), sample); err != nil {
+	if err := writeAll(Sinks(SinkOptions{OutputFile: p}), sample); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(p)

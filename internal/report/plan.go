@@ -27,16 +27,11 @@ type PlanExtras struct {
 	Explanations any // rendered in the JSON; the text lines are the caller's
 }
 
-// PrintPlan writes the answer of plan: "fingerprint SUM", then one line per
-// region ("REGION reuse AMI", "REGION wait AMI", "REGION copy from REGION",
-// "REGION build"), a copy's followed by "  carries: ..." (its sharing and
-// encryption) when known, or one JSON object.
-func PrintPlan(w io.Writer, p *bake.Plan, asJSON bool) error {
-	return PrintPlanPublishing(w, p, PlanExtras{}, asJSON)
-}
-
-// PrintPlanPublishing is PrintPlan followed by one line per publication:
-// "publish KIND NAME REGION ACTION [AMI]".
+// PrintPlanPublishing writes the answer of plan: "fingerprint SUM", then
+// one line per region ("REGION reuse AMI", "REGION wait AMI", "REGION copy
+// from REGION", "REGION build"), a copy's followed by "  carries: ..." (its
+// sharing and encryption) when known, then one line per publication
+// ("publish KIND NAME REGION ACTION [AMI]"), or one JSON object.
 func PrintPlanPublishing(w io.Writer, p *bake.Plan, x PlanExtras, asJSON bool) error {
 	pubs := x.Publications
 	if asJSON {

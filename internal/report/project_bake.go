@@ -79,7 +79,7 @@ func PrintProject(w io.Writer, p ProjectResult, asJSON bool) error {
 // project file), o.TFVarsFile {"ami_ids": {IMAGE: {REGION: AMI}}}, and in
 // GitHub Actions the outputs images (the --json images map) and amis
 // (IMAGE -> REGION -> AMI), and a step summary with the graph. Write them
-// with WriteAll and a Result whose Project is set.
+// with Publish and a Result whose Project is set.
 func ProjectSinks(o SinkOptions) []Sink {
 	return o.sinks(".ami_ids.json", projectFile, projectTFVars, projectGitHubOutputs, projectSummary)
 }

@@ -59,7 +59,7 @@ func TestProjectSinks(t *testing.T) {
 		GitHubSummary: filepath.Join(dir, "summary"),
 	}
 	pr := projectResult()
-	if err := WriteAll(ProjectSinks(o), Result{Project: &pr}); err != nil {
+	if err := writeAll(ProjectSinks(o), Result{Project: &pr}); err != nil {
 		t.Fatal(err)
 	}
 	read := func(p string) string {
@@ -92,7 +92,7 @@ func TestProjectSinks(t *testing.T) {
 		}
 	}
 	// A project's sinks given one image's result write nothing.
-	if err := WriteAll(ProjectSinks(o), Result{AMIID: "ami-9"}); err == nil {
+	if err := writeAll(ProjectSinks(o), Result{AMIID: "ami-9"}); err == nil {
 		t.Error("a project's sinks accepted one image's result")
 	}
 }

@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // Publishing: the sinks that write the AMI id where deployments read it,
@@ -17,7 +16,7 @@ import (
 //     nothing), and it refuses what cannot be written (a text-typed
 //     parameter, a launch template that reads its image from SSM) before
 //     any write, so that a refusal leaves every destination as it was.
-//   - Commit writes, region by region; WriteAll commits the publications
+//   - Commit writes, region by region; Publish commits the publications
 //     before any file, so that a failed publication leaves the files as
 //     they were and the GitHub outputs never report what was not published.
 //     A failure past the first region leaves the earlier regions written;
@@ -45,7 +44,7 @@ const (
 	Pending   = "pending"
 )
 
-// publisher is a Staged write that publishes: WriteAll adds its
+// publisher is a Staged write that publishes: Publish adds its
 // publications to the Result the other sinks render, and commits it first.
 type publisher interface {
 	publications() []Publication
@@ -57,11 +56,6 @@ type PublicationPlanner interface {
 	Plan(region, ami, fingerprint string) (Publication, error)
 }
 
-// ExpandImage puts an image's name into a destination name given with
-// "{image}", as a project's publish block names them.
-func ExpandImage(name, image string) string {
-	return strings.ReplaceAll(name, "{image}", image)
-}
 
 // regionsOf returns the regions of r in a stable order.
 func regionsOf(r Result) []string {

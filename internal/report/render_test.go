@@ -65,7 +65,7 @@ func TestPrintPlan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var b bytes.Buffer
-		if err := PrintPlan(&b, tt.plan, tt.json); err != nil {
+		if err := PrintPlanPublishing(&b, tt.plan, PlanExtras{}, tt.json); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
 		if b.String() != tt.want {

@@ -1,13 +1,13 @@
 // Package report is the one home of ami-bakery's outputs: what every command
 // prints on stdout, and the sinks a bake's result is written to.
 //
-// Renderers: Print (bake), PrintPlan (plan) and PrintChecksum (checksum)
+// Renderers: Print (bake), PrintPlanPublishing and PrintProjectPlan (plan) and PrintChecksum (checksum)
 // write only the answer, the lines or one JSON object, to the writer they
 // are given; everything meant for people goes to stderr elsewhere. Their
 // bytes are part of the interface: scripts parse them.
 //
 // Sinks: a Sink is one more destination for a bake's Result besides stdout:
-// today .ami_id.json, a Terraform tfvars file, GitHub Actions outputs
+// .ami_id.json, a Terraform tfvars file, GitHub Actions outputs
 // (GITHUB_OUTPUT) and the step summary (GITHUB_STEP_SUMMARY); an SSM
 // parameter or a launch template version will be one more Sink. The
 // contract every Sink keeps:
@@ -15,7 +15,7 @@
 //   - Check validates the destination without changing anything (its
 //     directory exists and is writable), so that a bad destination can be
 //     reported before any work is done.
-//   - Writes are all or none: WriteAll stages every sink first (renders it,
+//   - Writes are all or none: Publish stages every sink first (renders it,
 //     and writes a temporary file beside each file it replaces), then
 //     renames them all, then appends to the shared files (the GitHub ones),
 //     each in a single write. A reader never sees half a file, an old hard
@@ -23,7 +23,7 @@
 //   - A destination that is not a regular file is never replaced: a device
 //     (/dev/null, /dev/stdout) or a fifo is written in place, a directory is
 //     refused, and a symlink to a regular file has its target replaced.
-//   - The caller prints to stdout only after WriteAll succeeded: on failure
+//   - The caller prints to stdout only after Publish succeeded: on failure
 //     nothing is written to stdout.
 package report
 

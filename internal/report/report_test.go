@@ -52,7 +52,7 @@ func TestPrint(t *testing.T) {
 func TestFiles(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, ".ami_id.json")
-	if err := WriteAll(Sinks(SinkOptions{OutputFile: p}), sample); err != nil {
+	if err := writeAll(Sinks(SinkOptions{OutputFile: p}), sample); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
@@ -66,7 +66,7 @@ func TestFiles(t *testing.T) {
 	if !strings.Contains(string(tf), `"ami_ids": {`) {
 		t.Errorf("tfvars %s", tf)
 	}
-	if err := WriteAll(Sinks(SinkOptions{OutputFile: filepath.Join(dir, "missing", "x.json")}), sample); err == nil {
+	if err := writeAll(Sinks(SinkOptions{OutputFile: filepath.Join(dir, "missing", "x.json")}), sample); err == nil {
 		t.Error("writing into a missing directory must fail")
 	}
 	ents, _ := os.ReadDir(dir)
@@ -80,7 +80,7 @@ func TestGitHub(t *testing.T) {
 	out, sum := filepath.Join(dir, "out"), filepath.Join(dir, "sum")
 	os.WriteFile(out, []byte("earlier=1\n"), 0o644)
 	sinks := Sinks(SinkOptions{GitHubOutput: out, GitHubSummary: sum})
-	if err := WriteAll(sinks[0:0+1], sample); err != nil {
+	if err := writeAll(sinks[0:0+1], sample); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(out)
@@ -88,7 +88,7 @@ func TestGitHub(t *testing.T) {
 	if string(raw) != want {
 		t.Errorf("outputs:\n%s\nwant\n%s", raw, want)
 	}
-	if err := WriteAll(sinks[1:1+1], sample); err != nil {
+	if err := writeAll(sinks[1:1+1], sample); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ = os.ReadFile(sum)

@@ -35,7 +35,7 @@ type Staged interface {
 	// Abort drops a staged write, leaving the destination as it was.
 	Abort()
 	// late reports whether Commit appends to a file shared with others
-	// (the GitHub files), which WriteAll does after every other commit.
+	// (the GitHub files), which Publish does after every other commit.
 	late() bool
 }
 
@@ -90,19 +90,14 @@ func CheckAll(sinks []Sink) error {
 	return nil
 }
 
-// WriteAll writes r to every sink, or to none: it checks every sink again
+// Publish writes r to every sink, or to none: it checks every sink again
 // (the build may have taken an hour), stages every write (rendering, and
 // temporary files for the files replaced atomically), and only then
 // commits them: the renames first, then the appends to the shared GitHub
 // files, each a single write. Past staging only a rename or a write can
 // fail; the writes not yet committed are then dropped. The caller prints
-// to stdout only after WriteAll succeeded.
-func WriteAll(sinks []Sink, r Result) error {
-	return Publish(sinks, &r)
-}
-
-// Publish is WriteAll for a bake that publishes (see publish.go): the
-// publishers among sinks, which must come first, are staged first and
+// to stdout only after Publish succeeded. The publishers among sinks
+// (see publish.go), which must come first, are staged first and
 // their publications go into the Result the other sinks render, as
 // written, since a file is committed only after every publication was;
 // they are committed first; on success r.Published holds what each wrote.

@@ -40,7 +40,7 @@ func TestSinks(t *testing.T) {
 		if err := sinks[0].Check(); err != nil {
 			t.Errorf("%s: check: %v", tt.name, err)
 		}
-		if err := WriteAll(sinks[0:0+1], sample); err != nil {
+		if err := writeAll(sinks[0:0+1], sample); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
 		raw, _ := os.ReadFile(p)
@@ -86,7 +86,7 @@ func TestCheck(t *testing.T) {
 			}
 		}
 		good := filepath.Join(dir, "good.json")
-		err := WriteAll(Sinks(SinkOptions{OutputFile: good, TFVarsFile: tt.path}), sample)
+		err := writeAll(Sinks(SinkOptions{OutputFile: good, TFVarsFile: tt.path}), sample)
 		if err == nil {
 			t.Errorf("%s: WriteAll succeeded", tt.name)
 		}
@@ -102,7 +102,7 @@ func TestWriteAll(t *testing.T) {
 		OutputFile: filepath.Join(dir, ".ami_id.json"), TFVarsFile: filepath.Join(dir, "ami.auto.tfvars.json"),
 		GitHubOutput: filepath.Join(dir, "out"), GitHubSummary: filepath.Join(dir, "sum"),
 	}
-	if err := WriteAll(Sinks(o), sample); err != nil {
+	if err := writeAll(Sinks(o), sample); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{o.OutputFile, o.TFVarsFile, o.GitHubOutput, o.GitHubSummary} {
@@ -110,7 +110,10 @@ func TestWriteAll(t *testing.T) {
 			t.Errorf("%s: %q, %v", p, raw, err)
 		}
 	}
-	if err := WriteAll(nil, sample); err != nil {
+	if err := writeAll(nil, sample); err != nil {
 		t.Errorf("no sinks: %v", err)
 	}
 }
+
+// writeAll is Publish of a result value, as most tests write one.
+func writeAll(sinks []Sink, r Result) error { return Publish(sinks, &r) }

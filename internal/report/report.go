@@ -8,8 +8,8 @@
 //
 // Sinks: a Sink is one more destination for a bake's Result besides stdout:
 // .ami_id.json, a Terraform tfvars file, GitHub Actions outputs
-// (GITHUB_OUTPUT) and the step summary (GITHUB_STEP_SUMMARY); an SSM
-// parameter or a launch template version will be one more Sink. The
+// (GITHUB_OUTPUT), the step summary (GITHUB_STEP_SUMMARY), an SSM
+// parameter and a launch template version (publish.go). The
 // contract every Sink keeps:
 //
 //   - Check validates the destination without changing anything (its

@@ -103,3 +103,7 @@ func NameEnv(fs *pflag.FlagSet, err error) error {
 	set := f.Annotations[envSetAnnotation]
 	return envError(set[0], set[1], f.Name, err)
 }
+
+// EnvVars returns the environment variables that supply the default of
+// the flag, first set wins, or nil.
+func EnvVars(f *pflag.Flag) []string { return f.Annotations[envAnnotation] }

@@ -56,7 +56,6 @@ type PublicationPlanner interface {
 	Plan(region, ami, fingerprint string) (Publication, error)
 }
 
-
 // regionsOf returns the regions of r in a stable order.
 func regionsOf(r Result) []string {
 	var out []string

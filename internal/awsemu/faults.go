@@ -15,7 +15,9 @@ type Faults struct {
 	// Codes are the error codes to fail with, chosen at random; empty
 	// means RequestLimitExceeded. Each is answered with EC2's HTTP status
 	// for it (503 for RequestLimitExceeded and Unavailable, 500 for
-	// InternalError).
+	// InternalError, 403 for UnauthorizedOperation). Rate 1 with
+	// UnauthorizedOperation and one action models a caller whose IAM
+	// policy lacks that action.
 	Codes []string
 	// Actions limits faults and latency to these actions; empty means all.
 	Actions []string
@@ -54,11 +56,12 @@ func (e *Emulator) SetFaults(f Faults) {
 }
 
 var faultMessages = map[string]string{
-	"RequestLimitExceeded": "Request limit exceeded.",
-	"InternalError":        "An internal error has occurred",
-	"InternalFailure":      "An internal error has occurred",
-	"Unavailable":          "The server is overloaded and can't handle the request",
-	"ServiceUnavailable":   "The service is unavailable. Please try again shortly.",
+	"RequestLimitExceeded":  "Request limit exceeded.",
+	"InternalError":         "An internal error has occurred",
+	"InternalFailure":       "An internal error has occurred",
+	"Unavailable":           "The server is overloaded and can't handle the request",
+	"ServiceUnavailable":    "The service is unavailable. Please try again shortly.",
+	"UnauthorizedOperation": "You are not authorized to perform this operation.",
 }
 
 // injectFault sleeps for the configured latency and decides whether action

@@ -191,6 +191,20 @@ func TestFaultInjection(t *testing.T) {
 	}
 	must(c.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{}))(t) // other actions unaffected
 
+	// A refused action: UnauthorizedOperation, 403, EC2's message, and
+	// the key pair stays.
+	emu.SetFaults(Faults{})
+	kp := must(c.CreateKeyPair(ctx, &ec2.CreateKeyPairInput{KeyName: aws.String("kept")}))(t)
+	emu.SetFaults(Faults{Rate: 1, Codes: []string{"UnauthorizedOperation"}, Actions: []string{"DeleteKeyPair"}})
+	_, err = c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyPairId: kp.KeyPairId})
+	wantCode(t, err, "UnauthorizedOperation")
+	if got := httpStatus(err); got != 403 || !strings.Contains(err.Error(), "You are not authorized to perform this operation.") {
+		t.Fatalf("a refused DeleteKeyPair answered %d: %v", got, err)
+	}
+	if len(emu.KeyPairs(accountA, region)) != 1 {
+		t.Fatal("a refused DeleteKeyPair deleted the key pair")
+	}
+
 	// Latency applies to matching calls.
 	emu.SetFaults(Faults{Latency: 80 * time.Millisecond, Actions: []string{"DescribeImages"}})
 	start := time.Now()

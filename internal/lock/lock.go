@@ -11,17 +11,28 @@
 //  1. List the entries named L*. If one is live (not expired, and its
 //     holder not provably dead), wait and look again, reporting progress.
 //  2. If there are none, create L; if all are stale (their holders died),
-//     create "L-t-X" for the stale entry X with the smallest id, so that of
-//     the jobs taking over the same stale lock only one can create it.
-//     Either name taken: another job won; go to 1.
-//  3. Verify: list again. If any live entry other than ours exists, delete
-//     ours, wait a random moment, and go to 1. Otherwise the lock is held,
-//     and the stale entries are deleted.
+//     create "L-t-X" for the stale entry X with the smallest id that
+//     nobody has taken over yet (no entry is named "L-t-X"), so that of
+//     the jobs taking over the same stale lock only one can create it. A
+//     taker that died before deleting X left its own stale entry "L-t-X":
+//     that one is taken over next, so dead takeovers never block the lock.
+//     Either name taken: another job won, or the listing lagged behind;
+//     wait a random moment and go to 1.
+//  3. Verify: list again. If any live entry other than ours exists, give
+//     ours up, wait a random moment, and go to 1. Otherwise the lock is
+//     held: delete the stale entries, and list until they are gone.
 //
 // Entries are deleted only by key pair id, never by name: a name is reused
 // as soon as its entry is gone, so a job whose lease ran out (and whose
 // entry a taker deleted) would otherwise delete a newer holder's entry
 // when it releases or steps back.
+//
+// A delete can fail: without ec2:DeleteKeyPair, or at an endpoint that
+// answers a delete by KeyPairId without doing it. A job that gives its
+// entry up and cannot delete it marks it expired instead, so that nobody
+// waits for its lease. A holder that cannot delete the stale entries
+// keeps trying for a lease and then fails: left in place they would pile
+// up, one more with every takeover.
 //
 // A holder is provably dead when its owner tag names this machine (the
 // host name qualified by the boot and the pid namespace, see hostID) and a
@@ -45,7 +56,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +66,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
 // EC2 is the part of the EC2 API the lock uses.
@@ -82,13 +97,16 @@ type Locker struct {
 	Log         *slog.Logger
 	// Owner identifies this job in the lock; default host/pid/random.
 	Owner string
-	// now is the clock; tests replace it.
-	now func() time.Time
 
-	once sync.Once // defaults
+	// clock is the time; tests replace it. Default the real one.
+	clock clock
+	once  sync.Once // defaults
 	// beforeCreate, when set, is called between listing the entries and
 	// creating one; tests pause a job there. Nil in production.
 	beforeCreate func(name string)
+	// renewed, when set, is called after each renewal tick has been
+	// handled; tests wait for it. Nil in production.
+	renewed func()
 }
 
 type held struct {
@@ -115,8 +133,8 @@ func (l *Locker) setDefaults() {
 	if l.Log == nil {
 		l.Log = slog.New(slog.DiscardHandler)
 	}
-	if l.now == nil {
-		l.now = time.Now
+	if l.clock == nil {
+		l.clock = realClock{}
 	}
 	if l.Owner == "" {
 		var b [4]byte
@@ -125,9 +143,22 @@ func (l *Locker) setDefaults() {
 	}
 }
 
+func (l *Locker) now() time.Time { return l.clock.Now() }
+
+// wait sleeps for d while waiting for the lock.
+func (l *Locker) wait(ctx context.Context, d time.Duration) error {
+	if err := l.clock.Sleep(ctx, d); err != nil {
+		return fmt.Errorf("waiting for the build lock: %w", err)
+	}
+	return nil
+}
+
 // Acquire takes the lock for fp in region, waiting while another job holds
 // a live one. It returns release, which stops the renewals and deletes the
 // lock; call it whatever happens to the build.
+//
+// Every way round the loop waits (a poll, or a random moment after a
+// taken name or a step back): a job never asks EC2 in a tight loop.
 func (l *Locker) Acquire(ctx context.Context, region, fp string) (func(context.Context) error, error) {
 	l.defaults()
 	c := l.Clients(region)
@@ -146,13 +177,20 @@ func (l *Locker) Acquire(ctx context.Context, region, fp string) (func(context.C
 					"lease_ends_in", live[0].expires.Sub(l.now()).Round(time.Second).String())
 				lastReport = l.now()
 			}
-			if err := sleep(ctx, l.Poll); err != nil {
-				return nil, fmt.Errorf("waiting for the build lock: %w", err)
+			if err := l.wait(ctx, l.Poll); err != nil {
+				return nil, err
 			}
 			continue
 		}
 		h, err := l.createEntry(ctx, c, region, base, entries)
 		if isDuplicate(err) {
+			// Another job created the name since we listed, or the
+			// listing lags behind EC2. Either way the next listing
+			// decides; jobs that met here must not meet again.
+			l.Log.Debug("the build lock's name was taken; looking again", "region", region, "error", err)
+			if err := l.wait(ctx, jitter(l.Poll)); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if err != nil {
@@ -160,34 +198,44 @@ func (l *Locker) Acquire(ctx context.Context, region, fp string) (func(context.C
 		}
 		after, err := l.list(ctx, c, base)
 		if err != nil {
-			l.delete(c, h.id)
+			l.giveUp(c, h)
 			return nil, err
 		}
 		if len(l.live(after, h.id)) > 0 {
-			l.delete(c, h.id)
-			if err := sleep(ctx, jitter(l.Poll)); err != nil {
-				return nil, fmt.Errorf("waiting for the build lock: %w", err)
+			l.giveUp(c, h)
+			if err := l.wait(ctx, jitter(l.Poll)); err != nil {
+				return nil, err
 			}
 			continue
 		}
-		for _, e := range after {
-			if e.id != h.id {
-				l.delete(c, e.id) // stale or dead; best effort
+		// Held from here: renew while the stale entries are deleted.
+		release := l.renew(c, h)
+		if err := l.clearStale(ctx, c, region, base, h, after); err != nil {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			if rerr := release(rctx); rerr != nil {
+				l.Log.Warn("could not release the build lock", "region", region, "lock", h.name, "error", rerr)
+			} else {
+				// Deletes here may answer without doing anything: expire
+				// the entry too, should it still be there, so that the
+				// next job need not wait for its lease.
+				l.setExpiry(rctx, c, h, l.now().Add(-l.Lease))
 			}
+			cancel()
+			return nil, err
 		}
 		l.Log.Info("took the build lock", "region", region, "lock", h.name)
-		return l.renew(c, h), nil
+		return release, nil
 	}
 }
 
 // createEntry creates this job's entry, after a list that found no live
-// one: L when there are no entries, else the takeover name of the stale
-// (or dead) entry with the smallest id, so every taker picks the same one.
+// one: L when there are no entries, else the takeover name of the entry
+// takeoverTarget picks, so every taker picks the same one.
 func (l *Locker) createEntry(ctx context.Context, c EC2, region, base string, entries []held) (*held, error) {
 	name := base
 	if len(entries) > 0 {
-		stale := entries[0]
-		name = base + "-t-" + stale.id
+		stale := takeoverTarget(base, entries)
+		name = takeoverName(base, stale.id)
 		if l.now().Before(stale.expires) {
 			l.Log.Warn("taking over the build lock of a job that is no longer running", "region", region,
 				"holder", stale.owner)
@@ -202,6 +250,30 @@ func (l *Locker) createEntry(ctx context.Context, c EC2, region, base string, en
 	return l.create(ctx, c, name)
 }
 
+func takeoverName(base, id string) string { return base + "-t-" + id }
+
+// takeoverTarget picks, of entries (sorted by id), the one with the
+// smallest id that has not been taken over: no entry bears its takeover
+// name. An entry that has been is the stale entry of a taker that died (or
+// could not delete it) before deleting it; its name would be taken for
+// ever, while the taker's own entry, also stale, is free to take over.
+// Following takeovers from any entry ends at one not taken over (a
+// takeover is younger than its target, so there are no cycles); should
+// there be none, the smallest id is taken and the create finds the name
+// taken, as in any race.
+func takeoverTarget(base string, entries []held) held {
+	names := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		names[e.name] = true
+	}
+	for _, e := range entries {
+		if !names[takeoverName(base, e.id)] {
+			return e
+		}
+	}
+	return entries[0]
+}
+
 // live returns the entries, other than the one with id except, whose
 // lease has not ended and whose holder is not provably dead.
 func (l *Locker) live(entries []held, except string) []held {
@@ -214,11 +286,92 @@ func (l *Locker) live(entries []held, except string) []held {
 	return out
 }
 
-// delete deletes the entry with key pair id, best effort.
-func (l *Locker) delete(c EC2, id string) {
+// deleteHint is the hint of an error for entries that could not be
+// deleted; %s is the lock's name L.
+const deleteHint = "the build lock deletes its EC2 key pairs by key pair id: allow ec2:DeleteKeyPair " +
+	"(besides ec2:CreateKeyPair, ec2:DescribeKeyPairs and ec2:CreateTags) on the key pairs named " +
+	"ami-bakery-lock-*, then delete the key pairs named %s* that are left " +
+	"(aws ec2 describe-key-pairs --filters Name=key-name,Values='%[1]s*')"
+
+// clearStale deletes the entries the verification found besides h, all
+// of them stale, while h is held and renewed. The listing, not the answer
+// to a delete, says whether they are gone: an endpoint may answer a delete
+// by KeyPairId it did not do. A delete that keeps failing fails after a
+// lease of tries: left in place, stale entries would pile up, one more
+// with every takeover.
+func (l *Locker) clearStale(ctx context.Context, c EC2, region, base string, h *held, after []held) error {
+	var stale []string
+	for _, e := range after {
+		if e.id != h.id {
+			stale = append(stale, e.id)
+		}
+	}
+	start := l.now()
+	for tries := 1; len(stale) > 0; tries++ {
+		var lastErr error
+		for _, id := range stale {
+			if _, err := c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyPairId: aws.String(id)}); err != nil && !isNotFound(err) {
+				lastErr = err
+			}
+		}
+		entries, err := l.list(ctx, c, base)
+		if err != nil {
+			return err
+		}
+		stale = slices.DeleteFunc(stale, func(id string) bool {
+			return !slices.ContainsFunc(entries, func(e held) bool { return e.id == id })
+		})
+		if len(stale) == 0 {
+			return nil
+		}
+		what := fmt.Sprintf("deleting the stale build lock entries %s (%s)", base, strings.Join(stale, ", "))
+		if l.now().Sub(start) >= l.Lease {
+			if lastErr != nil {
+				err = fmt.Errorf("%s, tried %d times for %s: %w", what, tries, l.Lease, lastErr)
+			} else {
+				err = fmt.Errorf("%s: deleted %d times without an error, but still listed after %s", what, tries, l.Lease)
+			}
+			return usererr.WithHint(err, deleteHint, base)
+		}
+		if tries == 1 {
+			l.Log.Warn("could not delete the stale build lock entries; trying until the lease ends",
+				"region", region, "entries", strings.Join(stale, ","), "lease", l.Lease.String(), "error", fmt.Sprint(lastErr))
+		}
+		if err := l.clock.Sleep(ctx, jitter(l.Poll)); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return nil
+}
+
+// giveUp discards the entry of a job that steps back, best effort.
+func (l *Locker) giveUp(c EC2, h *held) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyPairId: aws.String(id)})
+	if err := l.discard(ctx, c, h); err != nil && !isNotFound(err) {
+		l.Log.Warn("could not give up the build lock entry", "lock", h.name, "error", err)
+	}
+}
+
+// discard deletes h's entry by id. Where the delete fails it marks the
+// entry expired instead, best effort, so that nobody waits for its lease.
+func (l *Locker) discard(ctx context.Context, c EC2, h *held) error {
+	_, err := c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyPairId: aws.String(h.id)})
+	if err == nil || isNotFound(err) {
+		return err
+	}
+	// A lease in the past tolerates clocks a lease behind ours.
+	l.setExpiry(ctx, c, h, l.now().Add(-l.Lease))
+	base, _, _ := strings.Cut(h.name, "-t-")
+	return usererr.WithHint(fmt.Errorf("deleting the build lock entry %s (%s): %w", h.name, h.id, err), deleteHint, base)
+}
+
+func (l *Locker) setExpiry(ctx context.Context, c EC2, h *held, t time.Time) error {
+	_, err := c.CreateTags(ctx, &ec2.CreateTagsInput{
+		Resources: []string{h.id},
+		Tags:      []types.Tag{{Key: aws.String(TagExpires), Value: aws.String(t.UTC().Format(time.RFC3339Nano))}},
+	})
+	return err
 }
 
 // jitter returns a random duration in [d/2, d*3/2), so that jobs that
@@ -230,26 +383,27 @@ func jitter(d time.Duration) time.Duration {
 	return d/2 + time.Duration(n%uint64(d+1))
 }
 
-// renew keeps h alive until release is called.
+// renew keeps h alive, renewing it every third of the lease, until release
+// is called. The ticker starts before renew returns.
 func (l *Locker) renew(c EC2, h *held) func(context.Context) error {
+	ticks, stopTicks := l.clock.NewTicker(l.Lease / 3)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		t := time.NewTicker(l.Lease / 3)
-		defer t.Stop()
+		defer stopTicks()
 		for {
 			select {
 			case <-stop:
 				return
-			case <-t.C:
+			case <-ticks:
 				ctx, cancel := context.WithTimeout(context.Background(), l.Lease/3)
-				_, err := c.CreateTags(ctx, &ec2.CreateTagsInput{
-					Resources: []string{h.id},
-					Tags:      []types.Tag{{Key: aws.String(TagExpires), Value: aws.String(l.now().Add(l.Lease).UTC().Format(time.RFC3339Nano))}},
-				})
+				err := l.setExpiry(ctx, c, h, l.now().Add(l.Lease))
 				cancel()
 				if err != nil {
 					l.Log.Warn("could not renew the build lock", "lock", h.name, "error", err)
+				}
+				if l.renewed != nil {
+					l.renewed()
 				}
 			}
 		}
@@ -260,7 +414,7 @@ func (l *Locker) renew(c EC2, h *held) func(context.Context) error {
 		once.Do(func() {
 			close(stop)
 			wg.Wait()
-			_, err = c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyPairId: aws.String(h.id)})
+			err = l.discard(ctx, c, h)
 			if isNotFound(err) {
 				// A taker deleted it: the lease ran out while we held it.
 				l.Log.Warn("the build lock was gone when released; its lease had ended and another job took it over",
@@ -268,7 +422,7 @@ func (l *Locker) renew(c EC2, h *held) func(context.Context) error {
 				err = nil
 			}
 			if err != nil {
-				err = fmt.Errorf("releasing the build lock %s: %w", h.name, err)
+				err = fmt.Errorf("releasing the build lock: %w", err)
 			}
 		})
 		return err
@@ -331,15 +485,4 @@ func isDuplicate(err error) bool {
 func isNotFound(err error) bool {
 	var api smithy.APIError
 	return errors.As(err, &api) && api.ErrorCode() == "InvalidKeyPair.NotFound"
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -332,6 +332,14 @@ func TestDeadHolderTakenOverAtOnce(t *testing.T) {
 	release(ctx)
 }
 
+// otherBoot returns a boot and pid namespace hash that is not this one's.
+func otherBoot() string {
+	if strings.HasSuffix(hostID(), "+00000000") {
+		return "11111111"
+	}
+	return "00000000"
+}
+
 func TestDeadHolder(t *testing.T) {
 	requireQualifiedHost(t)
 	gone := deadPid(t)
@@ -343,7 +351,8 @@ func TestDeadHolder(t *testing.T) {
 		{fmt.Sprintf("%s/%d/x", hostID(), os.Getppid()), false},
 		{fmt.Sprintf("%s/%d/x", hostID(), os.Getpid()), false},
 		{fmt.Sprintf("other+00000000/%d/x", gone), false},
-		{fmt.Sprintf("%s/%d/x", strings.Split(hostID(), "+")[0], gone), false}, // unqualified host
+		{fmt.Sprintf("%s/%d/x", strings.Split(hostID(), "+")[0], gone), false},                 // unqualified host
+		{fmt.Sprintf("%s+%s/%d/x", strings.Split(hostID(), "+")[0], otherBoot(), gone), false}, // same host name, another boot
 		{"job-a", false},
 		{hostID() + "/notapid/x", false},
 	}

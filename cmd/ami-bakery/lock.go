@@ -95,7 +95,7 @@ func runLock(ctx context.Context, cmd *cobra.Command, o *lockOptions, names []st
 		return usererr.WithHint(usererr.Usagef("no image to lock: none of the selected images has a base with mode = \"locked\""),
 			"add mode = \"locked\" to an image's base block")
 	}
-	l, err := project.ReadLock(project.LockPath(ws.project.Dir))
+	l, err := project.ReadPins(project.PinsPath(ws.project.Dir))
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func (o *lockOptions) loadUnpinned(cmd *cobra.Command, names []string) (*workset
 
 // lockImage pins img's base in its primary region in l, unless its pin is
 // current and update is false.
-func lockImage(ctx context.Context, b *bake.Baker, l *project.Lock, img *bake.Image, update bool) error {
+func lockImage(ctx context.Context, b *bake.Baker, l *project.PinFile, img *bake.Image, update bool) error {
 	source := project.BaseSource(img.Base.Query)
 	old, ok := l.Images[img.Name]
 	region := img.Regions[0]
@@ -138,7 +138,7 @@ func lockImage(ctx context.Context, b *bake.Baker, l *project.Lock, img *bake.Im
 		b.Log.Info("pin is current", "image", img.Name, "region", region, "ami", latest.ID)
 		return nil
 	}
-	l.Images[img.Name] = project.LockedBase{Source: source, Regions: map[string]images.Base{region: latest}}
+	l.Images[img.Name] = project.PinnedBase{Source: source, Regions: map[string]images.Base{region: latest}}
 	b.Log.Info(fmt.Sprintf("pinned %s in %s: %s (%s)", img.Name, region, latest.Name, latest.ID), "was", prev.ID)
 	return nil
 }

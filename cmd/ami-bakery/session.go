@@ -11,8 +11,8 @@ import (
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/awsclient"
 	"github.com/ami-bakery/ami-bakery/internal/bake"
+	"github.com/ami-bakery/ami-bakery/internal/buildlock"
 	"github.com/ami-bakery/ami-bakery/internal/images"
-	"github.com/ami-bakery/ami-bakery/internal/lock"
 	"github.com/ami-bakery/ami-bakery/internal/prune"
 	"github.com/ami-bakery/ami-bakery/internal/report"
 )
@@ -28,7 +28,7 @@ type session struct {
 	single bool   // a single template's: logs need not name the image
 
 	mu    sync.Mutex
-	locks map[string]*lock.Locker
+	locks map[string]*buildlock.Locker
 }
 
 // openSession loads the AWS configuration for the workset's images and
@@ -40,7 +40,7 @@ func openSession(ctx context.Context, endpoint string, log *slog.Logger, ws *wor
 		return nil, err
 	}
 	ws.warnInputs(log)
-	s := &session{aws: aws, log: log, region: ws.imgs[0].Regions[0], single: ws.project.Single(), locks: map[string]*lock.Locker{}}
+	s := &session{aws: aws, log: log, region: ws.imgs[0].Regions[0], single: ws.project.Single(), locks: map[string]*buildlock.Locker{}}
 	if err := aws.For("").CheckCredentials(ctx); err != nil {
 		return nil, err
 	}
@@ -74,14 +74,14 @@ func (s *session) account(ctx context.Context, role string) (string, error) {
 }
 
 // locker returns the build lock in role's account, one per role and run.
-func (s *session) locker(role string, o *options.Build) *lock.Locker {
+func (s *session) locker(role string, o *options.Build) *buildlock.Locker {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l, ok := s.locks[role]; ok {
 		return l
 	}
 	f := s.aws.For(role)
-	l := &lock.Locker{Clients: func(r string) lock.EC2 { return f.EC2(r) }, Log: s.log}
+	l := &buildlock.Locker{Clients: func(r string) buildlock.EC2 { return f.EC2(r) }, Log: s.log}
 	if o != nil {
 		l.Lease, l.Poll = o.LockLease, o.PollInterval
 	}

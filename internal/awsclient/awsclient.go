@@ -13,7 +13,7 @@
 //
 // The Factory hands out concrete SDK clients; each consumer declares its own
 // narrow interface with the SDK's method signatures (see internal/images and
-// internal/lock), which the real clients, the SDK paginators and test
+// internal/buildlock), which the real clients, the SDK paginators and test
 // doubles all satisfy.
 package awsclient
 

@@ -38,8 +38,8 @@ type Base struct {
 	// Pinned is the lock file's entry in locked mode: region -> base.
 	// A region without a pin is an error in locked mode.
 	Pinned map[string]images.Base
-	// LockFile names the lock file in errors and hints.
-	LockFile string
+	// PinsFile names the lock file in errors and hints.
+	PinsFile string
 
 	mu sync.Mutex
 	// used is the base the image is built on, per region, and latest the
@@ -110,7 +110,7 @@ func (b *Baker) resolveBase(ctx context.Context, img *Image) error {
 	used := latest
 	if bs.Mode == BaseLocked {
 		// A pin is only text: verifyPin checks it in EC2 (base_pin.go).
-		if used, err = b.verifyPin(ctx, img, region, bs.Pinned[region], bs.LockFile, &latest); err != nil {
+		if used, err = b.verifyPin(ctx, img, region, bs.Pinned[region], bs.PinsFile, &latest); err != nil {
 			return err
 		}
 	}

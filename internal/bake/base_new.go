@@ -58,5 +58,5 @@ func (bs *Base) Clone() *Base {
 	if bs == nil {
 		return nil
 	}
-	return &Base{Query: bs.Query, Var: bs.Var, Mode: bs.Mode, Pinned: bs.Pinned, LockFile: bs.LockFile}
+	return &Base{Query: bs.Query, Var: bs.Var, Mode: bs.Mode, Pinned: bs.Pinned, PinsFile: bs.PinsFile}
 }

@@ -106,7 +106,7 @@ func (w *pinWorld) image(t *testing.T, q images.BaseQuery) *Image {
 		Template: w.tmpl,
 		Regions:  []string{pinRegion},
 		Owners:   []string{"self"},
-		Base:     &Base{Query: q, Mode: BaseLocked, LockFile: filepath.Join(w.dir, "bakery.lock.hcl")},
+		Base:     &Base{Query: q, Mode: BaseLocked, PinsFile: filepath.Join(w.dir, "bakery.lock.hcl")},
 	}
 }
 
@@ -221,7 +221,7 @@ func TestVerifyPin(t *testing.T) {
 			check("plan", used, err)
 
 			// lock keeping a pin: the same check.
-			got, err := w.baker.VerifyPin(ctx, w.image(t, tt.q), pinRegion, pin, img.Base.LockFile)
+			got, err := w.baker.VerifyPin(ctx, w.image(t, tt.q), pinRegion, pin, img.Base.PinsFile)
 			check("lock", got, err)
 		})
 	}

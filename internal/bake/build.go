@@ -41,7 +41,7 @@ func (b *Baker) buildLocked(ctx context.Context, img *Image, res fingerprint.Res
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
 			if err := release(rctx); err != nil {
-				b.log().Warn("could not release the build lock; others wait for its lease to end", "error", err)
+				b.log().Warn("could not release the build lock: "+err.Error(), "hint", strings.Join(usererr.Hints(err), "; "))
 			}
 		}()
 		matches, err := b.findAll(ctx, img, fp)

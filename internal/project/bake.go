@@ -134,7 +134,7 @@ func (p *Project) Exclusions(img *Image) Exclusions {
 	if !p.single {
 		out = append(out, Exclusion{filepath.Join(p.Dir, ResultFile), "ami-bakery's result file"})
 	}
-	for _, f := range []string{LockFileHCL, LockFileJSON} {
+	for _, f := range []string{PinsFileHCL, PinsFileJSON} {
 		out = append(out, Exclusion{filepath.Join(p.Dir, f), "ami-bakery's lock file (its pin is the base)"})
 	}
 	if img.PackerTemplate != nil {

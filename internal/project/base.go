@@ -77,14 +77,14 @@ func decodeBase(all hcl.Blocks, img *Image) hcl.Diagnostics {
 // PinBases gives every locked base among imgs its pins from the lock file
 // beside the project file; a missing or stale entry is an error.
 func (p *Project) PinBases(imgs []*bake.Image) error {
-	var l *Lock
+	var l *PinFile
 	for _, img := range imgs {
 		if img.Base == nil || img.Base.Mode != bake.BaseLocked {
 			continue
 		}
 		if l == nil {
 			var err error
-			if l, err = ReadLock(LockPath(p.Dir)); err != nil {
+			if l, err = ReadPins(PinsPath(p.Dir)); err != nil {
 				return err
 			}
 		}
@@ -92,7 +92,7 @@ func (p *Project) PinBases(imgs []*bake.Image) error {
 		if err != nil {
 			return err
 		}
-		img.Base.Pinned, img.Base.LockFile = pins, l.Path
+		img.Base.Pinned, img.Base.PinsFile = pins, l.Path
 	}
 	return nil
 }

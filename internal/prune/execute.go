@@ -15,7 +15,7 @@ import (
 )
 
 // Locker takes the build lock of an image's fingerprint in a region
-// (lock.Locker), so a prune never races a bake of the same image.
+// (buildlock.Locker), so a prune never races a bake of the same image.
 type Locker interface {
 	Acquire(ctx context.Context, region, fingerprint string) (func(context.Context) error, error)
 }

@@ -1,4 +1,4 @@
-package lock
+package buildlock
 
 import (
 	"crypto/sha256"

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package lock
+package buildlock
 
 // processGone cannot tell here; holders are judged by their lease alone.
 func processGone(int) bool { return false }

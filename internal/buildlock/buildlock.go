@@ -1,4 +1,4 @@
-// Package lock makes concurrent bakes of the same fingerprint build once,
+// Package buildlock makes concurrent bakes of the same fingerprint build once,
 // with nothing but EC2: a lock is an EC2 key pair, whose name is unique per
 // account and region, so creating one is atomic.
 //
@@ -46,7 +46,7 @@
 // only has to outlast a verification and a renewal interval; the AMI name
 // guard in package bake catches a double build even if EC2 errors kept a
 // holder from renewing for minutes.
-package lock
+package buildlock
 
 import (
 	"context"

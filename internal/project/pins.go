@@ -17,36 +17,37 @@ import (
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
-// The lock file pins each locked base (mode = "locked") beside the project
+// The pins file (bakery.lock.hcl, "the lock file" to users, not to be
+// confused with the build lock of internal/buildlock) pins each locked base (mode = "locked") beside the project
 // file, to be committed: `ami-bakery lock` writes it, `lock --update`
 // moves pins, and plan and bake build on the pins only.
 const (
-	LockFileHCL  = "bakery.lock.hcl"
-	LockFileJSON = "bakery.lock.json"
+	PinsFileHCL  = "bakery.lock.hcl"
+	PinsFileJSON = "bakery.lock.json"
 )
 
-// Lock is a lock file: image name -> its pinned base.
-type Lock struct {
+// PinFile is a pins file: image name -> its pinned base.
+type PinFile struct {
 	Path   string
-	Images map[string]LockedBase
+	Images map[string]PinnedBase
 }
 
-// LockedBase is one image's pin: what was searched for (Source, so that a
+// PinnedBase is one image's pin: what was searched for (Source, so that a
 // changed base block makes the pin stale) and the base per region.
-type LockedBase struct {
+type PinnedBase struct {
 	Source  string
 	Regions map[string]images.Base
 }
 
-// decodeLock reads a lock file's body into l: image "name" blocks, each
+// decodePins reads a lock file's body into l: image "name" blocks, each
 // with a source and region "name" blocks of ami, image_name and owner.
-func decodeLock(body hcl.Body, l *Lock) hcl.Diagnostics {
+func decodePins(body hcl.Body, l *PinFile) hcl.Diagnostics {
 	content, diags := decodeBody(body, []hcl.BlockHeaderSchema{{Type: "image", LabelNames: []string{"name"}}})
 	if content == nil {
 		return diags
 	}
 	for _, ib := range content.Blocks {
-		lb := LockedBase{Regions: map[string]images.Base{}}
+		lb := PinnedBase{Regions: map[string]images.Base{}}
 		ic, d := decodeBody(ib.Body, []hcl.BlockHeaderSchema{{Type: "region", LabelNames: []string{"name"}}},
 			field{name: "source", required: true, to: &lb.Source})
 		diags = append(diags, d...)
@@ -66,18 +67,18 @@ func decodeLock(body hcl.Body, l *Lock) hcl.Diagnostics {
 	return diags
 }
 
-// LockPath is the lock file beside dir's project file: the JSON one when
+// PinsPath is the lock file beside dir's project file: the JSON one when
 // it exists, else the HCL one.
-func LockPath(dir string) string {
-	if _, err := os.Stat(filepath.Join(dir, LockFileJSON)); err == nil {
-		return filepath.Join(dir, LockFileJSON)
+func PinsPath(dir string) string {
+	if _, err := os.Stat(filepath.Join(dir, PinsFileJSON)); err == nil {
+		return filepath.Join(dir, PinsFileJSON)
 	}
-	return filepath.Join(dir, LockFileHCL)
+	return filepath.Join(dir, PinsFileHCL)
 }
 
-// ReadLock reads the lock file at path; a missing file is an empty lock.
-func ReadLock(path string) (*Lock, error) {
-	l := &Lock{Path: path, Images: map[string]LockedBase{}}
+// ReadPins reads the lock file at path; a missing file is an empty lock.
+func ReadPins(path string) (*PinFile, error) {
+	l := &PinFile{Path: path, Images: map[string]PinnedBase{}}
 	src, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return l, nil
@@ -94,7 +95,7 @@ func ReadLock(path string) (*Lock, error) {
 		f, diags = p.ParseHCL(src, path)
 	}
 	if !diags.HasErrors() {
-		diags = append(diags, decodeLock(f.Body, l)...)
+		diags = append(diags, decodePins(f.Body, l)...)
 	}
 	if diags.HasErrors() {
 		return nil, usererr.Usage(usererr.WithHint(fmt.Errorf("reading the lock file: %w", diags.Errs()[0]),
@@ -118,7 +119,7 @@ func BaseSource(q images.BaseQuery) string {
 
 // Pins returns the pins of image name for query q: a missing entry or one
 // recorded for another search is an error.
-func (l *Lock) Pins(name string, q images.BaseQuery) (map[string]images.Base, error) {
+func (l *PinFile) Pins(name string, q images.BaseQuery) (map[string]images.Base, error) {
 	lb, ok := l.Images[name]
 	hint := "run ami-bakery lock " + name + " to pin the newest base, then review and commit " + filepath.Base(l.Path)
 	if !ok {
@@ -132,11 +133,11 @@ func (l *Lock) Pins(name string, q images.BaseQuery) (map[string]images.Base, er
 }
 
 // Write writes the lock file atomically, images and regions sorted.
-func (l *Lock) Write() error {
+func (l *PinFile) Write() error {
 	var b strings.Builder
 	json := strings.HasSuffix(l.Path, ".json")
 	if json {
-		writeLockJSON(&b, l)
+		writePinsJSON(&b, l)
 	} else {
 		b.WriteString("# Written by ami-bakery lock: the pinned base of each image with mode = \"locked\".\n")
 		b.WriteString("# Review and commit it; ami-bakery lock --update IMAGE moves a pin.\n")
@@ -161,7 +162,7 @@ func (l *Lock) Write() error {
 	return nil
 }
 
-func writeLockJSON(b *strings.Builder, l *Lock) {
+func writePinsJSON(b *strings.Builder, l *PinFile) {
 	b.WriteString("{\n  \"image\": {")
 	for i, name := range slices.Sorted(maps.Keys(l.Images)) {
 		lb := l.Images[name]

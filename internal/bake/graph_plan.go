@@ -216,13 +216,18 @@ func (b *Baker) lookupGroups(ctx context.Context, groups map[lookupKey][]string)
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			account, err := b.Account(ctx, k.role)
-			if err != nil {
-				errs[i] = err
-				return
+			// The account is asked for after EC2 answered: its lookup (STS)
+			// runs meanwhile, so the no-op waits for one round trip.
+			batch := images.Batch{Owners: strings.Split(k.owners, ","), TagKey: k.tagKey, ByName: k.byName, Fingerprints: groups[k]}
+			fetched, n, err := images.FetchMany(ctx, b.Clients(k.role, k.region), batch)
+			calls[i] = n
+			if err == nil {
+				var account string
+				if account, err = b.Account(ctx, k.role); err == nil {
+					results[i], err = fetched.Choose(account)
+				}
 			}
-			batch := images.Batch{Owners: strings.Split(k.owners, ","), Account: account, TagKey: k.tagKey, ByName: k.byName, Fingerprints: groups[k]}
-			results[i], calls[i], errs[i] = images.FindMany(ctx, b.Clients(k.role, k.region), batch)
+			errs[i] = err
 			if errs[i] != nil {
 				errs[i] = fmt.Errorf("in %s: %w", k.region, errs[i])
 			}

@@ -2,10 +2,13 @@ package bake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
@@ -168,5 +171,45 @@ func BenchmarkPlanAll(b *testing.B) {
 			}
 			b.ReportMetric(float64(g.emu.CallCount("DescribeImages")-before)/float64(b.N), "DescribeImages/op")
 		})
+	}
+}
+
+// describeSignal is an EC2 client that closes called on its first
+// DescribeImages call.
+type describeSignal struct {
+	images.EC2
+	once   sync.Once
+	called chan struct{}
+}
+
+func (d *describeSignal) DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
+	d.once.Do(func() { close(d.called) })
+	return d.EC2.DescribeImages(ctx, in, optFns...)
+}
+
+// TestLookupDoesNotWaitForTheAccount: the caller's account (STS, a round
+// trip) is not needed before EC2 is asked (issue 25: the no-op pays one
+// round trip, not two in a row). The account here answers only once
+// DescribeImages has been called: a lookup that waited for it first would
+// never finish.
+func TestLookupDoesNotWaitForTheAccount(t *testing.T) {
+	g := newGraph(t, 9)
+	sig := &describeSignal{called: make(chan struct{})}
+	clients := g.baker.Clients
+	g.baker.Clients = func(role, r string) images.EC2 { sig.EC2 = clients(role, r); return sig }
+	g.baker.Account = func(ctx context.Context, _ string) (string, error) {
+		select {
+		case <-sig.called:
+			return awsemu.DefaultAccount, nil
+		case <-ctx.Done():
+			return "", errors.New("the account was awaited before any DescribeImages call")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	img := g.imgs[0]
+	img.Regions = graphRegions[:1]
+	if _, err := g.baker.PlanAll(ctx, []*Image{img}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -44,17 +44,34 @@ type Batch struct {
 // AMI, else the newest pending one) and returns the Match, a zero Match
 // when nothing was found. calls is the number of DescribeImages requests.
 func FindMany(ctx context.Context, client EC2, b Batch) (matches map[string]Match, calls int, err error) {
+	f, calls, err := FetchMany(ctx, client, b)
+	if err != nil {
+		return nil, calls, err
+	}
+	matches, err = f.Choose(b.Account)
+	return matches, calls, err
+}
+
+// Fetched is what FetchMany found, before Choose applies Find's rules.
+type Fetched struct {
+	b     Batch
+	fps   []string
+	found map[string][]Image
+}
+
+// FetchMany makes FindMany's DescribeImages calls. It needs no account:
+// b.Account is not read, so that the caller's account (an STS round trip)
+// can be looked up while EC2 answers, and given to Choose.
+func FetchMany(ctx context.Context, client EC2, b Batch) (*Fetched, int, error) {
 	if len(b.Owners) == 0 {
 		return nil, 0, errors.New("looking up images: no trusted owners given")
 	}
 	if !b.ByName && b.TagKey == "" {
 		return nil, 0, errors.New("looking up images: neither a name nor a tag to look for")
 	}
-	if err := checkAccount(b.Owners, b.Account); err != nil {
-		return nil, 0, err
-	}
 	fps := unique(b.Fingerprints)
 	found := make(map[string][]Image, len(fps))
+	calls := 0
 	for start := 0; start < len(fps); start += BatchSize {
 		chunk := fps[start:min(start+BatchSize, len(fps))]
 		n, err := findChunk(ctx, client, b, chunk, found)
@@ -63,15 +80,26 @@ func FindMany(ctx context.Context, client EC2, b Batch) (matches map[string]Matc
 			return nil, calls, err
 		}
 	}
-	matches = make(map[string]Match, len(fps))
-	for _, fp := range fps {
-		q := Query{Owners: b.Owners, Account: b.Account, TagKey: b.TagKey, Fingerprint: fp}
-		if b.ByName {
-			q = Query{Owners: b.Owners, Account: b.Account, Name: "*" + fp + "*"}
-		}
-		matches[fp] = choose(found[fp], q)
+	return &Fetched{b: b, fps: fps, found: found}, calls, nil
+}
+
+// Choose applies Find's rules to what was fetched, with account as what
+// "self" stands for: the owners checked again, the newest available AMI,
+// else the newest pending one, per fingerprint.
+func (f *Fetched) Choose(account string) (map[string]Match, error) {
+	b := f.b
+	if err := checkAccount(b.Owners, account); err != nil {
+		return nil, err
 	}
-	return matches, calls, nil
+	matches := make(map[string]Match, len(f.fps))
+	for _, fp := range f.fps {
+		q := Query{Owners: b.Owners, Account: account, TagKey: b.TagKey, Fingerprint: fp}
+		if b.ByName {
+			q = Query{Owners: b.Owners, Account: account, Name: "*" + fp + "*"}
+		}
+		matches[fp] = choose(f.found[fp], q)
+	}
+	return matches, nil
 }
 
 // findChunk makes one paginated lookup for fps and files what it finds

@@ -153,7 +153,7 @@ func (o *bakeOptions) report(ws *workset, results []bake.GraphResult, sinks []re
 	res := report.ProjectResult{Images: make([]report.ImageResult, len(results))}
 	for i, r := range results {
 		img := ws.sel[i]
-		res.Images[i] = report.NewImageResult(img.Name, img.ParentName, img.Level, r.Outcome)
+		res.Images[i] = report.NewImageResult(ws.name(i), img.ParentName, img.Level, r.Outcome)
 		log := b.Log
 		if !ws.project.Single() {
 			log = log.With("image", img.Name)
@@ -161,7 +161,14 @@ func (o *bakeOptions) report(ws *workset, results []bake.GraphResult, sinks []re
 		log.Info(fmt.Sprintf("%s %s", r.Outcome.Action, r.Outcome.Primary()), "fingerprint", r.Outcome.Fingerprint.Sum)
 	}
 	all := report.Result{Project: &res}
-	if ws.project.Single() {
+	switch {
+	case ws.project.Single() && len(results) > 1:
+		builds, outs := make([]string, len(results)), make([]*bake.Outcome, len(results))
+		for i, r := range results {
+			builds[i], outs[i] = ws.imgs[i].Build, r.Outcome
+		}
+		all = report.FromBuilds(builds, outs)
+	case ws.project.Single():
 		all = report.FromOutcome(results[0].Outcome)
 	}
 	// Sinks first: if one cannot be written, nothing goes to stdout.

@@ -82,7 +82,10 @@ func (f *imageFlags) load(fs *pflag.FlagSet, names []string) (*workset, error) {
 	if err != nil {
 		return nil, err
 	}
-	imgs := p.BakeImages(sel)
+	sel, imgs, err := project.SplitBuilds(sel, p.BakeImages(sel))
+	if err != nil {
+		return nil, err
+	}
 	if !f.unpinned {
 		if err := p.PinBases(imgs); err != nil {
 			return nil, err
@@ -186,6 +189,18 @@ func (f *imageFlags) giveFlags(imgs []*bake.Image, isProject bool) error {
 		img.KMSKeys, img.AllowPublic = f.copies.Keys(), f.copies.AllowPublic
 	}
 	return nil
+}
+
+// name is how the i-th image is named in results: its name, and in a
+// project its build when its template builds several AMIs ("app/ubuntu").
+func (w *workset) name(i int) string {
+	if b := w.imgs[i].Build; b != "" {
+		if w.project.Single() {
+			return b
+		}
+		return w.sel[i].Name + "/" + b
+	}
+	return w.sel[i].Name
 }
 
 // roles are the roles the images' calls go through, "" for the run's own

@@ -144,7 +144,7 @@ func runPlan(ctx context.Context, cmd *cobra.Command, o *planOptions, names []st
 func (o *planOptions) print(ws *workset, plans []*bake.Plan, pubs []report.Publication, xs []*explain.Explanation, b *bake.Baker, e *env) (bool, error) {
 	work := slices.ContainsFunc(pubs, func(p report.Publication) bool { return p.Action == report.Pending })
 	w := e.stdout
-	if ws.project.Single() {
+	if ws.project.Single() && len(plans) == 1 {
 		work = work || !plans[0].UpToDate()
 		extras := report.PlanExtras{Publications: pubs}
 		if xs != nil {
@@ -159,7 +159,7 @@ func (o *planOptions) print(ws *workset, plans []*bake.Plan, pubs []report.Publi
 			if o.level >= 0 && img.Level != o.level {
 				continue
 			}
-			rows = append(rows, report.ImagePlan{Name: img.Name, Parent: img.ParentName, Level: img.Level, Plan: plans[i]})
+			rows = append(rows, report.ImagePlan{Name: ws.name(i), Parent: img.ParentName, Level: img.Level, Plan: plans[i]})
 			work = work || !plans[i].UpToDate()
 		}
 		if o.matrix != "" {

@@ -141,6 +141,13 @@ func runPrune(ctx context.Context, cmd *cobra.Command, o *pruneOptions, po prune
 	if err != nil {
 		return err
 	}
+	for i, img := range ws.imgs {
+		if img.Build != "" {
+			// Safety first: prune's current AMI is one per image.
+			return usererr.WithHint(usererr.Usagef("image %s builds several AMIs (build %s among them): prune keeps one current AMI per image", ws.sel[i].Name, img.Build),
+				"prune one build at a time with --only BUILD (project: only)")
+		}
+	}
 	log := newLogger(e.stderr, o.out.LogFormat)
 	s, err := openSession(ctx, o.target.Endpoint, log, ws)
 	if err != nil {

@@ -48,6 +48,9 @@ const (
 	// fingerprint, and the parent's AMI in the AMI's own region.
 	TagParentFingerprint = "ami-bakery:parent-fingerprint"
 	TagParentAMI         = "ami-bakery:parent-ami"
+	// TagBuild names the build an AMI was made by, when its template's
+	// selection makes several (Image.Build).
+	TagBuild = "ami-bakery:build"
 )
 
 // Image is what to bake: one definition, the regions it must exist in, and
@@ -110,6 +113,10 @@ type Image struct {
 	ParentAMIs map[string]string
 	// Base, for a root image, is the vendor image it starts from (base.go).
 	Base *Base
+	// Build, when the template's selection builds several AMIs, is the
+	// one build this image makes (project.SplitBuilds): its AMIs are tagged
+	// TagBuild. "" for a template of one build.
+	Build string
 	// Unresolved are the template's references to files that cannot be
 	// resolved before the build ("file:line: expression (use)"): their
 	// files are not in the fingerprint.

@@ -202,6 +202,9 @@ func (b *Baker) provenance(img *Image, res fingerprint.Result) map[string]string
 	if img.Name != "" {
 		tags[TagImage] = img.Name
 	}
+	if img.Build != "" {
+		tags[TagBuild] = img.Build
+	}
 	return tags
 }
 

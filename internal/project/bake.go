@@ -6,10 +6,12 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/ami-bakery/ami-bakery/internal/bake"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
 // BakeImages turns images, as Select returns them (parents before
@@ -57,7 +59,7 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 			Packer:         packer.BuildOptions{Vars: vars, VarFiles: absPaths(img.VarFiles), Only: img.Only, Except: img.Except},
 			Base:           img.Base.Clone(),
 		}
-		b.Unresolved = img.addInputs(&b.Spec)
+		b.Unresolved = img.addInputs(&b.Spec, img.Only, img.Except)
 		if img.Parent != nil {
 			b.Parent = byImage[img.Parent]
 		}
@@ -75,14 +77,14 @@ func (p *Project) BakeImages(imgs []*Image) []*bake.Image {
 // selects. A template whose inputs all lie inside keeps its fingerprint.
 // It returns the references that cannot be resolved before the build, as
 // "file:line: text (use)".
-func (img *Image) addInputs(sp *fingerprint.Spec) []string {
+func (img *Image) addInputs(sp *fingerprint.Spec, only, except []string) []string {
 	t := img.PackerTemplate
 	if t == nil {
 		return nil
 	}
 	res, err := t.Inputs(packer.InputOptions{
 		WorkDir: cmp.Or(img.WorkDir, img.TemplateDir()), Vars: img.Vars, VarFiles: img.VarFiles,
-		Only: img.Only, Except: img.Except,
+		Only: only, Except: except,
 	})
 	var unresolved []string
 	if err != nil {
@@ -99,12 +101,56 @@ func (img *Image) addInputs(sp *fingerprint.Spec) []string {
 	for _, u := range res.Unresolved {
 		unresolved = append(unresolved, fmt.Sprintf("%s: %s (%s)", u.Pos, u.Text, u.Use))
 	}
-	if len(img.Only)+len(img.Except) > 0 {
-		if sel := t.SelectedBuilds(img.Only, img.Except); !slices.Equal(sel, t.SelectedBuilds(nil, nil)) {
+	if len(only)+len(except) > 0 {
+		if sel := t.SelectedBuilds(only, except); !slices.Equal(sel, t.SelectedBuilds(nil, nil)) {
 			sp.Only = sel
 		}
 	}
 	return unresolved
+}
+
+// SplitBuilds makes every image whose selection builds several AMIs (a
+// template of several amazon builds, all built in the image's build
+// region) into one image per build: its selection that one build, so its
+// own fingerprint, lookup, lock, tags (ami-bakery:build) and AMI, and a
+// rerun that reuses each and rebuilds only what is missing. sel and imgs
+// are BakeImages' argument and answer; the answer is aligned the same way,
+// an image's project entry repeated for each of its builds. An image of
+// several builds cannot be a parent (which AMI would its children get?)
+// nor publish (which AMI would the destination hold?).
+func SplitBuilds(sel []*Image, imgs []*bake.Image) ([]*Image, []*bake.Image, error) {
+	var outSel []*Image
+	var out []*bake.Image
+	for i, img := range sel {
+		b := imgs[i]
+		var builds []string
+		if t := img.PackerTemplate; t != nil {
+			builds = t.SelectedBuilds(img.Only, img.Except)
+		}
+		if len(builds) < 2 {
+			outSel, out = append(outSel, img), append(out, b)
+			continue
+		}
+		for _, other := range sel {
+			if other.Parent == img {
+				return nil, nil, usererr.WithHint(usererr.Usagef("image %s builds several AMIs (%s) and is the parent of %s: which would %s be built from?",
+					img.Name, strings.Join(builds, ", "), other.Name, other.Name), "select one build for %s with only (or --only)", img.Name)
+			}
+		}
+		if img.Publish != (Publish{}) {
+			return nil, nil, usererr.WithHint(usererr.Usagef("image %s builds several AMIs (%s) and publishes: one destination cannot hold them all", img.Name, strings.Join(builds, ", ")),
+				"select one build with only (or --only), or publish each build's image separately")
+		}
+		for _, build := range builds {
+			nb := *b
+			nb.Build = build
+			nb.Spec.Extra, nb.Spec.Only, nb.Spec.Except = nil, nil, nil
+			nb.Unresolved = img.addInputs(&nb.Spec, []string{build}, nil)
+			nb.Packer.Only, nb.Packer.Except = []string{build}, nil
+			outSel, out = append(outSel, img), append(out, &nb)
+		}
+	}
+	return outSel, out, nil
 }
 
 // Exclusion is a file an image's fingerprint leaves out, and why.

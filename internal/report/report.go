@@ -45,6 +45,12 @@ type Result struct {
 	Regions     []bake.Decision   `json:"regions"`
 	// Published is what the publishing sinks wrote (publish.go).
 	Published []Publication `json:"published,omitempty"`
+	// Builds, for a template whose selection builds several AMIs, is
+	// each build's answer; AMIID, AMIs and Fingerprint are then the first
+	// build's (in the template's order), for readers of one AMI.
+	Builds map[string]BuildResult `json:"builds,omitempty"`
+	// buildOrder is the builds in the template's order.
+	buildOrder []string
 	// Project, when set, is the answer of a project's bake, which the
 	// project's sinks (ProjectSinks) write instead.
 	Project *ProjectResult `json:"-"`
@@ -62,12 +68,45 @@ func FromOutcome(out *bake.Outcome) Result {
 	}
 }
 
+// BuildResult is one build's AMIs, of a template that builds several.
+type BuildResult struct {
+	AMIID       string            `json:"ami_id"`
+	AMIs        map[string]string `json:"amis"`
+	Fingerprint string            `json:"fingerprint"`
+	Action      bake.Action       `json:"action"`
+	Regions     []bake.Decision   `json:"-"`
+}
+
+// FromBuilds makes the answer of a bake of one template whose selection
+// builds several AMIs: outs are each build's, named by builds, in the
+// template's order.
+func FromBuilds(builds []string, outs []*bake.Outcome) Result {
+	r := FromOutcome(outs[0])
+	r.Builds, r.buildOrder = map[string]BuildResult{}, builds
+	for i, b := range builds {
+		o := outs[i]
+		r.Builds[b] = BuildResult{AMIID: o.Primary(), AMIs: o.AMIs(), Fingerprint: o.Fingerprint.Sum, Action: o.Action, Regions: o.Regions}
+	}
+	return r
+}
+
 // Print writes the answer of bake to stdout: the AMI id on one line for a
-// single region, one region=ami line per region for several, or one JSON
-// object.
+// single region, one region=ami line per region for several, one "BUILD
+// REGION AMI" line per build and region for a template that builds
+// several AMIs, or one JSON object.
 func Print(w io.Writer, r Result, asJSON bool) error {
 	if asJSON {
 		return encodeJSON(w, r)
+	}
+	if len(r.Builds) > 0 {
+		for _, b := range r.buildOrder {
+			for _, d := range r.Builds[b].Regions {
+				if _, err := fmt.Fprintf(w, "%s %s %s\n", b, d.Region, d.AMI); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	}
 	if len(r.Regions) == 1 {
 		_, err := fmt.Fprintln(w, r.AMIID)

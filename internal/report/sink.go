@@ -199,10 +199,11 @@ func (s fileSink) Stage(r Result) (Staged, error) {
 // plus the per-region map and the fingerprint.
 func amiFile(r Result) ([]byte, error) {
 	return marshal(struct {
-		AMIID       string            `json:"ami_id"`
-		AMIs        map[string]string `json:"amis"`
-		Fingerprint string            `json:"fingerprint"`
-	}{r.AMIID, r.AMIs, r.Fingerprint})
+		AMIID       string                 `json:"ami_id"`
+		AMIs        map[string]string      `json:"amis"`
+		Fingerprint string                 `json:"fingerprint"`
+		Builds      map[string]BuildResult `json:"builds,omitempty"`
+	}{r.AMIID, r.AMIs, r.Fingerprint, r.Builds})
 }
 
 // tfVars is the content of a Terraform *.auto.tfvars.json file.

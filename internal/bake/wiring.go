@@ -106,8 +106,13 @@ func checkRegion(s packer.Source, region string) error {
 		return nil
 	}
 	if v, known := st.Literal(); known && v != region {
+		build := s.Name
+		if len(s.Builds) > 0 {
+			build = s.Builds[0]
+		}
 		return usererr.WithHint(fmt.Errorf("the region of %s is %s (%s), not the primary region %s", s.Name, st.Text, st.Pos, region),
-			"build in %s with --region %s, or make the template's region a variable (ami-bakery passes the primary region to it)", v, v)
+			"for one AMI in every region, bake the build of one region and let ami-bakery copy it: --only BUILD --regions %s,%s (BUILD the build made in %s); to build this one where it says: --only %s --region %s; or make the template's region a variable (ami-bakery passes the primary region to it)",
+			region, v, region, build, v)
 	}
 	return nil
 }

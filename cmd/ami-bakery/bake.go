@@ -129,6 +129,7 @@ func runBake(ctx context.Context, cmd *cobra.Command, o *bakeOptions, names []st
 	b.Wait = images.Waiter{Poll: o.build.PollInterval, Timeout: o.build.WaitTimeout, ReportEvery: 30 * time.Second}
 	dir := ws.project.Dir
 	b.GitCommit = func() string { return gitCommit(ctx, dir) }
+	b.Project = sync.OnceValue(func() string { return ws.project.Identity(ctx) })
 	if err := o.preparePacker(ctx, s, ws, e); err != nil {
 		return err
 	}

@@ -75,6 +75,12 @@ func (f *imageFlags) load(fs *pflag.FlagSet, names []string) (*workset, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f.def.Project != "" {
+		if p.Name != "" && p.Name != f.def.Project && options.Explicit(fs, "project") {
+			return nil, usererr.WithHint(usererr.Usagef("the project file names the project %q and --project %q", p.Name, f.def.Project), "give one of them")
+		}
+		p.Name = cmp.Or(p.Name, f.def.Project)
+	}
 	if img := p.Images[0]; p.Single() && img.TemplateErr != nil && !f.offline {
 		return nil, img.TemplateErr
 	}

@@ -48,6 +48,10 @@ const (
 	// fingerprint, and the parent's AMI in the AMI's own region.
 	TagParentFingerprint = "ami-bakery:parent-fingerprint"
 	TagParentAMI         = "ami-bakery:parent-ami"
+	// TagProject is where the definition lives (project.Identity): with
+	// the image's name and its variables (TagInputs), an AMI's lineage,
+	// which prune keeps apart from another's of the same image name.
+	TagProject = "ami-bakery:project"
 	// TagBuild names the build an AMI was made by, when its template's
 	// selection makes several (Image.Build).
 	TagBuild = "ami-bakery:build"
@@ -149,6 +153,10 @@ type Baker struct {
 	Wait    images.Waiter
 	Log     *slog.Logger // nil discards
 	Version string       // recorded in the provenance tags
+	// Project returns the project's identity (project.Identity), tagged
+	// TagProject on what it builds; nil or "" tags nothing. Called only
+	// when an AMI is built.
+	Project func() string
 	// NameLogs makes every log line of an image's steps name the image,
 	// as a project's do.
 	NameLogs bool

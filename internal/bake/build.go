@@ -205,6 +205,11 @@ func (b *Baker) provenance(img *Image, res fingerprint.Result) map[string]string
 	if img.Build != "" {
 		tags[TagBuild] = img.Build
 	}
+	if b.Project != nil {
+		if p := b.Project(); p != "" {
+			tags[TagProject] = p
+		}
+	}
 	return tags
 }
 

@@ -31,10 +31,13 @@ var imageName = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 })
 
-var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
-	{Type: "defaults"},
-	{Type: "image", LabelNames: []string{"name"}},
-}}
+var rootSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "project"}},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "defaults"},
+		{Type: "image", LabelNames: []string{"name"}},
+	},
+}
 
 func settingsSchema(names ...string) *hcl.BodySchema {
 	s := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "publish"}}}
@@ -46,7 +49,7 @@ func settingsSchema(names ...string) *hcl.BodySchema {
 
 // decode parses the file and resolves each image's settings. It checks
 // each image on its own; link checks them together.
-func decode(path string, src []byte, dir string, flags Flags) ([]*Image, hcl.Diagnostics) {
+func decode(path string, src []byte, dir string, flags Flags, p *Project) ([]*Image, hcl.Diagnostics) {
 	parser := hclparse.NewParser()
 	var (
 		f     *hcl.File
@@ -63,6 +66,14 @@ func decode(path string, src []byte, dir string, flags Flags) ([]*Image, hcl.Dia
 	content, diags := f.Body.Content(rootSchema)
 	if diags.HasErrors() {
 		return nil, diags
+	}
+	if a := content.Attributes["project"]; a != nil {
+		if d := decodeExpr(a.Expr, &p.Name); d.HasErrors() {
+			return nil, d
+		}
+		if strings.TrimSpace(p.Name) == "" {
+			return nil, hcl.Diagnostics{errorAt(a.Range, "project is empty; name the project, or remove it to use the git remote and the file's path")}
+		}
 	}
 	var defaults hcl.Attributes
 	var defPublish *hcl.Block

@@ -65,6 +65,9 @@ type Project struct {
 	Dir  string
 	// Images are every image, parents before children, ties by name.
 	Images []*Image
+	// Name is the project's name (the file's project attribute, or
+	// --project), "" for the default identity (Identity).
+	Name string
 
 	single bool // a template given on the command line (Single)
 }
@@ -163,7 +166,7 @@ func Load(path string, flags Flags) (*Project, error) {
 		return nil, fmt.Errorf("resolving the project directory: %w", err)
 	}
 	p := &Project{Path: path, Dir: dir}
-	imgs, diags := decode(path, src, dir, flags)
+	imgs, diags := decode(path, src, dir, flags, p)
 	if !diags.HasErrors() {
 		diags = link(imgs)
 	}

@@ -41,6 +41,9 @@ type Definition struct {
 	PackerDir string
 	// Name is the image's name (--name; ImageName).
 	Name string
+	// Project names the project (--project): the ami-bakery:project tag
+	// that tells this definition's AMIs from another's.
+	Project string
 	// StrictInputs refuses a template reference to a file that cannot be
 	// resolved before the build, instead of warning.
 	StrictInputs bool
@@ -77,6 +80,8 @@ func (d *Definition) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&d.Name, "name", "", "the image's name, tagged ami-bakery:image (default: the template's file name without extension)")
 	fs.StringVar(&d.PackerDir, "packer-dir", "", "packer's working directory, for templates whose paths are relative to it, e.g. the repository root (default: the template's directory)")
 	BindEnv(fs, "packer-dir", "AMI_BAKERY_PACKER_DIR")
+	fs.StringVar(&d.Project, "project", "", "the project's name, tagged ami-bakery:project on every AMI (default: the git remote and the template's or project file's path in the repository)")
+	BindEnv(fs, "project", "AMI_BAKERY_PROJECT")
 	fs.BoolVar(&d.StrictInputs, "strict-inputs", false, "refuse a template reference to a file that cannot be resolved before the build (default: a warning)")
 	BindEnv(fs, "strict-inputs", "AMI_BAKERY_STRICT_INPUTS")
 	BindEnv(fs, "template", "PACKER_JSON_PATH", "AMI_BAKERY_TEMPLATE")

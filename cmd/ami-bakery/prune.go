@@ -30,12 +30,13 @@ before acting and leaving alone an AMI that became used.
 
 Always kept: the AMIs of the current fingerprints; ancestors of a kept AMI
 (its ami-bakery:parent-ami); the newest --keep per image and region; any AMI
-created or last launched within --min-age; AMIs used by a non-terminated
-instance, the $Default or $Latest version of a launch template (resolve:ssm:
-resolved), an Auto Scaling group (launch template or mixed-instances policy)
-or a launch configuration, an SSM parameter under --ssm-path; AMIs public or
-shared with another account (unless --include-shared); AMIs protected from
-deregistration.
+created or last launched within --min-age; AMIs used by an instance in any
+state but terminated (a stopped one too), any version of a launch template
+(resolve:ssm: resolved), an Auto Scaling group (its launch template, its
+mixed-instances policy) or a launch configuration, or any SSM parameter of
+the account (an AMI id anywhere in its value); AMIs public or shared with
+another account, or whose snapshot is (unless --include-shared); AMIs
+protected from deregistration.
 
 --mode deprecate (the default) deprecates now and tags ami-bakery:prune-after
 (now + --grace); a later run deletes such an AMI once that date has passed, if
@@ -84,7 +85,7 @@ func (o *pruneOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.apply, "apply", false, "act; without it prune only prints what it would do")
 	fs.IntVar(&o.maxDeletions, "max-deletions", 25, "change at most N AMIs in one run")
 	fs.BoolVar(&o.includeShared, "include-shared", false, "also prune AMIs that are public or shared with other accounts")
-	fs.StringSliceVar(&o.ssmPaths, "ssm-path", []string{"/"}, "SSM parameter paths whose AMI ids are in use (default: every parameter)")
+	fs.StringSliceVar(&o.ssmPaths, "ssm-path", nil, "ignored (deprecated): every SSM parameter of the account is read")
 }
 
 // settings checks the prune flags and turns them into prune.Options.
@@ -110,7 +111,7 @@ func (o *pruneOptions) settings() (prune.Options, error) {
 	}
 	return prune.Options{
 		Keep: o.keep, MinAge: minAge, Grace: grace, Mode: mode,
-		IncludeShared: o.includeShared, SSMPaths: o.ssmPaths, Now: clock(),
+		IncludeShared: o.includeShared, Now: clock(),
 	}, nil
 }
 
@@ -213,6 +214,9 @@ func (o *pruneOptions) templateImage(ctx context.Context, po *prune.Options, e *
 
 func runPrune(ctx context.Context, o *pruneOptions, po prune.Options, e *env) error {
 	log := newLogger(e.stderr, o.out.LogFormat)
+	if len(o.ssmPaths) > 0 {
+		log.Warn("--ssm-path is deprecated and ignored: prune reads every SSM parameter of the account, whatever its name")
+	}
 	f, err := awsclient.New(ctx, awsclient.Options{Endpoint: o.target.Endpoint, RoleARN: o.target.RoleARN, Log: log})
 	if err != nil {
 		return err

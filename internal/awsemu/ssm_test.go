@@ -117,6 +117,9 @@ func TestGetParametersAndDelete(t *testing.T) {
 	}
 	_, err := c.GetParameters(ctx, &ssm.GetParametersInput{Names: strings.Split("1,2,3,4,5,6,7,8,9,10,11", ",")})
 	wantCode(t, err, "ValidationException")
+	// A label is refused, never answered as a missing parameter.
+	_, err = c.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/a:prod"}})
+	wantCode(t, err, "ValidationException")
 	must(c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/a")}))(t)
 	_, err = c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/a")})
 	wantCode(t, err, "ParameterNotFound")

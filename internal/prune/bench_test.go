@@ -60,7 +60,7 @@ func benchPlanPrune(b *testing.B, latency time.Duration) {
 			}
 		}
 	}
-	o := Options{Images: current, Regions: regions, Keep: 3, Mode: ModeDeprecate, SSMPaths: []string{"/"}, Now: s.Now()}
+	o := Options{Images: current, Regions: regions, Keep: 3, Mode: ModeDeprecate, Now: s.Now()}
 	s.SetFaults(awsemu.Faults{Latency: latency})
 	b.ResetTimer()
 	before := len(s.Calls())

@@ -75,7 +75,7 @@ func (p *Plan) executeRegion(ctx context.Context, c Clients, region string, o Ex
 	if err != nil {
 		return err
 	}
-	r, err := readRefs(ctx, c, region, p.opts.SSMPaths)
+	r, err := readRefs(ctx, c, region, p.opts.sources())
 	if err != nil {
 		return fmt.Errorf("re-reading references before acting: %w", err)
 	}

@@ -85,7 +85,7 @@ func (p *Plan) planRegion(ctx context.Context, c Clients, region string) ([]AMI,
 	if err != nil {
 		return nil, fmt.Errorf("listing own images in %s: %w", region, err)
 	}
-	r, err := readRefs(ctx, c, region, p.opts.SSMPaths)
+	r, err := readRefs(ctx, c, region, p.opts.sources())
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func (p *Plan) planRegion(ctx context.Context, c Clients, region string) ([]AMI,
 		out = append(out, amis...)
 	}
 	if err := p.checkShared(ctx, e, out); err != nil {
-		return nil, fmt.Errorf("reading launch permissions in %s: %w", region, err)
+		return nil, fmt.Errorf("reading sharing in %s: %w", region, err)
 	}
 	orphans, err := orphanSnapshots(ctx, e, region, exists)
 	if err != nil {
@@ -221,12 +221,60 @@ func (p *Plan) lifecycle(a *AMI, im types.Image) {
 	}
 }
 
-// sharedReads is how many launch permissions are read at once: EC2 has no
-// call that lists them for many AMIs.
+// sharedReads is how many sharing attributes are read at once: EC2 has
+// no call that lists them for many AMIs or snapshots.
 const sharedReads = 8
 
-// checkShared keeps the AMIs still to be pruned that are shared with
-// another account: their use there is invisible.
+// A sharing check tells why a must be kept for a use the account cannot
+// see, or "". It reads one attribute per call, so it runs only on the AMIs
+// still to be changed.
+type sharingCheck func(ctx context.Context, e EC2, a *AMI) (string, error)
+
+// sharingChecks are read unless IncludeShared.
+var sharingChecks = []sharingCheck{launchShared, snapshotsShared}
+
+// launchShared: an AMI with a launch permission for another account, an
+// organization or everyone.
+func launchShared(ctx context.Context, e EC2, a *AMI) (string, error) {
+	out, err := e.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{
+		ImageId: aws.String(a.ID), Attribute: types.ImageAttributeNameLaunchPermission,
+	})
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("describing the launch permissions of %s: %w", a.ID, err)
+	case len(out.LaunchPermissions) > 0:
+		return "shared with another account (use there is invisible; --include-shared prunes it)", nil
+	}
+	return "", nil
+}
+
+// snapshotsShared: an AMI one of whose snapshots another account may make
+// volumes from (deleting the AMI would delete the snapshot).
+func snapshotsShared(ctx context.Context, e EC2, a *AMI) (string, error) {
+	for _, s := range a.Snapshots {
+		shared, err := snapshotShared(ctx, e, s)
+		if err != nil {
+			return "", err
+		}
+		if shared {
+			return fmt.Sprintf("snapshot %s shared with another account (use there is invisible; --include-shared prunes it)", s), nil
+		}
+	}
+	return "", nil
+}
+
+func snapshotShared(ctx context.Context, e EC2, id string) (bool, error) {
+	out, err := e.DescribeSnapshotAttribute(ctx, &ec2.DescribeSnapshotAttributeInput{
+		SnapshotId: aws.String(id), Attribute: types.SnapshotAttributeNameCreateVolumePermission,
+	})
+	if err != nil {
+		return false, fmt.Errorf("describing the create-volume permissions of %s: %w", id, err)
+	}
+	return len(out.CreateVolumePermissions) > 0, nil
+}
+
+// checkShared keeps the AMIs still to be changed that are shared with
+// another account, or whose snapshots are: their use there is invisible.
 func (p *Plan) checkShared(ctx context.Context, e EC2, amis []AMI) error {
 	if p.opts.IncludeShared {
 		return nil
@@ -242,14 +290,16 @@ func (p *Plan) checkShared(ctx context.Context, e EC2, amis []AMI) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out, err := e.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{
-				ImageId: aws.String(amis[i].ID), Attribute: types.ImageAttributeNameLaunchPermission,
-			})
-			switch {
-			case err != nil:
-				errs[i] = fmt.Errorf("describing launch permissions of %s: %w", amis[i].ID, err)
-			case len(out.LaunchPermissions) > 0:
-				keep(&amis[i], "shared with another account (use there is invisible; --include-shared prunes it)")
+			for _, check := range sharingChecks {
+				why, err := check(ctx, e, &amis[i])
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				if why != "" {
+					keep(&amis[i], why)
+					return
+				}
 			}
 		}()
 	}

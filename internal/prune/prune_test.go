@@ -51,7 +51,7 @@ func opts(s *awsemu.TestServer, current string, mode Mode) Options {
 	return Options{
 		Images: []Current{{Name: "app", Fingerprint: current, TagKey: "ami_config_checksum"}}, Regions: []string{region},
 		Keep: 1, Mode: mode, Grace: 7 * 24 * time.Hour,
-		SSMPaths: []string{"/"}, Now: s.Now(),
+		Now: s.Now(),
 	}
 }
 

@@ -21,8 +21,11 @@ import (
 
 const pruneHelp = `prune retires the AMIs ami-bakery built that nothing needs any more. It is a
 dry run unless --apply is given: it prints, per region, every candidate AMI
-(owned by this account and tagged ami-bakery:image with an image of the
-project or template) with its image, fingerprint, creation date, last launch,
+(owned by this account, tagged ami-bakery:image with an image of the project
+or template and ami-bakery:project with the project, built with the same
+variables: the "v" group of its ami-bakery:inputs tag; an AMI without the
+project or inputs tag is left alone unless --adopt-untagged) with its image,
+fingerprint, creation date, last launch,
 decision (keep, deprecate, disable or delete) and every reason. --json prints
 the same as one object. With --apply it does what the dry run printed and
 nothing else, re-reading every reference under the image's build lock right
@@ -68,6 +71,7 @@ type pruneOptions struct {
 	apply         bool
 	maxDeletions  int
 	includeShared bool
+	adoptUntagged bool
 	ssmPaths      []string
 }
 
@@ -85,6 +89,7 @@ func (o *pruneOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.apply, "apply", false, "act; without it prune only prints what it would do")
 	fs.IntVar(&o.maxDeletions, "max-deletions", 25, "change at most N AMIs in one run")
 	fs.BoolVar(&o.includeShared, "include-shared", false, "also prune AMIs that are public or shared with other accounts")
+	fs.BoolVar(&o.adoptUntagged, "adopt-untagged", false, "take the images' AMIs without the ami-bakery:project or ami-bakery:inputs tag (built before them) for this project's")
 	fs.StringSliceVar(&o.ssmPaths, "ssm-path", nil, "ignored (deprecated): every SSM parameter of the account is read")
 }
 
@@ -111,7 +116,7 @@ func (o *pruneOptions) settings() (prune.Options, error) {
 	}
 	return prune.Options{
 		Keep: o.keep, MinAge: minAge, Grace: grace, Mode: mode,
-		IncludeShared: o.includeShared, Now: clock(),
+		IncludeShared: o.includeShared, AdoptUntagged: o.adoptUntagged, Now: clock(),
 	}, nil
 }
 
@@ -173,7 +178,7 @@ func (o *pruneOptions) projectImages(ctx context.Context, path string, names []s
 		return err
 	}
 	for i, img := range imgs {
-		po.Images = append(po.Images, prune.Current{Name: img.Name, Fingerprint: fps[i].Sum, TagKey: img.TagKey})
+		po.Images = append(po.Images, prune.Current{Name: img.Name, Variant: bake.Variant(fps[i]), Fingerprint: fps[i].Sum, TagKey: img.TagKey})
 		for _, r := range img.Regions {
 			if !slices.Contains(po.Regions, r) {
 				po.Regions = append(po.Regions, r)
@@ -207,7 +212,7 @@ func (o *pruneOptions) templateImage(ctx context.Context, po *prune.Options, e *
 	if err != nil {
 		return err
 	}
-	po.Images = []prune.Current{{Name: name, Fingerprint: fp.Sum, TagKey: o.target.TagKey}}
+	po.Images = []prune.Current{{Name: name, Variant: bake.Variant(fp), Fingerprint: fp.Sum, TagKey: o.target.TagKey}}
 	po.Regions = o.target.AllRegions()
 	return nil
 }
@@ -235,6 +240,10 @@ func runPrune(ctx context.Context, o *pruneOptions, po prune.Options, e *env) er
 	}
 	if err := prune.Print(e.stdout, plan, o.out.JSON); err != nil {
 		return err
+	}
+	if plan.Untagged > 0 {
+		log.Warn(fmt.Sprintf("left alone %d AMIs of these images without the %s or %s tag", plan.Untagged, prune.TagProject, prune.TagInputs),
+			"hint", "--adopt-untagged takes them for this project's (AMIs built before those tags)")
 	}
 	n := plan.Changes()
 	if !o.apply {

@@ -123,11 +123,11 @@ func (p *Plan) lockImages(ctx context.Context, region string, amis []AMI, l Lock
 	}
 	seen := map[string]bool{}
 	for _, a := range amis {
-		if seen[a.Image] || l == nil {
+		if seen[a.lineage] || l == nil {
 			continue
 		}
-		seen[a.Image] = true
-		r, err := l.Acquire(ctx, region, p.current[a.Image].Fingerprint)
+		seen[a.lineage] = true
+		r, err := l.Acquire(ctx, region, p.current[a.lineage].Fingerprint)
 		if err != nil {
 			return release, fmt.Errorf("taking the build lock of %s in %s: %w", a.Image, region, err)
 		}

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/ami-bakery/ami-bakery/internal/bake"
 )
 
 // AMI is one candidate and what the plan does with it.
@@ -19,7 +21,9 @@ type AMI struct {
 	Region       string    `json:"region"`
 	ID           string    `json:"id"`
 	Name         string    `json:"name"`
+	Project      string    `json:"project,omitempty"`
 	Image        string    `json:"image"`
+	Variant      string    `json:"variant,omitempty"`
 	Fingerprint  string    `json:"fingerprint"`
 	Created      time.Time `json:"created"`
 	LastLaunched time.Time `json:"last_launched,omitzero"`
@@ -27,7 +31,8 @@ type AMI struct {
 	Reasons      []string  `json:"reasons"`
 	Snapshots    []string  `json:"snapshots,omitempty"`
 
-	parent string
+	parent  string
+	lineage string // Current.key
 }
 
 // Snapshot is an orphaned snapshot a crashed run left: tagged with the
@@ -43,10 +48,13 @@ type Plan struct {
 	Mode    Mode       `json:"mode"`
 	AMIs    []AMI      `json:"amis"`
 	Orphans []Snapshot `json:"orphaned_snapshots"`
+	// Untagged counts the AMIs of the images that lack the project or the
+	// inputs tag, left alone without AdoptUntagged.
+	Untagged int `json:"untagged_left_alone"`
 	// users are, per region and snapshot, the AMIs that use it: a
 	// snapshot is deleted only when every one of them was deleted.
 	users   map[string]map[string][]string
-	current map[string]Current // by image name
+	current map[string]Current // by Current.key
 	opts    Options
 }
 
@@ -66,7 +74,7 @@ func (p *Plan) Changes() int {
 func PlanPrune(ctx context.Context, c Clients, o Options) (*Plan, error) {
 	p := &Plan{Mode: o.Mode, users: map[string]map[string][]string{}, current: map[string]Current{}, opts: o}
 	for _, img := range o.Images {
-		p.current[img.Name] = img
+		p.current[img.key()] = img
 	}
 	for _, region := range o.Regions {
 		amis, err := p.planRegion(ctx, c, region)
@@ -98,12 +106,15 @@ func (p *Plan) planRegion(ctx context.Context, c Clients, region string) ([]AMI,
 		for _, s := range snapshotsOf(im) {
 			users[s] = append(users[s], aws.ToString(im.ImageId))
 		}
-		a, ok := p.candidate(region, im)
+		a, ok, untagged := p.candidate(region, im)
+		if untagged {
+			p.Untagged++
+		}
 		if !ok {
 			continue
 		}
 		p.decide(&a, im, r[a.ID])
-		byImage[a.Image] = append(byImage[a.Image], a)
+		byImage[a.lineage] = append(byImage[a.lineage], a)
 	}
 	var out []AMI
 	for _, name := range slices.Sorted(maps.Keys(byImage)) {
@@ -127,27 +138,68 @@ func (p *Plan) planRegion(ctx context.Context, c Clients, region string) ([]AMI,
 	return out, nil
 }
 
-// candidate tells whether im is one of the selected images' AMIs.
-func (p *Plan) candidate(region string, im types.Image) (AMI, bool) {
-	tags := map[string]string{}
-	for _, t := range im.Tags {
-		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	name := tags[TagImage]
-	cur, ok := p.current[name]
+// candidate tells whether im belongs to one of the lineages, and so may
+// be pruned; untagged, whether it was left alone for lacking the project
+// or inputs tag.
+func (p *Plan) candidate(region string, im types.Image) (a AMI, ok, untagged bool) {
+	tags := tagMap(im.Tags)
+	cur, ok, untagged := p.lineage(tags)
 	if !ok {
-		return AMI{}, false
+		return AMI{}, false, untagged
 	}
-	a := AMI{
-		Region: region, ID: aws.ToString(im.ImageId), Name: aws.ToString(im.Name), Image: name,
+	a = AMI{
+		Region: region, ID: aws.ToString(im.ImageId), Name: aws.ToString(im.Name),
+		Project: cur.Project, Image: cur.Name, Variant: cur.Variant,
 		Fingerprint: tags[cur.TagKey], Created: parseTime(aws.ToString(im.CreationDate)),
 		LastLaunched: parseTime(aws.ToString(im.LastLaunchedTime)), Snapshots: snapshotsOf(im),
-		parent: tags[TagParentAMI], Decision: p.opts.Mode.decision(),
+		parent: tags[TagParentAMI], lineage: cur.key(), Decision: p.opts.Mode.decision(),
 	}
 	if after := tags[TagPruneAfter]; after != "" {
 		a.Reasons = append(a.Reasons, "prune-after "+after)
 	}
-	return a, true
+	return a, true, false
+}
+
+// lineage finds the one lineage an AMI's tags place it in. The image tag
+// is required. A project tag or a variant (the inputs tag) that differs
+// from the lineage's rules it out; one that is missing does too, unless
+// AdoptUntagged, when it matches any (untagged reports that case). An AMI
+// that two lineages could claim is left alone.
+func (p *Plan) lineage(tags map[string]string) (cur Current, ok, untagged bool) {
+	name := tags[TagImage]
+	if name == "" {
+		return Current{}, false, false
+	}
+	project, hasProject := tags[TagProject]
+	hasProject = hasProject && project != ""
+	variant, hasVariant := bake.VariantOfTags(tags)
+	var found []Current
+	for _, c := range p.opts.Images {
+		if c.Name != name || hasProject && c.Project != project || hasVariant && c.Variant != variant {
+			continue
+		}
+		found = append(found, c)
+	}
+	if len(found) == 0 {
+		return Current{}, false, false
+	}
+	if !hasProject || !hasVariant {
+		if !p.opts.AdoptUntagged {
+			return Current{}, false, true
+		}
+	}
+	if len(found) > 1 {
+		return Current{}, false, false
+	}
+	return found[0], true, false
+}
+
+func tagMap(tags []types.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
 }
 
 func (m Mode) decision() Decision {
@@ -171,7 +223,7 @@ func keep(a *AMI, why string) {
 // decide applies the rules that need no more calls.
 func (p *Plan) decide(a *AMI, im types.Image, used []string) {
 	o := p.opts
-	if a.Fingerprint != "" && a.Fingerprint == p.current[a.Image].Fingerprint {
+	if a.Fingerprint != "" && a.Fingerprint == p.current[a.lineage].Fingerprint {
 		keep(a, "current fingerprint")
 	}
 	if o.Now.Sub(a.Created) < o.MinAge {

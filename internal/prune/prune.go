@@ -17,12 +17,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/ami-bakery/ami-bakery/internal/bake"
 )
 
-// Tags prune reads and writes.
+// Tags prune reads and writes; the identity tags are bake's.
 const (
-	TagImage      = "ami-bakery:image"
-	TagParentAMI  = "ami-bakery:parent-ami"
+	TagProject    = bake.TagProject
+	TagImage      = bake.TagImage
+	TagInputs     = bake.TagInputs
+	TagParentAMI  = bake.TagParentAMI
 	TagPruneAfter = "ami-bakery:prune-after"
 	// TagPrunedFrom marks a snapshot before its AMI is deregistered, so
 	// that a rerun after a crash between the two finds and deletes it.
@@ -85,11 +89,22 @@ const (
 	Delete    Decision = "delete"
 )
 
-// Current is an image of the project, its current fingerprint and the tag
-// that carries it.
+// Current is one lineage whose AMIs are candidates: an image of a
+// project, in one variant, with its current fingerprint and the tag that
+// carries it. An AMI belongs to it when its ami-bakery:project tag is
+// Project, its ami-bakery:image tag Name, and the variant its
+// ami-bakery:inputs tag records (bake.VariantOfTags) Variant.
 type Current struct {
-	Name, Fingerprint, TagKey string
+	Project string // as bake writes it in ami-bakery:project
+	Name    string // the image, as in ami-bakery:image
+	Variant string // bake.Variant of the image's fingerprint
+	// Fingerprint is the current fingerprint, TagKey the tag carrying it
+	// (--tag-key).
+	Fingerprint, TagKey string
 }
+
+// key names the lineage in maps.
+func (c Current) key() string { return c.Project + "\x00" + c.Name + "\x00" + c.Variant }
 
 // Options say what to prune and how.
 type Options struct {
@@ -101,6 +116,13 @@ type Options struct {
 	Mode    Mode
 	// IncludeShared prunes AMIs shared with other accounts or public too.
 	IncludeShared bool
+	// AdoptUntagged takes an AMI of one of the images (its
+	// ami-bakery:image tag) that lacks the ami-bakery:project or the
+	// ami-bakery:inputs tag (one built before they existed) for the
+	// lineage's; without it such an AMI is left alone and counted
+	// (Plan.Untagged). An AMI that names another project or variant is
+	// never taken.
+	AdoptUntagged bool
 	// Sources are the kinds of reference read; nil means DefaultSources.
 	Sources []Source
 	Now     time.Time

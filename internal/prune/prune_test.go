@@ -30,7 +30,7 @@ func seed(t *testing.T, s *awsemu.TestServer, n int, extra map[int]map[string]st
 	t.Helper()
 	var ids []string
 	for i := range n {
-		tags := map[string]string{"ami_config_checksum": fp(i), TagImage: "app"}
+		tags := map[string]string{"ami_config_checksum": fp(i), TagImage: "app", TagProject: project, TagInputs: inputs}
 		for k, v := range extra[i] {
 			tags[k] = v
 		}
@@ -47,10 +47,18 @@ func seed(t *testing.T, s *awsemu.TestServer, n int, extra map[int]map[string]st
 
 func fp(i int) string { return "fp" + string(rune('0'+i)) }
 
+// The lineage of the tests' AMIs: project shop, image app, variant 11111111.
+const (
+	project = "shop"
+	variant = "11111111"
+	inputs  = "t:00000000;d0:22222222;v:" + variant
+)
+
 func opts(s *awsemu.TestServer, current string, mode Mode) Options {
 	return Options{
-		Images: []Current{{Name: "app", Fingerprint: current, TagKey: "ami_config_checksum"}}, Regions: []string{region},
-		Keep: 1, Mode: mode, Grace: 7 * 24 * time.Hour,
+		Images:  []Current{{Project: project, Name: "app", Variant: variant, Fingerprint: current, TagKey: "ami_config_checksum"}},
+		Regions: []string{region},
+		Keep:    1, Mode: mode, Grace: 7 * 24 * time.Hour,
 		Now: s.Now(),
 	}
 }

@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -77,17 +78,27 @@ func PlanPrune(ctx context.Context, c Clients, o Options) (*Plan, error) {
 		p.current[img.key()] = img
 	}
 	for _, region := range o.Regions {
-		amis, err := p.planRegion(ctx, c, region)
+		rp, err := p.planRegion(ctx, c, region)
 		if err != nil {
 			return nil, err
 		}
-		p.AMIs = append(p.AMIs, amis...)
+		p.AMIs = append(p.AMIs, rp.amis...)
+		p.Orphans = append(p.Orphans, rp.orphans...)
+		p.Untagged += rp.untagged
+		p.users[region] = rp.users
 	}
-	p.keepAncestors()
 	return p, nil
 }
 
-func (p *Plan) planRegion(ctx context.Context, c Clients, region string) ([]AMI, error) {
+// regionPlan is what planning one region decided.
+type regionPlan struct {
+	amis     []AMI
+	orphans  []Snapshot
+	users    map[string][]string // snapshot -> the AMIs using it
+	untagged int
+}
+
+func (p *Plan) planRegion(ctx context.Context, c Clients, region string) (*regionPlan, error) {
 	e := c.EC2(region)
 	all, err := ownedImages(ctx, e)
 	if err != nil {
@@ -97,45 +108,46 @@ func (p *Plan) planRegion(ctx context.Context, c Clients, region string) ([]AMI,
 	if err != nil {
 		return nil, err
 	}
-	users := map[string][]string{}
-	p.users[region] = users
-	byImage := map[string][]AMI{}
+	rp := &regionPlan{users: map[string][]string{}}
+	byLineage := map[string][]AMI{}
 	exists := map[string]bool{}
+	parents := map[string]string{}
 	for _, im := range all {
-		exists[aws.ToString(im.ImageId)] = true
+		id := aws.ToString(im.ImageId)
+		exists[id] = true
+		parents[id] = tagMap(im.Tags)[TagParentAMI]
 		for _, s := range snapshotsOf(im) {
-			users[s] = append(users[s], aws.ToString(im.ImageId))
+			rp.users[s] = append(rp.users[s], id)
 		}
 		a, ok, untagged := p.candidate(region, im)
 		if untagged {
-			p.Untagged++
+			rp.untagged++
 		}
 		if !ok {
 			continue
 		}
 		p.decide(&a, im, r[a.ID])
-		byImage[a.lineage] = append(byImage[a.lineage], a)
+		byLineage[a.lineage] = append(byLineage[a.lineage], a)
 	}
-	var out []AMI
-	for _, name := range slices.Sorted(maps.Keys(byImage)) {
-		amis := byImage[name]
-		slices.SortFunc(amis, func(x, y AMI) int { return y.Created.Compare(x.Created) })
+	for _, l := range slices.Sorted(maps.Keys(byLineage)) {
+		amis := byLineage[l]
+		slices.SortFunc(amis, func(x, y AMI) int { return cmp.Or(y.Created.Compare(x.Created), cmp.Compare(x.ID, y.ID)) })
 		for i := range amis {
 			if i < p.opts.Keep {
 				keep(&amis[i], fmt.Sprintf("one of the newest %d", p.opts.Keep))
 			}
 		}
-		out = append(out, amis...)
+		rp.amis = append(rp.amis, amis...)
 	}
-	if err := p.checkShared(ctx, e, out); err != nil {
+	keepAncestors(rp.amis, parents)
+	if err := p.checkShared(ctx, e, rp.amis); err != nil {
 		return nil, fmt.Errorf("reading sharing in %s: %w", region, err)
 	}
-	orphans, err := orphanSnapshots(ctx, e, region, exists)
-	if err != nil {
+	keepAncestors(rp.amis, parents)
+	if rp.orphans, err = orphanSnapshots(ctx, e, region, exists); err != nil {
 		return nil, fmt.Errorf("listing snapshots in %s: %w", region, err)
 	}
-	p.Orphans = append(p.Orphans, orphans...)
-	return out, nil
+	return rp, nil
 }
 
 // candidate tells whether im belongs to one of the lineages, and so may
@@ -359,22 +371,38 @@ func (p *Plan) checkShared(ctx context.Context, e EC2, amis []AMI) error {
 	return errors.Join(errs...)
 }
 
-// keepAncestors keeps the parent of every kept AMI, transitively.
-func (p *Plan) keepAncestors() {
+// keepAncestors keeps every ancestor of an AMI that stays, transitively:
+// parents maps every own AMI of the region to its ami-bakery:parent-ami,
+// and an AMI stays unless it is one of amis not kept. So the parent of
+// another lineage's AMI, or of an image not being pruned, is kept too.
+func keepAncestors(amis []AMI, parents map[string]string) {
 	index := map[string]int{}
-	for i, a := range p.AMIs {
+	for i, a := range amis {
 		index[a.ID] = i
 	}
-	for changed := true; changed; {
-		changed = false
-		for _, a := range p.AMIs {
-			j, ok := index[a.parent]
-			if a.Decision != Keep || !ok || p.AMIs[j].Decision == Keep {
-				continue
-			}
-			keep(&p.AMIs[j], "parent of kept "+a.ID)
-			changed = true
+	stays := func(id string) bool {
+		i, ok := index[id]
+		return !ok || amis[i].Decision == Keep
+	}
+	var queue []string
+	for _, id := range slices.Sorted(maps.Keys(parents)) {
+		if stays(id) {
+			queue = append(queue, id)
 		}
+	}
+	seen := map[string]bool{}
+	for len(queue) > 0 {
+		child := queue[0]
+		queue = queue[1:]
+		parent := parents[child]
+		if parent == "" || seen[parent] {
+			continue
+		}
+		seen[parent] = true
+		if i, ok := index[parent]; ok && amis[i].Decision != Keep {
+			keep(&amis[i], "parent of kept "+child)
+		}
+		queue = append(queue, parent)
 	}
 }
 

@@ -50,8 +50,9 @@ another AMI uses; a rerun deletes the snapshots a crashed run left behind.
 Ages (--min-age, --grace) are days (14d) or Go durations (36h, 0s).
 
 Any error while reading images or references stops prune before the first
-change (exit 1). At most --max-deletions AMIs change in one run; past it,
-prune stops with exit 1 and says how many remain.`
+change (exit 1). At most --max-deletions changes are made in one run (each
+deprecation, disabling, deregistration and snapshot deletion counts one);
+past it, prune stops with exit 1 and says how many remain.`
 
 // clock is prune's idea of now, against which ages and prune-after dates
 // are measured; the scripts move it with the emulator's (prune_script_test.go).
@@ -87,7 +88,7 @@ func (o *pruneOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.mode, "mode", "deprecate", "what happens to an unused AMI: deprecate, disable or delete")
 	fs.StringVar(&o.grace, "grace", "7d", "deprecate: how long before a later run deletes the AMI")
 	fs.BoolVar(&o.apply, "apply", false, "act; without it prune only prints what it would do")
-	fs.IntVar(&o.maxDeletions, "max-deletions", 25, "change at most N AMIs in one run")
+	fs.IntVar(&o.maxDeletions, "max-deletions", 25, "make at most N changes in one run (each deprecation, disabling, deregistration, snapshot deletion)")
 	fs.BoolVar(&o.includeShared, "include-shared", false, "also prune AMIs that are public or shared with other accounts")
 	fs.BoolVar(&o.adoptUntagged, "adopt-untagged", false, "take the images' AMIs without the ami-bakery:project or ami-bakery:inputs tag (built before them) for this project's")
 	fs.StringSliceVar(&o.ssmPaths, "ssm-path", nil, "ignored (deprecated): every SSM parameter of the account is read")

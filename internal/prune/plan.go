@@ -34,14 +34,18 @@ type AMI struct {
 
 	parent  string
 	lineage string // Current.key
+	inputs  string // its ami-bakery:inputs tag, copied onto its snapshots
 }
 
 // Snapshot is an orphaned snapshot a crashed run left: tagged with the
-// AMI it came from, which no longer exists.
+// AMI it came from, which no longer exists, and with that AMI's identity,
+// which places it in one of the lineages.
 type Snapshot struct {
 	Region string `json:"region"`
 	ID     string `json:"id"`
 	From   string `json:"from"`
+
+	lineage string
 }
 
 // Plan is everything a prune will do; the dry run prints it.
@@ -73,6 +77,9 @@ func (p *Plan) Changes() int {
 // PlanPrune reads the candidates and their references in every region and
 // decides. It changes nothing; any read error fails it.
 func PlanPrune(ctx context.Context, c Clients, o Options) (*Plan, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
 	p := &Plan{Mode: o.Mode, users: map[string]map[string][]string{}, current: map[string]Current{}, opts: o}
 	for _, img := range o.Images {
 		p.current[img.key()] = img
@@ -144,8 +151,8 @@ func (p *Plan) planRegion(ctx context.Context, c Clients, region string) (*regio
 		return nil, fmt.Errorf("reading sharing in %s: %w", region, err)
 	}
 	keepAncestors(rp.amis, parents)
-	if rp.orphans, err = orphanSnapshots(ctx, e, region, exists); err != nil {
-		return nil, fmt.Errorf("listing snapshots in %s: %w", region, err)
+	if rp.orphans, err = p.orphanSnapshots(ctx, e, region, exists, rp.users); err != nil {
+		return nil, fmt.Errorf("reading orphaned snapshots in %s: %w", region, err)
 	}
 	return rp, nil
 }
@@ -164,7 +171,7 @@ func (p *Plan) candidate(region string, im types.Image) (a AMI, ok, untagged boo
 		Project: cur.Project, Image: cur.Name, Variant: cur.Variant,
 		Fingerprint: tags[cur.TagKey], Created: parseTime(aws.ToString(im.CreationDate)),
 		LastLaunched: parseTime(aws.ToString(im.LastLaunchedTime)), Snapshots: snapshotsOf(im),
-		parent: tags[TagParentAMI], lineage: cur.key(), Decision: p.opts.Mode.decision(),
+		parent: tags[TagParentAMI], lineage: cur.key(), inputs: tags[TagInputs], Decision: p.opts.Mode.decision(),
 	}
 	if after := tags[TagPruneAfter]; after != "" {
 		a.Reasons = append(a.Reasons, "prune-after "+after)
@@ -421,7 +428,13 @@ func ownedImages(ctx context.Context, e EC2) ([]types.Image, error) {
 	return all, nil
 }
 
-func orphanSnapshots(ctx context.Context, e EC2, region string, exists map[string]bool) ([]Snapshot, error) {
+// orphanSnapshots finds the snapshots a crashed delete of one of the
+// lineages' AMIs left: tagged ami-bakery:pruned-from with an AMI that no
+// longer exists, and with identity tags that place them in a lineage (a
+// snapshot tagged by an older prune, without them, is left alone); none
+// that an AMI uses, nor, unless IncludeShared, one shared with another
+// account.
+func (p *Plan) orphanSnapshots(ctx context.Context, e EC2, region string, exists map[string]bool, users map[string][]string) ([]Snapshot, error) {
 	var out []Snapshot
 	pg := ec2.NewDescribeSnapshotsPaginator(e, &ec2.DescribeSnapshotsInput{
 		OwnerIds: []string{"self"}, Filters: []types.Filter{{Name: aws.String("tag-key"), Values: []string{TagPrunedFrom}}},
@@ -432,11 +445,22 @@ func orphanSnapshots(ctx context.Context, e EC2, region string, exists map[strin
 			return nil, err
 		}
 		for _, s := range page.Snapshots {
-			for _, t := range s.Tags {
-				if aws.ToString(t.Key) == TagPrunedFrom && !exists[aws.ToString(t.Value)] {
-					out = append(out, Snapshot{Region: region, ID: aws.ToString(s.SnapshotId), From: aws.ToString(t.Value)})
+			id, tags := aws.ToString(s.SnapshotId), tagMap(s.Tags)
+			from := tags[TagPrunedFrom]
+			cur, ours, _ := p.lineage(tags)
+			if !ours || from == "" || exists[from] || len(users[id]) > 0 {
+				continue
+			}
+			if !p.opts.IncludeShared {
+				shared, err := snapshotShared(ctx, e, id)
+				if err != nil {
+					return nil, err
+				}
+				if shared {
+					continue
 				}
 			}
+			out = append(out, Snapshot{Region: region, ID: id, From: from, lineage: cur.key()})
 		}
 	}
 	return out, nil

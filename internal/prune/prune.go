@@ -12,6 +12,8 @@ package prune
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -126,6 +128,25 @@ type Options struct {
 	// Sources are the kinds of reference read; nil means DefaultSources.
 	Sources []Source
 	Now     time.Time
+}
+
+// validate refuses Options that would make time arithmetic or the rules
+// meaningless.
+func (o Options) validate() error {
+	switch {
+	case o.Mode != ModeDeprecate && o.Mode != ModeDisable && o.Mode != ModeDelete:
+		return fmt.Errorf("planning a prune: unknown mode %q", o.Mode)
+	case o.Keep < 0 || o.MinAge < 0 || o.Grace < 0:
+		return fmt.Errorf("planning a prune: negative keep (%d), minimum age (%s) or grace (%s)", o.Keep, o.MinAge, o.Grace)
+	case o.Now.IsZero():
+		return errors.New("planning a prune: no time given (Options.Now)")
+	}
+	for _, c := range o.Images {
+		if c.Name == "" || c.Fingerprint == "" || c.TagKey == "" {
+			return fmt.Errorf("planning a prune: image %q lacks a name, a fingerprint or a tag key", c.Name)
+		}
+	}
+	return nil
 }
 
 func (o Options) sources() []Source {

@@ -1,6 +1,10 @@
 package bake
 
-import "github.com/ami-bakery/ami-bakery/internal/fingerprint"
+import (
+	"strings"
+
+	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
+)
 
 // An AMI's identity: which project, image and variant (its lineage) it
 // belongs to. prune changes only AMIs whose identity tags name one of the
@@ -30,4 +34,19 @@ func VariantOfTags(tags map[string]string) (variant string, ok bool) {
 		return "", false
 	}
 	return fingerprint.ParseGroups(s).Hashes["v"], true
+}
+
+// IsCurrent reports whether an AMI with this name and these tags stands
+// for fingerprint fp under tagKey: it carries fp in tagKey, or its name
+// contains fp. These are the two ways bake's lookup (Baker.find) finds an
+// AMI, by tag and then by name (an AMI whose tag EC2 does not show yet, or
+// that a template forgot to tag, or that carries fp under another tag
+// key), so every AMI bake could print for fp is current. It says nothing
+// of the AMI's state: bake looks only at available and pending AMIs, and
+// prune keeps a current AMI in any state.
+func IsCurrent(name string, tags map[string]string, tagKey, fp string) bool {
+	if fp == "" {
+		return false
+	}
+	return tagKey != "" && tags[tagKey] == fp || strings.Contains(name, fp)
 }

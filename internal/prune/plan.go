@@ -242,8 +242,12 @@ func keep(a *AMI, why string) {
 // decide applies the rules that need no more calls.
 func (p *Plan) decide(a *AMI, im types.Image, used []string) {
 	o := p.opts
-	if a.Fingerprint != "" && a.Fingerprint == p.current[a.lineage].Fingerprint {
+	// Current as bake's lookup would find it, whatever the AMI's state.
+	if cur := p.current[a.lineage]; bake.IsCurrent(a.Name, tagMap(im.Tags), cur.TagKey, cur.Fingerprint) {
 		keep(a, "current fingerprint")
+	}
+	if im.State == types.ImageStatePending {
+		keep(a, "pending (being built or copied)")
 	}
 	if o.Now.Sub(a.Created) < o.MinAge {
 		keep(a, "created within --min-age")

@@ -75,7 +75,8 @@ func (p *Plan) Changes() int {
 }
 
 // PlanPrune reads the candidates and their references in every region and
-// decides. It changes nothing; any read error fails it.
+// decides. It changes nothing; any read error fails it. Regions are planned
+// at once, regionsAtOnce at a time; the plan lists them in the order given.
 func PlanPrune(ctx context.Context, c Clients, o Options) (*Plan, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -84,18 +85,33 @@ func PlanPrune(ctx context.Context, c Clients, o Options) (*Plan, error) {
 	for _, img := range o.Images {
 		p.current[img.key()] = img
 	}
-	for _, region := range o.Regions {
-		rp, err := p.planRegion(ctx, c, region)
-		if err != nil {
-			return nil, err
-		}
+	plans := make([]*regionPlan, len(o.Regions))
+	errs := make([]error, len(o.Regions))
+	sem := make(chan struct{}, regionsAtOnce)
+	var wg sync.WaitGroup
+	for i, region := range o.Regions {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			plans[i], errs[i] = p.planRegion(ctx, c, region)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	// In the order of the regions given, whatever order they ended in.
+	for i, rp := range plans {
 		p.AMIs = append(p.AMIs, rp.amis...)
 		p.Orphans = append(p.Orphans, rp.orphans...)
 		p.Untagged += rp.untagged
-		p.users[region] = rp.users
+		p.users[o.Regions[i]] = rp.users
 	}
 	return p, nil
 }
+
+// regionsAtOnce is how many regions are planned at once.
+const regionsAtOnce = 4
 
 // regionPlan is what planning one region decided.
 type regionPlan struct {

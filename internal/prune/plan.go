@@ -284,6 +284,11 @@ func (p *Plan) decide(a *AMI, im types.Image, used []string) {
 		return
 	}
 	p.lifecycle(a, im)
+	// EC2 neither deprecates nor disables a failed AMI; only deleting
+	// removes it.
+	if im.State == types.ImageStateFailed && a.Decision != Delete {
+		keep(a, "failed (only --mode delete removes it)")
+	}
 }
 
 // lifecycle turns a deprecation into a deletion once its prune-after date

@@ -35,8 +35,10 @@ type fixture struct {
 
 func newFixture(t *testing.T, o ...awsemu.Options) *fixture {
 	s := awsemu.NewTestServer(t, o...)
-	return &fixture{s: s, ctx: context.Background(), e: s.EC2(awsemu.DefaultAccount, region),
+	f := &fixture{s: s, ctx: context.Background(), e: s.EC2(awsemu.DefaultAccount, region),
 		as: s.AutoScaling(awsemu.DefaultAccount, region), sm: s.SSM(awsemu.DefaultAccount, region)}
+	newFixtureHook(f)
+	return f
 }
 
 func (f *fixture) check(t *testing.T, _ any, err error) {
@@ -93,6 +95,8 @@ func (f *fixture) shareSnapshot(t *testing.T, ami string, perm types.CreateVolum
 		CreateVolumePermission: &types.CreateVolumePermissionModifications{Add: []types.CreateVolumePermission{perm}}})
 	f.check(t, nil, err)
 }
+
+var newFixtureHook = func(*fixture) {}
 
 // Every kind of reference keeps the AMI it names, in every form it may
 // take; what only looks like one does not.

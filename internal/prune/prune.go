@@ -1,13 +1,68 @@
 // Package prune retires the AMIs ami-bakery built that nothing needs any
 // more, in restic's shape: PlanPrune reads everything and decides, the dry
 // run prints that plan, and Execute acts on the plan and on nothing else.
+// It deletes only what is provably ours and provably unused. The rules,
+// each with the test that fails when it is broken:
 //
-// Invariants: planning never changes anything; any error while reading
-// images or references (instances, launch templates, Auto Scaling, SSM)
-// fails the plan, so no change is made on partial knowledge; Execute
-// re-reads a region's references under the build lock right before acting
-// and skips an AMI that became referenced; at most MaxDeletions AMIs are
-// changed in one run.
+// What is a reference (a Source each, DefaultSources; refs_test.go
+// TestReferenceKinds): an instance in any state but terminated, a stopped
+// one too; every version of every launch template, its resolve:ssm: image
+// id resolved (a parameter that no longer exists names nothing); an Auto
+// Scaling group's launch template, its own and its mixed-instances
+// policy's, and a launch configuration; every SSM parameter of the account
+// whatever its name (DescribeParameters, then GetParameters: a path could
+// not list the names without a leading slash), an AMI id
+// (ami-[0-9a-f]{8,17}) anywhere in its value.
+//
+// What is ours (identity_test.go TestIdentity, TestIdentityAmbiguous): an
+// AMI this account owns whose ami-bakery:image tag names an image given
+// (Options.Images), whose ami-bakery:project tag is that image's project
+// and whose variant (the "v" group of its ami-bakery:inputs tag,
+// bake.VariantOfTags) is that image's. An AMI without the image tag is
+// never ours; one without the project or inputs tag is ours only with
+// AdoptUntagged (Plan.Untagged counts those left alone); one that two
+// images could claim is not. Only ours are candidates; every other AMI
+// stays.
+//
+// What is current (current_test.go TestCurrentAgreesWithBake): an AMI
+// bake's lookup would find for the image's current fingerprint
+// (bake.IsCurrent: the fingerprint tag, or a name containing it), in any
+// state.
+//
+// What is kept: the current AMIs; AMIs referenced; AMIs pending, failed
+// (except in delete mode: EC2 neither deprecates nor disables them) or
+// protected from deregistration (rules_test.go TestStatesKept); AMIs
+// public or shared with another account, or whose snapshot is, unless
+// IncludeShared (TestReferenceKinds, TestIncludeShared); AMIs created or
+// last launched within MinAge, and the newest Keep of each lineage and
+// region (TestMinAgeAndKeep); AMIs retired by an earlier run until their
+// ami-bakery:prune-after date, or with an unreadable one (TestLifecycle,
+// TestStatesKept); and every ancestor (ami-bakery:parent-ami, read from
+// every own AMI of the region) of an AMI that stays, transitively, whoever
+// that AMI belongs to (ancestry_test.go).
+//
+// What a change is: deprecate or disable now and tag prune-after (now +
+// Grace), and on a later run past that date delete; delete deregisters
+// the AMI and deletes its snapshots, except one another AMI uses
+// (execute_test.go TestSharedSnapshotSurvives). Snapshots are tagged with
+// the AMI and its identity first, so a rerun after a crash deletes them,
+// and only such snapshots of ours, unused and unshared (TestOrphans,
+// TestDeleteMarksSnapshots). At most MaxDeletions changes are made in one
+// run, each deprecation, disabling, deregistration and snapshot deletion
+// counting one (TestCapCountsEveryChange).
+//
+// What a failure does: planning never changes anything, and any error
+// while reading images, references or sharing fails the plan, so nothing
+// is decided on partial knowledge (TestReferenceReadErrors). Execute
+// refuses to act without the build lock, holds the lock of every lineage
+// it changes (TestExecuteTakesTheLock), re-reads references, AMIs, parents
+// and sharing under it and leaves alone what became used, shared, an
+// ancestor or gone (TestExecuteRereads), and stops at its first error.
+// Options a time.Duration cannot hold, or that make no sense, are refused
+// (TestParseAge, TestOptionsRefused).
+//
+// property_test.go hunts, in random fleets, for any change to an AMI these
+// rules keep, and checks that a second run changes nothing new.
 package prune
 
 import (

@@ -118,7 +118,7 @@ func TestReferenceKinds(t *testing.T) {
 			f.s.Advance(1)
 		}, ""},
 		{"launch template, an old version", func(t *testing.T, f *fixture, ami string) {
-			f.template(t, "web-lt", ami, other, other)
+			f.template(t, "web-lt", other, ami, other) // neither $Default nor $Latest
 		}, "launch template lt-"},
 		{"launch template, resolve:ssm:", func(t *testing.T, f *fixture, ami string) {
 			f.param(t, "/x/ami", ami)

@@ -25,14 +25,17 @@ dry run unless --apply is given: it prints, per region, every candidate AMI
 or template and ami-bakery:project with the project, built with the same
 variables: the "v" group of its ami-bakery:inputs tag; an AMI without the
 project or inputs tag is left alone unless --adopt-untagged) with its image,
-fingerprint, creation date, last launch,
-decision (keep, deprecate, disable or delete) and every reason. --json prints
-the same as one object. With --apply it does what the dry run printed and
-nothing else, re-reading every reference under the image's build lock right
-before acting and leaving alone an AMI that became used.
+fingerprint, creation date, last launch, decision (keep, deprecate, disable
+or delete) and every reason. --json prints the same as one object. With
+--apply it does what the dry run printed and nothing else, re-reading every
+reference, AMI and sharing under the image's build lock right before acting
+and leaving alone an AMI that became used, shared or a parent.
 
-Always kept: the AMIs of the current fingerprints; ancestors of a kept AMI
-(its ami-bakery:parent-ami); the newest --keep per image and region; any AMI
+Always kept: the current AMIs (those bake would find: the fingerprint tag, or
+a name containing the fingerprint, in any state); every ancestor (its
+ami-bakery:parent-ami, transitively) of any AMI that stays, of any project;
+pending AMIs, and failed ones except with --mode delete; the newest --keep
+per image and region; any AMI
 created or last launched within --min-age; AMIs used by an instance in any
 state but terminated (a stopped one too), any version of a launch template
 (resolve:ssm: resolved), an Auto Scaling group (its launch template, its
@@ -45,9 +48,11 @@ protected from deregistration.
 (now + --grace); a later run deletes such an AMI once that date has passed, if
 it is still unused. --mode disable disables it; --mode delete deletes at once.
 Deleting deregisters the AMI and deletes its snapshots, except a snapshot
-another AMI uses; a rerun deletes the snapshots a crashed run left behind.
+another AMI uses; a rerun deletes the snapshots a crashed run left behind
+(tagged with the AMI and this project's identity, unused and unshared).
 
-Ages (--min-age, --grace) are days (14d) or Go durations (36h, 0s).
+Ages (--min-age, --grace) are days (14d) or Go durations (36h, 0s), at most
+106751d.
 
 Any error while reading images or references stops prune before the first
 change (exit 1). At most --max-deletions changes are made in one run (each

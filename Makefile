@@ -39,6 +39,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzFingerprintTree$$' -fuzztime $(FUZZTIME) ./internal/fingerprint
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMachineReadable$$' -fuzztime $(FUZZTIME) ./internal/packer
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadTemplate$$' -fuzztime $(FUZZTIME) ./internal/packer
+	$(GO) test -run '^$$' -fuzz '^FuzzPrune$$' -fuzztime $(FUZZTIME) ./internal/prune
 
 demo: deps build
 	scripts/demo.sh

@@ -19,33 +19,43 @@ import (
 
 const pruneHelp = `prune retires the AMIs ami-bakery built that nothing needs any more. It is a
 dry run unless --apply is given: it prints, per region, every candidate AMI
-(owned by this account and tagged ami-bakery:image with an image of the
-project or template) with its image, fingerprint, creation date, last launch,
-decision (keep, deprecate, disable or delete) and every reason. --json prints
-the same as one object. With --apply it does what the dry run printed and
-nothing else, re-reading every reference under the image's build lock right
-before acting and leaving alone an AMI that became used.
+(owned by this account, tagged ami-bakery:image with an image of the project
+or template and ami-bakery:project with the project, built with the same
+variables: the "v" group of its ami-bakery:inputs tag; an AMI without the
+project or inputs tag is left alone unless --adopt-untagged) with its image,
+fingerprint, creation date, last launch, decision (keep, deprecate, disable
+or delete) and every reason. --json prints the same as one object. With
+--apply it does what the dry run printed and nothing else, re-reading every
+reference, AMI and sharing under the image's build lock right before acting
+and leaving alone an AMI that became used, shared or a parent.
 
-Always kept: the AMIs of the current fingerprints; ancestors of a kept AMI
-(its ami-bakery:parent-ami); the newest --keep per image and region; any AMI
-created or last launched within --min-age; AMIs used by a non-terminated
-instance, the $Default or $Latest version of a launch template (resolve:ssm:
-resolved), an Auto Scaling group (launch template or mixed-instances policy)
-or a launch configuration, an SSM parameter under --ssm-path; AMIs public or
-shared with another account (unless --include-shared); AMIs protected from
-deregistration.
+Always kept: the current AMIs (those bake would find: the fingerprint tag, or
+a name containing the fingerprint, in any state); every ancestor (its
+ami-bakery:parent-ami, transitively) of any AMI that stays, of any project;
+pending AMIs, and failed ones except with --mode delete; the newest --keep
+per image and region; any AMI
+created or last launched within --min-age; AMIs used by an instance in any
+state but terminated (a stopped one too), any version of a launch template
+(resolve:ssm: resolved), an Auto Scaling group (its launch template, its
+mixed-instances policy) or a launch configuration, or any SSM parameter of
+the account (an AMI id anywhere in its value); AMIs public or shared with
+another account, or whose snapshot is (unless --include-shared); AMIs
+protected from deregistration.
 
 --mode deprecate (the default) deprecates now and tags ami-bakery:prune-after
 (now + --grace); a later run deletes such an AMI once that date has passed, if
 it is still unused. --mode disable disables it; --mode delete deletes at once.
 Deleting deregisters the AMI and deletes its snapshots, except a snapshot
-another AMI uses; a rerun deletes the snapshots a crashed run left behind.
+another AMI uses; a rerun deletes the snapshots a crashed run left behind
+(tagged with the AMI and this project's identity, unused and unshared).
 
-Ages (--min-age, --grace) are days (14d) or Go durations (36h, 0s).
+Ages (--min-age, --grace) are days (14d) or Go durations (36h, 0s), at most
+106751d.
 
 Any error while reading images or references stops prune before the first
-change (exit 1). At most --max-deletions AMIs change in one run; past it,
-prune stops with exit 1 and says how many remain.`
+change (exit 1). At most --max-deletions changes are made in one run (each
+deprecation, disabling, deregistration and snapshot deletion counts one);
+past it, prune stops with exit 1 and says how many remain.`
 
 // clock is prune's idea of now, against which ages and prune-after dates
 // are measured; the scripts move it with the emulator's (prune_script_test.go).
@@ -64,6 +74,7 @@ type pruneOptions struct {
 	apply         bool
 	maxDeletions  int
 	includeShared bool
+	adoptUntagged bool
 	ssmPaths      []string
 }
 
@@ -79,9 +90,10 @@ func (o *pruneOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.mode, "mode", "deprecate", "what happens to an unused AMI: deprecate, disable or delete")
 	fs.StringVar(&o.grace, "grace", "7d", "deprecate: how long before a later run deletes the AMI")
 	fs.BoolVar(&o.apply, "apply", false, "act; without it prune only prints what it would do")
-	fs.IntVar(&o.maxDeletions, "max-deletions", 25, "change at most N AMIs in one run")
+	fs.IntVar(&o.maxDeletions, "max-deletions", 25, "make at most N changes in one run (each deprecation, disabling, deregistration, snapshot deletion)")
 	fs.BoolVar(&o.includeShared, "include-shared", false, "also prune AMIs that are public or shared with other accounts")
-	fs.StringSliceVar(&o.ssmPaths, "ssm-path", []string{"/"}, "SSM parameter paths whose AMI ids are in use (default: every parameter)")
+	fs.BoolVar(&o.adoptUntagged, "adopt-untagged", false, "take the images' AMIs without the ami-bakery:project or ami-bakery:inputs tag (built before them) for this project's")
+	fs.StringSliceVar(&o.ssmPaths, "ssm-path", nil, "ignored (deprecated): every SSM parameter of the account is read")
 }
 
 // settings checks the prune flags and turns them into prune.Options.
@@ -107,7 +119,7 @@ func (o *pruneOptions) settings() (prune.Options, error) {
 	}
 	return prune.Options{
 		Keep: o.keep, MinAge: minAge, Grace: grace, Mode: mode,
-		IncludeShared: o.includeShared, SSMPaths: o.ssmPaths, Now: clock(),
+		IncludeShared: o.includeShared, AdoptUntagged: o.adoptUntagged, Now: clock(),
 	}, nil
 }
 
@@ -149,6 +161,14 @@ func runPrune(ctx context.Context, cmd *cobra.Command, o *pruneOptions, po prune
 		}
 	}
 	log := newLogger(e.stderr, o.out.LogFormat)
+	if len(o.ssmPaths) > 0 {
+		log.Warn("--ssm-path is deprecated and ignored: prune reads every SSM parameter of the account, whatever its name")
+	}
+	project := ws.project.Identity(ctx)
+	if project == "" && !o.adoptUntagged {
+		return usererr.WithHint(usererr.Usagef("prune needs the project's identity to tell its AMIs from others' of the same image name: no project attribute, no --project, and no git remote"),
+			"name the project (project = \"NAME\" in bakery.hcl, or --project NAME, as bake was given), or run in the git clone bake ran in")
+	}
 	s, err := openSession(ctx, o.target.Endpoint, log, ws)
 	if err != nil {
 		return err
@@ -170,7 +190,7 @@ func runPrune(ctx context.Context, cmd *cobra.Command, o *pruneOptions, po prune
 			if img.RoleARN != role {
 				continue
 			}
-			ro.Images = append(ro.Images, prune.Current{Name: img.Name, Fingerprint: fps[i].Sum, TagKey: img.TagKey})
+			ro.Images = append(ro.Images, prune.Current{Name: img.Name, Project: project, Variant: bake.Variant(fps[i]), Fingerprint: fps[i].Sum, TagKey: img.TagKey})
 			for _, r := range img.Regions {
 				if !slices.Contains(ro.Regions, r) {
 					ro.Regions = append(ro.Regions, r)
@@ -194,6 +214,10 @@ func (o *pruneOptions) pruneRole(ctx context.Context, s *session, role string, p
 	}
 	if err := prune.Print(e.stdout, plan, o.out.JSON); err != nil {
 		return err
+	}
+	if plan.Untagged > 0 {
+		log.Warn(fmt.Sprintf("left alone %d AMIs of these images without the %s or %s tag", plan.Untagged, prune.TagProject, prune.TagInputs),
+			"hint", "--adopt-untagged takes them for this project's (AMIs built before those tags)")
 	}
 	n := plan.Changes()
 	if !o.apply {

@@ -32,7 +32,8 @@ import (
 //	emu ssm NAME VALUE           an SSM parameter
 //	emu protect AMI              deregistration protection
 //	emu share AMI ACCOUNT|all    a launch permission
-//	emu crash-delete AMI         what a prune killed mid-delete leaves: snapshots tagged, AMI deregistered
+//	emu crash-delete AMI [legacy]  what a prune killed mid-delete leaves: snapshots tagged (with the AMI's
+//	                             identity tags; legacy: ami-bakery:pruned-from only, as an older prune did), AMI deregistered
 //	emu fail ACTION              fail every ACTION call with UnauthorizedOperation (not retried)
 //	emu advance DURATION         move the clock, the emulator's and prune's
 //	emu dump FILE                write the state prune may change, to compare
@@ -98,8 +99,13 @@ func cmdEmuPrune(ts *testscript.TestScript, emu *awsemu.Emulator, args []string)
 		if !ok {
 			ts.Fatalf("emu crash-delete: no image %s", args[1])
 		}
-		_, err = e.CreateTags(ctx, &ec2.CreateTagsInput{Resources: im.SnapshotIDs,
-			Tags: []types.Tag{{Key: aws.String("ami-bakery:pruned-from"), Value: aws.String(args[1])}}})
+		tags := []types.Tag{{Key: aws.String("ami-bakery:pruned-from"), Value: aws.String(args[1])}}
+		for _, k := range []string{"ami-bakery:image", "ami-bakery:project", "ami-bakery:inputs"} {
+			if v, ok := im.Tags[k]; ok && (len(args) < 3 || args[2] != "legacy") {
+				tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+			}
+		}
+		_, err = e.CreateTags(ctx, &ec2.CreateTagsInput{Resources: im.SnapshotIDs, Tags: tags})
 		ts.Check(err)
 		_, err = e.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(args[1])})
 	case "fail":

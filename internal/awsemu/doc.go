@@ -86,8 +86,10 @@
 //
 // SSM (ssm*.go, JSON 1.1 protocol) keeps String and StringList parameters
 // per account and region with versions (the 100 newest), GetParameter with
-// :VERSION, GetParameters, GetParametersByPath with paging, and public
-// parameters under /aws/service/ (SetPublicParameter) every account reads.
+// :VERSION, GetParameters, GetParametersByPath with paging,
+// DescribeParameters (every own name, best-effort pages with
+// Options.SSMShortPages), and public parameters under /aws/service/
+// (SetPublicParameter) every account reads.
 // DataType aws:ec2:image is validated asynchronously as in AWS: PutParameter
 // succeeds, and the version becomes visible Options.SSMValidationDelay later
 // if it names an image the account sees, never with

@@ -26,6 +26,9 @@ type Image struct {
 	SnapshotIDs                 []string
 	SourceImageID, SourceRegion string
 	SourceInstanceID            string
+	// DeprecationTime is when the image is (or was) deprecated; zero when
+	// it is not.
+	DeprecationTime time.Time
 }
 
 // Instance is a copy of an instance's state.
@@ -90,6 +93,7 @@ func (im *image) export(region string) Image {
 		Orgs: slices.Sorted(maps.Keys(im.orgs)), OUs: slices.Sorted(maps.Keys(im.ous)),
 		CreationDate: im.created, Architecture: im.arch, SnapshotIDs: im.snapshotIDs(),
 		SourceImageID: im.sourceImageID, SourceRegion: im.sourceRegion, SourceInstanceID: im.sourceInstanceID,
+		DeprecationTime: im.deprecateAt,
 	}
 }
 

@@ -76,6 +76,11 @@ type Options struct {
 	// aws:ec2:image versions stay unvalidated for ever, so PutParameter
 	// succeeds and GetParameter never shows the new value.
 	SSMNeverValidates bool
+	// SSMShortPages makes DescribeParameters answer as AWS may ("on a
+	// best-effort basis"): its pages alternate between empty and half of
+	// MaxResults, each with a NextToken while more remain
+	// (ssm_describe.go).
+	SSMShortPages bool
 	// OnCall, if set, is called after every request, outside the
 	// emulator's lock and concurrently for concurrent requests, e.g. to
 	// log it.

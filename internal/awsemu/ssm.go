@@ -16,7 +16,8 @@ import (
 // Each action decodes its input strictly: a field the emulator does not
 // model is a ValidationException naming it, never ignored.
 // ssm_parameters.go holds the parameters and their versions, ssm_paths.go
-// GetParametersByPath and the public parameters.
+// GetParametersByPath and the public parameters, ssm_describe.go
+// DescribeParameters.
 
 const ssmTargetPrefix = "AmazonSSM."
 
@@ -67,6 +68,7 @@ var ssmActions = map[string]handler{
 	"GetParameter":        getParameter,
 	"GetParameters":       getParameters,
 	"GetParametersByPath": getParametersByPath,
+	"DescribeParameters":  describeParameters,
 	"DeleteParameter":     deleteParameter,
 }
 

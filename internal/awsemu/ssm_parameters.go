@@ -300,9 +300,14 @@ func getParameters(r *request) (any, error) {
 	found, invalid := []parameterJSON{}, []string{}
 	for _, name := range in.Names {
 		p, err := r.lookupParam(name)
-		if err != nil {
+		if ae, ok := err.(*apiError); ok && (ae.Code == "ParameterNotFound" || ae.Code == "ParameterVersionNotFound") {
 			invalid = append(invalid, name)
 			continue
+		}
+		if err != nil {
+			// A label selector is refused, not answered as missing: AWS
+			// would resolve it, and a caller must not take it for gone.
+			return nil, err
 		}
 		found = append(found, p)
 	}

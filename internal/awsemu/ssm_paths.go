@@ -13,7 +13,10 @@ import (
 // GetParametersByPath lists the parameters directly under Path (the names
 // Path + "/" + NAME), or every level below it with Recursive, sorted by name,
 // at most MaxResults (1 to 10, default 10) a page, with an opaque NextToken.
-// ParameterFilters are not modelled and are refused.
+// ParameterFilters are not modelled and are refused. Under the Path "/" a
+// name without a leading slash ("plain") counts as a top-level one, as AWS
+// answers (a parameter "foo" is listed by Path "/": reported against AWS in
+// getmoto/moto#1700, which moto then modelled).
 //
 // Public parameters (SetPublicParameter) live under /aws/service/ in each
 // region, as AWS publishes AMI ids there; every account reads them with
@@ -51,7 +54,11 @@ func getParametersByPath(r *request) (any, error) {
 	prefix := strings.TrimSuffix(in.Path, "/") + "/"
 	var names []string
 	for name, p := range source {
-		rest, ok := strings.CutPrefix(name, prefix)
+		full := name
+		if prefix == "/" && !strings.HasPrefix(name, "/") {
+			full = "/" + name
+		}
+		rest, ok := strings.CutPrefix(full, prefix)
 		if ok && p.current() != nil && (in.Recursive || !strings.Contains(rest, "/")) {
 			names = append(names, name)
 		}

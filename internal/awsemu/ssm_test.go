@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -115,6 +116,9 @@ func TestGetParametersAndDelete(t *testing.T) {
 		t.Fatalf("GetParameters: %+v %v", out.Parameters, out.InvalidParameters)
 	}
 	_, err := c.GetParameters(ctx, &ssm.GetParametersInput{Names: strings.Split("1,2,3,4,5,6,7,8,9,10,11", ",")})
+	wantCode(t, err, "ValidationException")
+	// A label is refused, never answered as a missing parameter.
+	_, err = c.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/a:prod"}})
 	wantCode(t, err, "ValidationException")
 	must(c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/a")}))(t)
 	_, err = c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/a")})
@@ -269,7 +273,7 @@ func TestSSMRefusals(t *testing.T) {
 	wantCode(t, err, "AccessDeniedException")
 	_, err = s.SSM(accountA, "mars-north-1").GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/x")})
 	wantCode(t, err, "UnrecognizedClientException")
-	_, err = s.SSM(accountA, region).DescribeParameters(ctx, &ssm.DescribeParametersInput{})
+	_, err = s.SSM(accountA, region).DeleteParameters(ctx, &ssm.DeleteParametersInput{Names: []string{"/x"}})
 	wantCode(t, err, "UnknownOperationException")
 	s.SetFaults(Faults{Rate: 1, Codes: []string{"ThrottlingException"}, Actions: []string{"GetParameter"}})
 	_, err = s.SSM(accountA, region).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/x")})
@@ -292,5 +296,98 @@ func TestSSMWithAWSCLI(t *testing.T) {
 	}
 	if out.Parameter.Value != "hello" || out.Parameter.DataType != "text" {
 		t.Fatalf("aws ssm get-parameter: %+v", out)
+	}
+}
+
+// DescribeParameters lists every own name (plain ones too, not the public
+// ones), sorted, within AWS's page limits; with SSMShortPages the pages are
+// short or empty and still lead to every name.
+func TestDescribeParameters(t *testing.T) {
+	ctx := context.Background()
+	for _, short := range []bool{false, true} {
+		t.Run(fmt.Sprintf("short=%t", short), func(t *testing.T) {
+			s := NewTestServer(t, Options{SSMShortPages: short})
+			c := s.SSM(accountA, region)
+			var want []string
+			for i := range 23 {
+				name := fmt.Sprintf("/amis/img%02d", i)
+				if i%5 == 0 {
+					name = fmt.Sprintf("plain%02d", i)
+				}
+				must(c.PutParameter(ctx, put(name, "v")))(t)
+				want = append(want, name)
+			}
+			must(s.SSM(accountB, region).PutParameter(ctx, put("/theirs", "v")))(t)
+			must(struct{}{}, s.SetPublicParameter(region, "/aws/service/x", "v"))(t)
+			slices.Sort(want)
+			var got []string
+			pages, empty := 0, 0
+			for p := ssm.NewDescribeParametersPaginator(c, &ssm.DescribeParametersInput{MaxResults: aws.Int32(4)}); p.HasMorePages(); pages++ {
+				out := must(p.NextPage(ctx))(t)
+				if len(out.Parameters) > 4 {
+					t.Fatalf("page of %d, asked 4", len(out.Parameters))
+				}
+				if len(out.Parameters) == 0 {
+					empty++
+				}
+				for _, prm := range out.Parameters {
+					got = append(got, aws.ToString(prm.Name))
+					if prm.Type != ssmtypes.ParameterTypeString || aws.ToString(prm.DataType) != "text" || prm.Version != 1 {
+						t.Errorf("%+v", prm)
+					}
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("got %v, want %v", got, want)
+			}
+			if short && (empty == 0 || pages <= 6) || !short && (empty != 0 || pages != 6) {
+				t.Errorf("%d pages, %d empty", pages, empty)
+			}
+			one := must(c.DescribeParameters(ctx, &ssm.DescribeParametersInput{}))(t)
+			if n := len(one.Parameters); !short && n != 10 || short && n != 0 || one.NextToken == nil {
+				t.Errorf("default page: %d, token %v", n, one.NextToken)
+			}
+		})
+	}
+	c := NewTestServer(t).SSM(accountA, region)
+	for _, tc := range []struct {
+		name string
+		in   ssm.DescribeParametersInput
+		code string
+	}{
+		{"MaxResults 51", ssm.DescribeParametersInput{MaxResults: aws.Int32(51)}, "ValidationException"},
+		{"MaxResults 0", ssm.DescribeParametersInput{MaxResults: aws.Int32(0)}, "ValidationException"},
+		{"bad token", ssm.DescribeParametersInput{NextToken: aws.String("!!")}, "InvalidNextToken"},
+		{"filters not modelled", ssm.DescribeParametersInput{
+			ParameterFilters: []ssmtypes.ParameterStringFilter{{Key: aws.String("Type"), Values: []string{"String"}}}}, "ValidationException"},
+		{"shared not modelled", ssm.DescribeParametersInput{Shared: aws.Bool(true)}, "ValidationException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.DescribeParameters(ctx, &tc.in)
+			wantCode(t, err, tc.code)
+		})
+	}
+}
+
+// GetParametersByPath under "/" lists the names without a leading slash
+// too, as AWS does.
+func TestGetParametersByPathRoot(t *testing.T) {
+	ctx := context.Background()
+	c := NewTestServer(t).SSM(accountA, region)
+	for _, name := range []string{"plain", "/top", "/a/b"} {
+		must(c.PutParameter(ctx, put(name, "v")))(t)
+	}
+	names := func(recursive bool) string {
+		var out []string
+		for _, p := range must(c.GetParametersByPath(ctx, &ssm.GetParametersByPathInput{Path: aws.String("/"), Recursive: aws.Bool(recursive)}))(t).Parameters {
+			out = append(out, aws.ToString(p.Name))
+		}
+		return strings.Join(out, ",")
+	}
+	if got := names(false); got != "/top,plain" {
+		t.Errorf("one level: %s", got)
+	}
+	if got := names(true); got != "/a/b,/top,plain" {
+		t.Errorf("recursive: %s", got)
 	}
 }

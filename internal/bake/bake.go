@@ -48,10 +48,6 @@ const (
 	// fingerprint, and the parent's AMI in the AMI's own region.
 	TagParentFingerprint = "ami-bakery:parent-fingerprint"
 	TagParentAMI         = "ami-bakery:parent-ami"
-	// TagProject is where the definition lives (project.Identity): with
-	// the image's name and its variables (TagInputs), an AMI's lineage,
-	// which prune keeps apart from another's of the same image name.
-	TagProject = "ami-bakery:project"
 	// TagBuild names the build an AMI was made by, when its template's
 	// selection makes several (Image.Build).
 	TagBuild = "ami-bakery:build"

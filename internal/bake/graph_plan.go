@@ -183,10 +183,10 @@ func (b *Baker) findMany(ctx context.Context, imgs []*Image, sums []string) ([][
 		out[i] = make([]images.Match, len(img.Regions))
 		for j, r := range img.Regions {
 			k := keyFor(img, r)
-			m := found[k][sums[i]]
+			m := current(found[k][sums[i]], img, sums[i])
 			if m.Available == nil && m.Pending == nil && !img.ByName {
 				k.tagKey, k.byName = "", true
-				if m = byName[k][sums[i]]; m.Available != nil {
+				if m = current(byName[k][sums[i]], img, sums[i]); m.Available != nil {
 					account, err := b.account(ctx, img)
 					if err != nil {
 						return nil, err

@@ -124,6 +124,7 @@ func (b *Baker) find(ctx context.Context, img *Image, region, fp string) (images
 	}
 	if !img.ByName {
 		m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Account: account, TagKey: img.TagKey, Fingerprint: fp})
+		m = current(m, img, fp)
 		if err != nil || m.Available != nil || m.Pending != nil {
 			return m, err
 		}
@@ -132,10 +133,38 @@ func (b *Baker) find(ctx context.Context, img *Image, region, fp string) (images
 	if err != nil {
 		return m, err
 	}
+	m = current(m, img, fp)
 	if im := m.Available; im != nil && !img.ByName {
 		b.explainNameMatch(img, region, fp, im, account)
 	}
 	return m, nil
+}
+
+// FindAMI is bake's lookup of fp's AMI for img in region, as plan and
+// bake print it: by tag, else by name (the batched lookup of PlanAll). prune holds its idea of the
+// current AMI to it.
+func (b *Baker) FindAMI(ctx context.Context, img *Image, region, fp string) (images.Match, error) {
+	one := *img
+	one.Regions = []string{region}
+	m, err := b.findMany(ctx, []*Image{&one}, []string{fp})
+	if err != nil {
+		return images.Match{}, err
+	}
+	return m[0][0], nil
+}
+
+// current drops from m what IsCurrent does not take for fp's AMI (what an
+// EC2 filter let through that it should not have), so that bake's lookup
+// and prune's idea of the current AMI are one rule.
+func current(m images.Match, img *Image, fp string) images.Match {
+	is := func(im *images.Image) bool { return im != nil && IsCurrent(im.Name, im.Tags, img.TagKey, fp) }
+	if !is(m.Available) {
+		m.Available = nil
+	}
+	if !is(m.Pending) {
+		m.Pending = nil
+	}
+	return m
 }
 
 // explainNameMatch says why an AMI was found by its name, not its tag.

@@ -30,7 +30,7 @@ func benchPlanPrune(b *testing.B, latency time.Duration) {
 	regions := []string{"us-east-1", "us-west-2", "eu-west-1"}
 	var current []Current
 	for im := range 5 {
-		current = append(current, Current{Name: fmt.Sprintf("img%d", im), Fingerprint: "fp-99", TagKey: "ami_config_checksum"})
+		current = append(current, Current{Project: project, Name: fmt.Sprintf("img%d", im), Variant: variant, Fingerprint: "fp-99", TagKey: "ami_config_checksum"})
 	}
 	for _, r := range regions {
 		var ids []string
@@ -38,7 +38,8 @@ func benchPlanPrune(b *testing.B, latency time.Duration) {
 			for i := range 100 {
 				id, err := s.PutImage(awsemu.DefaultAccount, r, awsemu.ImageSpec{
 					Name: fmt.Sprintf("img%d-%d", im, i), CreationDate: s.Now().Add(-time.Duration(100-i) * 24 * time.Hour),
-					Tags: map[string]string{TagImage: fmt.Sprintf("img%d", im), "ami_config_checksum": fmt.Sprintf("fp-%d", i)},
+					Tags: map[string]string{TagImage: fmt.Sprintf("img%d", im), "ami_config_checksum": fmt.Sprintf("fp-%d", i),
+						TagProject: project, TagInputs: inputs},
 				})
 				if err != nil {
 					b.Fatal(err)
@@ -60,7 +61,7 @@ func benchPlanPrune(b *testing.B, latency time.Duration) {
 			}
 		}
 	}
-	o := Options{Images: current, Regions: regions, Keep: 3, Mode: ModeDeprecate, SSMPaths: []string{"/"}, Now: s.Now()}
+	o := Options{Images: current, Regions: regions, Keep: 3, Mode: ModeDeprecate, Now: s.Now()}
 	s.SetFaults(awsemu.Faults{Latency: latency})
 	b.ResetTimer()
 	before := len(s.Calls())

@@ -11,7 +11,8 @@ import (
 
 // Print writes the plan: a table, one row per candidate AMI (region, image,
 // AMI, fingerprint, creation date, last launch, decision, every reason),
-// then the orphaned snapshots; or, with asJSON, the same as one object.
+// then the orphaned snapshots; or, with asJSON, the same as one object,
+// with the count of AMIs left alone for lacking the identity tags.
 func Print(w io.Writer, p *Plan, asJSON bool) error {
 	if asJSON {
 		amis, orphans := p.AMIs, p.Orphans
@@ -24,11 +25,12 @@ func Print(w io.Writer, p *Plan, asJSON bool) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Mode    Mode       `json:"mode"`
-			Changes int        `json:"changes"`
-			AMIs    []AMI      `json:"amis"`
-			Orphans []Snapshot `json:"orphaned_snapshots"`
-		}{p.Mode, p.Changes(), amis, orphans})
+			Mode     Mode       `json:"mode"`
+			Changes  int        `json:"changes"`
+			AMIs     []AMI      `json:"amis"`
+			Orphans  []Snapshot `json:"orphaned_snapshots"`
+			Untagged int        `json:"untagged_left_alone"`
+		}{p.Mode, p.Changes(), amis, orphans, p.Untagged})
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REGION\tIMAGE\tAMI\tFINGERPRINT\tCREATED\tLAST LAUNCHED\tDECISION\tREASONS")

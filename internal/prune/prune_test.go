@@ -2,8 +2,10 @@ package prune
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,7 +32,7 @@ func seed(t *testing.T, s *awsemu.TestServer, n int, extra map[int]map[string]st
 	t.Helper()
 	var ids []string
 	for i := range n {
-		tags := map[string]string{"ami_config_checksum": fp(i), TagImage: "app"}
+		tags := map[string]string{"ami_config_checksum": fp(i), TagImage: "app", TagProject: project, TagInputs: inputs}
 		for k, v := range extra[i] {
 			tags[k] = v
 		}
@@ -47,11 +49,19 @@ func seed(t *testing.T, s *awsemu.TestServer, n int, extra map[int]map[string]st
 
 func fp(i int) string { return "fp" + string(rune('0'+i)) }
 
+// The lineage of the tests' AMIs: project shop, image app, variant 11111111.
+const (
+	project = "shop"
+	variant = "11111111"
+	inputs  = "t:00000000;d0:22222222;v:" + variant
+)
+
 func opts(s *awsemu.TestServer, current string, mode Mode) Options {
 	return Options{
-		Images: []Current{{Name: "app", Fingerprint: current, TagKey: "ami_config_checksum"}}, Regions: []string{region},
-		Keep: 1, Mode: mode, Grace: 7 * 24 * time.Hour,
-		SSMPaths: []string{"/"}, Now: s.Now(),
+		Images:  []Current{{Project: project, Name: "app", Variant: variant, Fingerprint: current, TagKey: "ami_config_checksum"}},
+		Regions: []string{region},
+		Keep:    1, Mode: mode, Grace: 7 * 24 * time.Hour,
+		Now: s.Now(),
 	}
 }
 
@@ -94,7 +104,7 @@ func TestPlanKeepsWhatIsUsed(t *testing.T) {
 	s.SetFaults(awsemu.Faults{})
 
 	before := len(s.Snapshots(awsemu.DefaultAccount, region))
-	res, err := Execute(ctx, clients(s), p, ExecOptions{MaxDeletions: 5, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	res, err := Execute(ctx, clients(s), p, ExecOptions{Lock: &testLocker{}, MaxDeletions: 5, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +128,7 @@ func TestDeprecateThenDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Execute(ctx, clients(s), p, ExecOptions{MaxDeletions: 2, Log: log})
+	res, err := Execute(ctx, clients(s), p, ExecOptions{Lock: &testLocker{}, MaxDeletions: 2, Log: log})
 	if err == nil || len(res.Changed) != 2 || len(res.Remaining) != 1 {
 		t.Fatalf("cap 2 of 3: err %v, changed %d, remaining %d", err, len(res.Changed), len(res.Remaining))
 	}
@@ -150,7 +160,12 @@ func TestParseAge(t *testing.T) {
 			t.Errorf("ParseAge(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "d", "-1d", "1.5d", "x", "-3h"} {
+	max := time.Duration(maxAgeDays) * 24 * time.Hour
+	if got, err := ParseAge(fmt.Sprint(maxAgeDays) + "d"); err != nil || got != max {
+		t.Errorf("the most days: %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "d", "-1d", "1.5d", "x", "-3h", "110000d", fmt.Sprint(maxAgeDays+1) + "d",
+		"99999999999999999999d", "2562048h", "9999999999999999999ns"} {
 		if _, err := ParseAge(bad); err == nil {
 			t.Errorf("ParseAge(%q) accepted", bad)
 		}
@@ -174,7 +189,7 @@ func TestExecuteRechecks(t *testing.T) {
 	if _, err := e.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ids[1]), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), InstanceType: types.InstanceTypeT3Micro}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Execute(ctx, clients(s), p, ExecOptions{MaxDeletions: 5, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	res, err := Execute(ctx, clients(s), p, ExecOptions{Lock: &testLocker{}, MaxDeletions: 5, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,4 +201,38 @@ func TestExecuteRechecks(t *testing.T) {
 			t.Errorf("%s was deleted", id)
 		}
 	}
+}
+
+// testLocker records the locks taken.
+type testLocker struct {
+	mu       sync.Mutex
+	held     map[string]bool
+	acquired []string // region/fingerprint
+}
+
+func (l *testLocker) Acquire(_ context.Context, region, fingerprint string) (func(context.Context) error, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := region + "/" + fingerprint
+	if l.held == nil {
+		l.held = map[string]bool{}
+	}
+	if l.held[key] {
+		return nil, fmt.Errorf("%s is held", key)
+	}
+	l.held[key] = true
+	l.acquired = append(l.acquired, key)
+	return func(context.Context) error {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		delete(l.held, key)
+		return nil
+	}, nil
+}
+
+// holding reports whether the lock of key is held now.
+func (l *testLocker) holding(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.held[key]
 }

@@ -165,8 +165,8 @@ func runPrune(ctx context.Context, cmd *cobra.Command, o *pruneOptions, po prune
 		log.Warn("--ssm-path is deprecated and ignored: prune reads every SSM parameter of the account, whatever its name")
 	}
 	project := ws.project.Identity(ctx)
-	if project == "" && !o.adoptUntagged {
-		return usererr.WithHint(usererr.Usagef("prune needs the project's identity to tell its AMIs from others' of the same image name: no project attribute, no --project, and no git remote"),
+	if project == "" && o.apply && !o.adoptUntagged {
+		return usererr.WithHint(usererr.Usagef("prune --apply needs the project's identity to tell its AMIs from others' of the same image name: no project attribute, no --project, and no git remote"),
 			"name the project (project = \"NAME\" in bakery.hcl, or --project NAME, as bake was given), or run in the git clone bake ran in")
 	}
 	s, err := openSession(ctx, o.target.Endpoint, log, ws)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -63,6 +64,9 @@ func runChecksum(ctx context.Context, cmd *cobra.Command, o *checksumOptions, e 
 	if err != nil {
 		return err
 	}
+	if len(ws.imgs) > 1 {
+		return printBuildSums(ctx, ws, e, o.json)
+	}
 	img := ws.imgs[0]
 	res, err := fingerprint.Compute(ctx, img.Spec)
 	if err != nil {
@@ -77,6 +81,27 @@ func runChecksum(ctx context.Context, cmd *cobra.Command, o *checksumOptions, e 
 		}
 	}
 	return report.PrintChecksum(e.stdout, res, excluded, o.explain, o.json)
+}
+
+// printBuildSums prints the fingerprint of each build of a template whose
+// selection builds several AMIs: each is its own image (project.SplitBuilds),
+// "BUILD SUM" a line, or {"builds": {BUILD: SUM}}.
+func printBuildSums(ctx context.Context, ws *workset, e *env, asJSON bool) error {
+	sums := map[string]string{}
+	var lines []string
+	for i, img := range ws.imgs {
+		res, err := fingerprint.Compute(ctx, img.Spec)
+		if err != nil {
+			return err
+		}
+		sums[ws.name(i)] = res.Sum
+		lines = append(lines, ws.name(i)+" "+res.Sum)
+	}
+	if asJSON {
+		return report.EncodeJSON(e.stdout, map[string]any{"builds": sums})
+	}
+	_, err := fmt.Fprintln(e.stdout, strings.Join(lines, "\n"))
+	return err
 }
 
 // inAny reports whether path lies in one of dirs: an exclusion elsewhere

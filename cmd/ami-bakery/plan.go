@@ -116,8 +116,6 @@ func runPlan(ctx context.Context, cmd *cobra.Command, o *planOptions, names []st
 	b := s.baker()
 	if id := ws.project.Identity(ctx); id != "" {
 		b.Log.Info("project " + id + ": its AMIs carry it as ami-bakery:project")
-	} else {
-		b.Log.Info("no project identity (no project attribute or --project, and no git remote): AMIs built are not tagged ami-bakery:project, and prune will not act on them")
 	}
 	plans, err := b.PlanAll(ctx, ws.imgs)
 	if err != nil {

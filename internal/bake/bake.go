@@ -209,14 +209,18 @@ const (
 	Wait  Action = "wait"  // a pending AMI has it: wait for it
 	Copy  Action = "copy"  // another region has it: CopyImage from there
 	Build Action = "build" // no region has it: packer builds it
+	// Restore: prune retired our AMI of this fingerprint (deprecated or
+	// disabled it): it is made available again, never built anew.
+	Restore Action = "restore"
 )
 
 // Outcomes of a whole bake: Built when it ran packer, else Copied when some
 // region got a copy, else Reused (waiting for a pending AMI is a reuse).
 const (
-	Reused Action = "reused"
-	Copied Action = "copied"
-	Built  Action = "built"
+	Reused   Action = "reused"
+	Copied   Action = "copied"
+	Built    Action = "built"
+	Restored Action = "restored" // some region's AMI was restored, none built or copied
 )
 
 // Decision says what happens in one region.
@@ -318,6 +322,11 @@ func (b *Baker) carryOut(ctx context.Context, img *Image, plan *Plan) (*Outcome,
 	b.retag(ctx, img, plan)
 	out := &Outcome{Fingerprint: plan.Fingerprint, Action: Reused}
 	decisions := plan.Regions
+	if restored, err := b.restore(ctx, img, decisions); err != nil {
+		return nil, err
+	} else if restored {
+		out.Action = Restored
+	}
 
 	if plan.NeedsBuild() {
 		if decisions, err = b.buildLocked(ctx, img, plan.Fingerprint); err != nil {
@@ -335,7 +344,7 @@ func (b *Baker) carryOut(ctx context.Context, img *Image, plan *Plan) (*Outcome,
 		return nil, err
 	}
 	for _, d := range decisions {
-		if d.Action == Copy && out.Action == Reused {
+		if d.Action == Copy && (out.Action == Reused || out.Action == Restored) {
 			out.Action = Copied
 		}
 	}

@@ -71,7 +71,7 @@ func Fingerprints(ctx context.Context, imgs []*Image) ([]fingerprint.Result, err
 // PlanAll plans many images at once, as Plan does one: it fingerprints them
 // all (Fingerprints), looks every fingerprint up with the fewest
 // DescribeImages calls EC2 allows (images.FindMany: one call per region,
-// role, tag key and owners per 198 fingerprints, then one more round by
+// role, tag key and owners per 197 fingerprints (images.BatchSize), then one more round by
 // name for those the tags did not find, the name guard of find), and
 // decides per image and region. It changes nothing. A child whose parent
 // needs a build finds nothing (its fingerprint covers the parent's, which
@@ -168,7 +168,7 @@ func (b *Baker) findMany(ctx context.Context, imgs []*Image, sums []string) ([][
 			continue
 		}
 		for _, fp := range fps {
-			if m := found[k][fp]; m.Available == nil && m.Pending == nil {
+			if m := found[k][fp]; !m.Found() {
 				nk := lookupKey{region: k.region, role: k.role, owners: k.owners, byName: true}
 				guard[nk] = append(guard[nk], fp)
 			}
@@ -184,7 +184,7 @@ func (b *Baker) findMany(ctx context.Context, imgs []*Image, sums []string) ([][
 		for j, r := range img.Regions {
 			k := keyFor(img, r)
 			m := current(found[k][sums[i]], img, sums[i])
-			if m.Available == nil && m.Pending == nil && !img.ByName {
+			if !m.Found() && !img.ByName {
 				k.tagKey, k.byName = "", true
 				if m = current(byName[k][sums[i]], img, sums[i]); m.Available != nil {
 					account, err := b.account(ctx, img)

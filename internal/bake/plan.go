@@ -125,7 +125,7 @@ func (b *Baker) find(ctx context.Context, img *Image, region, fp string) (images
 	if !img.ByName {
 		m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Account: account, TagKey: img.TagKey, Fingerprint: fp})
 		m = current(m, img, fp)
-		if err != nil || m.Available != nil || m.Pending != nil {
+		if err != nil || m.Found() {
 			return m, err
 		}
 	}
@@ -164,6 +164,9 @@ func current(m images.Match, img *Image, fp string) images.Match {
 	if !is(m.Pending) {
 		m.Pending = nil
 	}
+	if !is(m.Retired) {
+		m.Retired = nil
+	}
 	return m
 }
 
@@ -190,7 +193,7 @@ func (b *Baker) explainNameMatch(img *Image, region, fp string, im *images.Image
 func decide(regions []string, matches []images.Match) []Decision {
 	source := ""
 	for i, m := range matches {
-		if m.Available != nil || m.Pending != nil {
+		if m.Found() {
 			source = regions[i]
 			break
 		}
@@ -203,6 +206,8 @@ func decide(regions []string, matches []images.Match) []Decision {
 			out[i] = Decision{Region: r, Action: Reuse, AMI: m.Available.ID, found: m.Available}
 		case m.Pending != nil:
 			out[i] = Decision{Region: r, Action: Wait, AMI: m.Pending.ID, found: m.Pending}
+		case m.Retired != nil:
+			out[i] = Decision{Region: r, Action: Restore, AMI: m.Retired.ID, found: m.Retired}
 		case source != "":
 			out[i] = Decision{Region: r, Action: Copy, Source: source}
 		case i == 0:

@@ -19,8 +19,8 @@ const (
 )
 
 // BatchSize is how many fingerprints one DescribeImages call of FindMany
-// carries: EC2's limit less the two values of the state filter.
-const BatchSize = MaxFilterValues - 2
+// carries: EC2's limit less the values of the state filter (lookupStates).
+const BatchSize = MaxFilterValues - 3
 
 // Batch is a lookup of many fingerprints among the same trusted owners.
 type Batch struct {
@@ -118,9 +118,9 @@ func findChunk(ctx context.Context, client EC2, b Batch, fps []string, found map
 			return 0, fmt.Errorf("looking up images: the fingerprint %.20s... is longer than EC2's %d-character filter values", v, MaxFilterValueLength)
 		}
 	}
-	in := &ec2.DescribeImagesInput{Owners: b.Owners, Filters: []types.Filter{
+	in := &ec2.DescribeImagesInput{Owners: b.Owners, IncludeDeprecated: aws.Bool(true), IncludeDisabled: aws.Bool(true), Filters: []types.Filter{
 		{Name: aws.String(name), Values: values},
-		{Name: aws.String("state"), Values: []string{string(types.ImageStateAvailable), string(types.ImageStatePending)}},
+		{Name: aws.String("state"), Values: lookupStates},
 	}}
 	inChunk := make(map[string]bool, len(fps))
 	for _, fp := range fps {

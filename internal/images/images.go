@@ -36,6 +36,10 @@ type EC2 interface {
 	CopyImage(ctx context.Context, in *ec2.CopyImageInput, optFns ...func(*ec2.Options)) (*ec2.CopyImageOutput, error)
 	// DeregisterImage discards a failed copy (Discard).
 	DeregisterImage(ctx context.Context, in *ec2.DeregisterImageInput, optFns ...func(*ec2.Options)) (*ec2.DeregisterImageOutput, error)
+	// Restoring an AMI prune retired (Restore).
+	EnableImage(ctx context.Context, in *ec2.EnableImageInput, optFns ...func(*ec2.Options)) (*ec2.EnableImageOutput, error)
+	DisableImageDeprecation(ctx context.Context, in *ec2.DisableImageDeprecationInput, optFns ...func(*ec2.Options)) (*ec2.DisableImageDeprecationOutput, error)
+	DeleteTags(ctx context.Context, in *ec2.DeleteTagsInput, optFns ...func(*ec2.Options)) (*ec2.DeleteTagsOutput, error)
 	// Sharing (sharing.go).
 	DescribeImageAttribute(ctx context.Context, in *ec2.DescribeImageAttributeInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImageAttributeOutput, error)
 	ModifyImageAttribute(ctx context.Context, in *ec2.ModifyImageAttributeInput, optFns ...func(*ec2.Options)) (*ec2.ModifyImageAttributeOutput, error)
@@ -58,6 +62,20 @@ type Image struct {
 	Tags        map[string]string
 	// Devices are the EBS block devices, in the image's order.
 	Devices []Device
+	// Deprecation is when the image is (or was) deprecated; zero when not.
+	Deprecation time.Time
+}
+
+// TagPruneAfter marks an AMI that ami-bakery's prune retired
+// (deprecated or disabled): after that date a later prune deletes it.
+const TagPruneAfter = "ami-bakery:prune-after"
+
+// Retired reports whether the image is one prune retired: disabled, or
+// deprecated with prune's tag. A deprecation someone scheduled without it
+// is theirs to keep.
+func (im Image) Retired() bool {
+	return im.State == string(types.ImageStateDisabled) ||
+		!im.Deprecation.IsZero() && im.Tags[TagPruneAfter] != ""
 }
 
 // Query says which AMI stands for a fingerprint.
@@ -89,7 +107,14 @@ func ValidOwner(s string) bool {
 type Match struct {
 	Available *Image // newest available match
 	Pending   *Image // newest pending match, set only when Available is nil
+	// Retired is the newest of the caller's own matches that prune retired
+	// (Image.Retired), set only when there is neither: restored instead
+	// of built again.
+	Retired *Image
 }
+
+// Found reports whether the match names an AMI, in any of its states.
+func (m Match) Found() bool { return m.Available != nil || m.Pending != nil || m.Retired != nil }
 
 // Find looks up the AMIs matching q among the trusted owners' images, across
 // all pages, and picks the newest available one (ties broken by the smaller
@@ -102,7 +127,7 @@ func Find(ctx context.Context, client EC2, q Query) (Match, error) {
 	if err := checkAccount(q.Owners, q.Account); err != nil {
 		return Match{}, err
 	}
-	in := &ec2.DescribeImagesInput{Owners: q.Owners}
+	in := &ec2.DescribeImagesInput{Owners: q.Owners, IncludeDeprecated: aws.Bool(true), IncludeDisabled: aws.Bool(true)}
 	switch {
 	case q.Name != "":
 		in.Filters = []types.Filter{{Name: aws.String("name"), Values: []string{q.Name}}}
@@ -111,7 +136,7 @@ func Find(ctx context.Context, client EC2, q Query) (Match, error) {
 	default:
 		return Match{}, errors.New("looking up images: neither a name nor a tag to look for")
 	}
-	in.Filters = append(in.Filters, types.Filter{Name: aws.String("state"), Values: []string{"available", "pending"}})
+	in.Filters = append(in.Filters, types.Filter{Name: aws.String("state"), Values: lookupStates})
 
 	var all []Image
 	p := ec2.NewDescribeImagesPaginator(client, in)
@@ -131,7 +156,7 @@ func Find(ctx context.Context, client EC2, q Query) (Match, error) {
 // the filters should already guarantee, so that a filter EC2 ignored can
 // never let a stranger's image through.
 func choose(all []Image, q Query) Match {
-	var avail, pending []Image
+	var avail, pending, retired []Image
 	for _, im := range all {
 		if !trusted(im, q) {
 			continue
@@ -139,21 +164,32 @@ func choose(all []Image, q Query) Match {
 		if q.Name == "" && im.Tags[q.TagKey] != q.Fingerprint {
 			continue
 		}
-		switch im.State {
-		case string(types.ImageStateAvailable):
+		own := q.Account != "" && im.OwnerID == q.Account
+		switch {
+		case own && im.Retired() && (im.State == string(types.ImageStateAvailable) || im.State == string(types.ImageStateDisabled)):
+			retired = append(retired, im)
+		case im.State == string(types.ImageStateAvailable):
 			avail = append(avail, im)
-		case string(types.ImageStatePending):
+		case im.State == string(types.ImageStatePending):
 			pending = append(pending, im)
 		}
 	}
 	var m Match
-	if len(avail) > 0 {
+	switch {
+	case len(avail) > 0:
 		m.Available = newest(avail)
-	} else if len(pending) > 0 {
+	case len(pending) > 0:
 		m.Pending = newest(pending)
+	case len(retired) > 0:
+		m.Retired = newest(retired)
 	}
 	return m
 }
+
+// lookupStates are the states a lookup asks for: an AMI being made, one
+// made, and one of ours that prune disabled, to restore.
+var lookupStates = []string{ // 3: BatchSize counts them
+	string(types.ImageStateAvailable), string(types.ImageStatePending), string(types.ImageStateDisabled)}
 
 // checkAccount refuses a lookup among "self" whose account is unknown:
 // without it, the owner of what EC2 returns could not be checked again.
@@ -214,6 +250,9 @@ func fromSDK(im types.Image) Image {
 	}
 	if t, err := time.Parse(time.RFC3339, aws.ToString(im.CreationDate)); err == nil {
 		out.Created = t
+	}
+	if t, err := time.Parse(time.RFC3339, aws.ToString(im.DeprecationTime)); err == nil {
+		out.Deprecation = t
 	}
 	for _, t := range im.Tags {
 		out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
@@ -352,4 +391,28 @@ func EnsureTags(ctx context.Context, client EC2, im Image, want map[string]strin
 		return nil, fmt.Errorf("tagging %s with %s: %w", im.ID, strings.Join(keys, ", "), err)
 	}
 	return keys, nil
+}
+
+// Restore undoes what prune did to im (Image.Retired): it enables a
+// disabled AMI, cancels its deprecation and removes prune's prune-after
+// date, so that the next prune judges it afresh. Enabling gives back no
+// sharing: a disabled AMI lost its launch permissions, and bake's copies
+// step shares it like its source again where it has one.
+func Restore(ctx context.Context, client EC2, im Image) error {
+	if im.State == string(types.ImageStateDisabled) {
+		if _, err := client.EnableImage(ctx, &ec2.EnableImageInput{ImageId: aws.String(im.ID)}); err != nil {
+			return fmt.Errorf("restoring %s: enabling it: %w", im.ID, err)
+		}
+	}
+	if !im.Deprecation.IsZero() {
+		if _, err := client.DisableImageDeprecation(ctx, &ec2.DisableImageDeprecationInput{ImageId: aws.String(im.ID)}); err != nil {
+			return fmt.Errorf("restoring %s: cancelling its deprecation: %w", im.ID, err)
+		}
+	}
+	if _, ok := im.Tags[TagPruneAfter]; ok {
+		if _, err := client.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{im.ID}, Tags: []types.Tag{{Key: aws.String(TagPruneAfter)}}}); err != nil {
+			return fmt.Errorf("restoring %s: removing %s: %w", im.ID, TagPruneAfter, err)
+		}
+	}
+	return nil
 }

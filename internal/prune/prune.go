@@ -76,6 +76,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/ami-bakery/ami-bakery/internal/bake"
+	"github.com/ami-bakery/ami-bakery/internal/images"
 )
 
 // Tags prune reads and writes; the identity tags are bake's.
@@ -84,7 +85,7 @@ const (
 	TagImage      = bake.TagImage
 	TagInputs     = bake.TagInputs
 	TagParentAMI  = bake.TagParentAMI
-	TagPruneAfter = "ami-bakery:prune-after"
+	TagPruneAfter = images.TagPruneAfter
 	// TagPrunedFrom marks a snapshot before its AMI is deregistered, so
 	// that a rerun after a crash between the two finds and deletes it.
 	TagPrunedFrom = "ami-bakery:pruned-from"

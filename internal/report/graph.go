@@ -36,7 +36,7 @@ const (
 // PlanAction sums up an image's plan in one action: build when a region
 // needs a build, else wait, else copy, else reuse.
 func PlanAction(p *bake.Plan) bake.Action {
-	for _, a := range []bake.Action{bake.Build, bake.Wait, bake.Copy} {
+	for _, a := range []bake.Action{bake.Build, bake.Wait, bake.Copy, bake.Restore} {
 		for _, d := range p.Regions {
 			if d.Action == a {
 				return a
@@ -50,7 +50,7 @@ func PlanAction(p *bake.Plan) bake.Action {
 // to do is warm, what exists is green, a failure red.
 var colours = map[string]string{
 	string(bake.Build): "#f6a04d", string(bake.Built): "#f6a04d",
-	string(bake.Wait): "#f5d76e",
+	string(bake.Wait): "#f5d76e", string(bake.Restore): "#f5d76e", string(bake.Restored): "#f5d76e",
 	string(bake.Copy): "#7fb3e6", string(bake.Copied): "#7fb3e6",
 	string(bake.Reuse): "#8fd18f", string(bake.Reused): "#8fd18f",
 	NodeFailed: "#e66b6b", NodeNotStarted: "#d0d0d0",

@@ -83,7 +83,7 @@ func printPlanLines(w io.Writer, p *bake.Plan) error {
 
 func planLine(d bake.Decision) string {
 	switch d.Action {
-	case bake.Reuse, bake.Wait:
+	case bake.Reuse, bake.Wait, bake.Restore:
 		return fmt.Sprintf("%s %s %s", d.Region, d.Action, d.AMI)
 	case bake.Copy:
 		return fmt.Sprintf("%s %s from %s", d.Region, d.Action, d.Source)

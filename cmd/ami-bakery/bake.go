@@ -117,7 +117,7 @@ func runBake(ctx context.Context, cmd *cobra.Command, o *bakeOptions, names []st
 	if err != nil {
 		return err
 	}
-	pubs := s.publishers(ctx, ws, o.build.PollInterval, o.pub.Timeout)
+	pubs := s.publishers(ws, o.build.PollInterval, o.pub.Timeout)
 	sinks := append(pubs.sinks(ws), files...)
 	if err := report.CheckAll(sinks); err != nil {
 		return err
@@ -138,19 +138,19 @@ func runBake(ctx context.Context, cmd *cobra.Command, o *bakeOptions, names []st
 		return err
 	}
 	// What cannot be published is refused before anything is built.
-	if _, err := pubs.plan(ws, plans); err != nil {
+	if _, err := pubs.plan(ctx, ws, plans); err != nil {
 		return err
 	}
 	results, err := b.BakePlanned(ctx, ws.imgs, plans, o.parallel)
 	if err != nil {
 		return err
 	}
-	return o.report(ws, results, sinks, b, e)
+	return o.report(ctx, ws, results, sinks, b, e)
 }
 
 // report writes the result to the sinks, then stdout: a single template's
 // as the AMI id (region=ami lines, or JSON), a project's as its table.
-func (o *bakeOptions) report(ws *workset, results []bake.GraphResult, sinks []report.Sink, b *bake.Baker, e *env) error {
+func (o *bakeOptions) report(ctx context.Context, ws *workset, results []bake.GraphResult, sinks []report.Sink, b *bake.Baker, e *env) error {
 	res := report.ProjectResult{Images: make([]report.ImageResult, len(results))}
 	for i, r := range results {
 		img := ws.sel[i]
@@ -173,7 +173,7 @@ func (o *bakeOptions) report(ws *workset, results []bake.GraphResult, sinks []re
 		all = report.FromOutcome(results[0].Outcome)
 	}
 	// Sinks first: if one cannot be written, nothing goes to stdout.
-	if err := report.Publish(sinks, &all); err != nil {
+	if err := report.Publish(ctx, sinks, &all); err != nil {
 		hint := "every image has its AMIs; run ami-bakery bake again to print them, they will be reused"
 		if out := results[0].Outcome; ws.project.Single() {
 			hint = fmt.Sprintf("the AMI %s was %s (fingerprint %s); run ami-bakery bake again to print it, it will be reused",

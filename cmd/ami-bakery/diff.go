@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -86,5 +87,5 @@ func printExplanations(w io.Writer, xs []*explain.Explanation, asJSON bool, e *e
 	for i, x := range xs {
 		lines[i] = x.Lines()
 	}
-	return report.Publish([]report.Sink{report.ExplainSummary(summary, lines)}, &report.Result{})
+	return report.Publish(context.Background(), []report.Sink{report.ExplainSummary(summary, lines)}, &report.Result{})
 }

@@ -109,7 +109,7 @@ func runPlan(ctx context.Context, cmd *cobra.Command, o *planOptions, names []st
 	if err != nil {
 		return err
 	}
-	pubs := s.publishers(ctx, ws, 0, o.pub.Timeout)
+	pubs := s.publishers(ws, 0, o.pub.Timeout)
 	if err := report.CheckAll(pubs.sinks(ws)); err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func runPlan(ctx context.Context, cmd *cobra.Command, o *planOptions, names []st
 	if err != nil {
 		return err
 	}
-	publications, err := pubs.plan(ws, plans)
+	publications, err := pubs.plan(ctx, ws, plans)
 	if err != nil {
 		return err
 	}

@@ -114,19 +114,19 @@ func (s *session) packerEnv(ctx context.Context, img *bake.Image) ([]string, err
 // and --launch-template flags of a single template) and through its role's
 // clients: per image, in the order of the workset's images. A project's
 // are given their image's part of the result when written.
-func (s *session) publishers(ctx context.Context, ws *workset, poll, timeout time.Duration) publishing {
+func (s *session) publishers(ws *workset, poll, timeout time.Duration) publishing {
 	out := make(publishing, len(ws.sel))
 	for i, img := range ws.sel {
 		f := s.aws.For(ws.imgs[i].RoleARN)
 		if p := img.Publish.SSMParameter; p != "" {
 			out[i] = append(out[i], &report.SSMSink{
-				Ctx: ctx, Param: p, Timeout: timeout, Poll: poll,
+				Param: p, Timeout: timeout, Poll: poll,
 				Clients: func(r string) report.SSM { return f.SSM(r) },
 			})
 		}
 		if t := img.Publish.LaunchTemplate; t != "" {
 			out[i] = append(out[i], &report.LaunchTemplateSink{
-				Ctx: ctx, Template: t, SetDefault: img.Publish.SetDefaultVersion,
+				Template: t, SetDefault: img.Publish.SetDefaultVersion,
 				Clients: func(r string) report.LaunchTemplateEC2 { return f.EC2(r) },
 			})
 		}
@@ -158,11 +158,11 @@ func (p publishing) sinks(ws *workset) []report.Sink {
 // written (a parameter of another type, a missing launch template, one
 // that reads its image from SSM) is an error: plan reports it, and bake
 // refuses before building anything.
-func (p publishing) plan(ws *workset, plans []*bake.Plan) ([]report.Publication, error) {
+func (p publishing) plan(ctx context.Context, ws *workset, plans []*bake.Plan) ([]report.Publication, error) {
 	var out []report.Publication
 	for i, sinks := range p {
 		for _, sink := range sinks {
-			pl, ok := sink.(report.PublicationPlanner)
+			pl, ok := sink.(report.Publisher)
 			if !ok {
 				continue
 			}
@@ -171,7 +171,7 @@ func (p publishing) plan(ws *workset, plans []*bake.Plan) ([]report.Publication,
 				if d.Action != bake.Reuse && d.Action != bake.Wait {
 					ami = ""
 				}
-				pub, err := pl.Plan(d.Region, ami, plans[i].Fingerprint.Sum)
+				pub, err := pl.Plan(ctx, d.Region, ami, plans[i].Fingerprint.Sum)
 				if err != nil {
 					if !ws.project.Single() {
 						err = fmt.Errorf("image %s: %w", ws.sel[i].Name, err)

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -183,7 +184,7 @@ type renameOnce struct {
 
 func (s *renameOnce) late() bool { return false }
 func (s *renameOnce) Abort()     { os.Remove(s.tmp) }
-func (s *renameOnce) Commit() error {
+func (s *renameOnce) Commit(context.Context) error {
 	if err := os.Rename(s.tmp, s.d.path); err != nil {
 		os.Remove(s.tmp)
 		return fmt.Errorf("writing %s: %w", s.d.given, err)
@@ -208,7 +209,7 @@ func (s *writeOnce) Abort() {
 	}
 }
 
-func (s *writeOnce) Commit() error {
+func (s *writeOnce) Commit(context.Context) error {
 	f := s.f
 	if f == nil {
 		var err error

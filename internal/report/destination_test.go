@@ -3,6 +3,7 @@
 package report
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -163,9 +164,9 @@ func TestAllOrNone(t *testing.T) {
 
 type failing struct{}
 
-func (failing) Name() string                 { return "failing" }
-func (failing) Check() error                 { return nil }
-func (failing) Stage(Result) (Staged, error) { return nil, errors.New("cannot stage") }
+func (failing) Name() string                                  { return "failing" }
+func (failing) Check() error                                  { return nil }
+func (failing) Stage(context.Context, Result) (Staged, error) { return nil, errors.New("cannot stage") }
 
 // TestCheckWritable: a read-only directory fails the check, before any
 // build. Root passes access(2) everywhere, and CI runs as root: there the

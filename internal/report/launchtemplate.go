@@ -29,7 +29,6 @@ type LaunchTemplateEC2 interface {
 // the user's (Terraform's): it must exist. SetDefault also makes the new
 // version the default; without it the default version is left alone.
 type LaunchTemplateSink struct {
-	Ctx        context.Context
 	Template   string
 	Clients    func(region string) LaunchTemplateEC2
 	SetDefault bool
@@ -59,10 +58,10 @@ type ltPlan struct {
 }
 
 // Stage reads $Latest in every region and decides where a version is due.
-func (s *LaunchTemplateSink) Stage(r Result) (Staged, error) {
+func (s *LaunchTemplateSink) Stage(ctx context.Context, r Result) (Staged, error) {
 	st := &ltStaged{s: s}
 	for _, region := range regionsOf(r) {
-		p, err := s.plan(region, r.AMIs[region], r.Fingerprint)
+		p, err := s.plan(ctx, region, r.AMIs[region], r.Fingerprint)
 		if err != nil {
 			return nil, err
 		}
@@ -72,14 +71,14 @@ func (s *LaunchTemplateSink) Stage(r Result) (Staged, error) {
 }
 
 // Plan says whether a version with ami would be made in region.
-func (s *LaunchTemplateSink) Plan(region, ami, fingerprint string) (Publication, error) {
-	p, err := s.plan(region, ami, fingerprint)
+func (s *LaunchTemplateSink) Plan(ctx context.Context, region, ami, fingerprint string) (Publication, error) {
+	p, err := s.plan(ctx, region, ami, fingerprint)
 	return p.Publication, err
 }
 
-func (s *LaunchTemplateSink) plan(region, ami, fingerprint string) (ltPlan, error) {
+func (s *LaunchTemplateSink) plan(ctx context.Context, region, ami, fingerprint string) (ltPlan, error) {
 	p := ltPlan{Publication: Publication{Kind: "launch-template", Name: s.Template, Region: region, AMI: ami, Action: Pending}}
-	out, err := s.Clients(region).DescribeLaunchTemplateVersions(s.Ctx, &ec2.DescribeLaunchTemplateVersionsInput{
+	out, err := s.Clients(region).DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{
 		LaunchTemplateName: aws.String(s.Template), Versions: []string{"$Latest"},
 	})
 	if err != nil {
@@ -130,13 +129,13 @@ func (st *ltStaged) publications() []Publication {
 	return out
 }
 
-func (st *ltStaged) Commit() error {
+func (st *ltStaged) Commit(ctx context.Context) error {
 	for i := range st.plans {
 		p := &st.plans[i]
 		if p.Action != Pending {
 			continue
 		}
-		v, err := st.s.create(p)
+		v, err := st.s.create(ctx, p)
 		if err != nil {
 			return err
 		}
@@ -146,9 +145,9 @@ func (st *ltStaged) Commit() error {
 }
 
 // create makes the version p plans, and makes it the default if asked.
-func (s *LaunchTemplateSink) create(p *ltPlan) (int64, error) {
+func (s *LaunchTemplateSink) create(ctx context.Context, p *ltPlan) (int64, error) {
 	c := s.Clients(p.Region)
-	out, err := c.CreateLaunchTemplateVersion(s.Ctx, &ec2.CreateLaunchTemplateVersionInput{
+	out, err := c.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{
 		LaunchTemplateName: aws.String(s.Template),
 		SourceVersion:      aws.String(strconv.FormatInt(p.source, 10)),
 		ClientToken:        aws.String(p.token),
@@ -162,7 +161,7 @@ func (s *LaunchTemplateSink) create(p *ltPlan) (int64, error) {
 	if !s.SetDefault {
 		return v, nil
 	}
-	_, err = c.ModifyLaunchTemplate(s.Ctx, &ec2.ModifyLaunchTemplateInput{
+	_, err = c.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{
 		LaunchTemplateName: aws.String(s.Template), DefaultVersion: aws.String(strconv.FormatInt(v, 10)),
 	})
 	if err != nil {

@@ -1,16 +1,22 @@
 package report
 
 import (
+	"context"
 	"fmt"
 	"slices"
 )
 
-// Publishing: the sinks that write the AMI id where deployments read it,
-// an SSM parameter (ssm.go) and a launch template version
-// (launchtemplate.go). They keep the Sink contract with remote writes:
+// Publishing: the Publishers that write the AMI id where deployments read
+// it, one file per target: an SSM parameter (ssm.go) and a launch template
+// version (launchtemplate.go); a new target is one more file implementing
+// Publisher. Every call takes the caller's context. They keep the Sink
+// contract with remote writes:
 //
 //   - Check looks only at the name given, never at AWS: a bake calls it
 //     before any AWS call.
+//   - Plan reads the destination in one region and says what a bake would
+//     write, or refuses what cannot be written: plan prints it, and bake
+//     asks it for every image and region before anything is built.
 //   - Stage reads the destination in every region of the result and decides
 //     what to write: nothing where it already holds the AMI (a rerun writes
 //     nothing), and it refuses what cannot be written (a text-typed
@@ -50,10 +56,14 @@ type publisher interface {
 	publications() []Publication
 }
 
-// PublicationPlanner is a publishing sink as plan asks it: what it would
-// write of ami (empty: an AMI yet to be made) in region.
-type PublicationPlanner interface {
-	Plan(region, ami, fingerprint string) (Publication, error)
+// Publisher is a publishing target (one file each: ssm.go,
+// launchtemplate.go): a Sink whose Stage plans and whose Commit writes,
+// and which plan and bake ask, before anything is built, what it would
+// write of ami (empty: an AMI yet to be made) in region, or why it
+// cannot.
+type Publisher interface {
+	Sink
+	Plan(ctx context.Context, region, ami, fingerprint string) (Publication, error)
 }
 
 // regionsOf returns the regions of r in a stable order.
@@ -78,7 +88,7 @@ type imageSink struct {
 
 func (s imageSink) Name() string { return s.Sink.Name() + " (image " + s.image + ")" }
 
-func (s imageSink) Stage(r Result) (Staged, error) {
+func (s imageSink) Stage(ctx context.Context, r Result) (Staged, error) {
 	if r.Project == nil {
 		return nil, fmt.Errorf("publishing image %s: not a project's result", s.image)
 	}
@@ -86,7 +96,7 @@ func (s imageSink) Stage(r Result) (Staged, error) {
 		if img.Name != s.image {
 			continue
 		}
-		st, err := s.Sink.Stage(Result{AMIID: img.AMIID, AMIs: img.AMIs, Fingerprint: img.Fingerprint})
+		st, err := s.Sink.Stage(ctx, Result{AMIID: img.AMIID, AMIs: img.AMIs, Fingerprint: img.Fingerprint})
 		if err != nil {
 			return nil, err
 		}

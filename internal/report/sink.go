@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,14 +25,14 @@ type Sink interface {
 	// Stage does everything that can fail before anything becomes
 	// visible: it renders the result and, for a file replaced atomically,
 	// writes it to a temporary file beside the destination.
-	Stage(Result) (Staged, error)
+	Stage(context.Context, Result) (Staged, error)
 }
 
 // Staged is a write made ready by Sink.Stage. Exactly one of Commit and
 // Abort is called.
 type Staged interface {
 	// Commit makes the write visible: one rename, or one write.
-	Commit() error
+	Commit(context.Context) error
 	// Abort drops a staged write, leaving the destination as it was.
 	Abort()
 	// late reports whether Commit appends to a file shared with others
@@ -101,7 +102,7 @@ func CheckAll(sinks []Sink) error {
 // their publications go into the Result the other sinks render, as
 // written, since a file is committed only after every publication was;
 // they are committed first; on success r.Published holds what each wrote.
-func Publish(sinks []Sink, r *Result) error {
+func Publish(ctx context.Context, sinks []Sink, r *Result) error {
 	if err := CheckAll(sinks); err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func Publish(sinks []Sink, r *Result) error {
 	}
 	rendered := *r
 	for _, s := range sinks {
-		st, err := s.Stage(rendered)
+		st, err := s.Stage(ctx, rendered)
 		if err != nil {
 			abort(0)
 			return err
@@ -149,7 +150,7 @@ func Publish(sinks []Sink, r *Result) error {
 	}
 	staged = order
 	for i, s := range staged {
-		if err := s.Commit(); err != nil {
+		if err := s.Commit(ctx); err != nil {
 			abort(i + 1)
 			return err
 		}
@@ -183,7 +184,7 @@ func (s fileSink) Check() error {
 	return d.check()
 }
 
-func (s fileSink) Stage(r Result) (Staged, error) {
+func (s fileSink) Stage(_ context.Context, r Result) (Staged, error) {
 	d, err := resolve(s.path, s.shared)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,4 +117,4 @@ func TestWriteAll(t *testing.T) {
 }
 
 // writeAll is Publish of a result value, as most tests write one.
-func writeAll(sinks []Sink, r Result) error { return Publish(sinks, &r) }
+func writeAll(sinks []Sink, r Result) error { return Publish(context.Background(), sinks, &r) }

@@ -39,7 +39,6 @@ const ssmIAMHint = "PutParameter succeeds before EC2 validates an aws:ec2:image 
 // A parameter that holds the AMI already is left alone: a parameter keeps
 // only 100 versions, and a rerun writes nothing.
 type SSMSink struct {
-	Ctx     context.Context
 	Param   string
 	Clients func(region string) SSM
 	// Timeout bounds the wait for a written version to become visible
@@ -82,10 +81,10 @@ func CheckParameterName(name string) error {
 }
 
 // Stage reads the parameter in every region and decides where to write.
-func (s *SSMSink) Stage(r Result) (Staged, error) {
+func (s *SSMSink) Stage(ctx context.Context, r Result) (Staged, error) {
 	st := &ssmStaged{s: s}
 	for _, region := range regionsOf(r) {
-		p, err := s.Plan(region, r.AMIs[region], r.Fingerprint)
+		p, err := s.Plan(ctx, region, r.AMIs[region], r.Fingerprint)
 		if err != nil {
 			return nil, err
 		}
@@ -97,9 +96,9 @@ func (s *SSMSink) Stage(r Result) (Staged, error) {
 // Plan reads the parameter in region and says whether ami would be
 // written (Pending) or is there already (Unchanged); it refuses a
 // text-typed parameter, which cannot become aws:ec2:image.
-func (s *SSMSink) Plan(region, ami, _ string) (Publication, error) {
+func (s *SSMSink) Plan(ctx context.Context, region, ami, _ string) (Publication, error) {
 	p := Publication{Kind: "ssm-parameter", Name: s.Param, Region: region, AMI: ami, Action: Pending}
-	out, err := s.Clients(region).GetParameter(s.Ctx, &ssm.GetParameterInput{Name: aws.String(s.Param)})
+	out, err := s.Clients(region).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.Param)})
 	var nf *ssmtypes.ParameterNotFound
 	switch {
 	case errors.As(err, &nf):
@@ -130,13 +129,13 @@ func (st *ssmStaged) publications() []Publication { return st.pubs }
 
 // Commit writes the regions that need it and waits, in each, until the
 // new version is visible.
-func (st *ssmStaged) Commit() error {
+func (st *ssmStaged) Commit(ctx context.Context) error {
 	for i := range st.pubs {
 		p := &st.pubs[i]
 		if p.Action != Pending {
 			continue
 		}
-		v, err := st.s.put(p.Region, p.AMI)
+		v, err := st.s.put(ctx, p.Region, p.AMI)
 		if err != nil {
 			return err
 		}
@@ -147,9 +146,9 @@ func (st *ssmStaged) Commit() error {
 
 // put writes ami to the parameter in region and waits until GetParameter
 // shows it: the version EC2 validated.
-func (s *SSMSink) put(region, ami string) (int64, error) {
+func (s *SSMSink) put(ctx context.Context, region, ami string) (int64, error) {
 	c := s.Clients(region)
-	out, err := c.PutParameter(s.Ctx, &ssm.PutParameterInput{
+	out, err := c.PutParameter(ctx, &ssm.PutParameterInput{
 		Name: aws.String(s.Param), Value: aws.String(ami), Type: ssmtypes.ParameterTypeString,
 		DataType: aws.String("aws:ec2:image"), Overwrite: aws.Bool(true),
 		Description: aws.String("AMI published by ami-bakery"),
@@ -166,7 +165,7 @@ func (s *SSMSink) put(region, ami string) (int64, error) {
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		got, err := c.GetParameter(s.Ctx, &ssm.GetParameterInput{Name: aws.String(s.Param)})
+		got, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.Param)})
 		if err == nil && got.Parameter.Version >= out.Version && aws.ToString(got.Parameter.Value) == ami {
 			return got.Parameter.Version, nil
 		}
@@ -179,8 +178,8 @@ func (s *SSMSink) put(region, ami string) (int64, error) {
 				s.Param, region, out.Version, ami, timeout), ssmIAMHint)
 		}
 		select {
-		case <-s.Ctx.Done():
-			return 0, fmt.Errorf("waiting for SSM parameter %s in %s: %w", s.Param, region, s.Ctx.Err())
+		case <-ctx.Done():
+			return 0, fmt.Errorf("waiting for SSM parameter %s in %s: %w", s.Param, region, ctx.Err())
 		case <-time.After(poll):
 		}
 	}

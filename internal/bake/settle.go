@@ -58,8 +58,12 @@ func (b *Baker) settleOne(ctx context.Context, img *Image, fp string, d *Decisio
 		b.log().Info("the copy is available", "region", d.Region, "ami", im.ID)
 		// CopyImage copies tags only where the account may; make sure the
 		// copy can be found by its fingerprint.
-		_, err = images.EnsureTags(ctx, client, im, img.withLineage(map[string]string{img.TagKey: fp}, d.Region))
-		return err
+		if _, err = images.EnsureTags(ctx, client, im, img.withLineage(map[string]string{img.TagKey: fp}, d.Region)); err != nil {
+			return err
+		}
+		// The base's AMI is the build region's: CopyImage copied the tag
+		// that names it, which would name an AMI of another region here.
+		return images.RemoveTags(ctx, client, im, TagBaseAMI)
 	}
 	b.log().Info("an AMI with this fingerprint is pending; waiting for it", "region", d.Region, "ami", d.AMI)
 	im, err := w.WaitAvailable(ctx, client, d.AMI)

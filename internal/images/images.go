@@ -416,3 +416,20 @@ func Restore(ctx context.Context, client EC2, im Image) error {
 	}
 	return nil
 }
+
+// RemoveTags deletes the tags keys of im that it carries.
+func RemoveTags(ctx context.Context, client EC2, im Image, keys ...string) error {
+	var tags []types.Tag
+	for _, k := range keys {
+		if _, ok := im.Tags[k]; ok {
+			tags = append(tags, types.Tag{Key: aws.String(k)})
+		}
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	if _, err := client.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{im.ID}, Tags: tags}); err != nil {
+		return fmt.Errorf("removing tags of %s: %w", im.ID, err)
+	}
+	return nil
+}

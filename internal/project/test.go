@@ -11,6 +11,11 @@ import (
 // DefaultTestTimeout is a test's timeout when its block sets none.
 const DefaultTestTimeout = 30 * time.Minute
 
+// maxTestName bounds a test's name: its result's tags are named
+// "ami-bakery:test:NAME:fingerprint", and an EC2 tag key has at most 128
+// characters.
+const maxTestName = 128 - len("ami-bakery:test:") - len(":fingerprint")
+
 // Test is a test block of an image or of defaults (which applies to every
 // image): a check run against the image's current AMI by `ami-bakery test`,
 // with a fingerprint of its own (its template or command, its directories
@@ -55,8 +60,8 @@ func decodeTests(blocks hcl.Blocks, dir string) ([]*Test, hcl.Diagnostics) {
 			continue
 		}
 		name := b.Labels[0]
-		if !imageName().MatchString(name) {
-			return nil, hcl.Diagnostics{errorAt(b.LabelRanges[0], "invalid test name %q; use letters, digits, '.', '_' and '-', starting with a letter or digit", name)}
+		if !imageName().MatchString(name) || len(name) > maxTestName {
+			return nil, hcl.Diagnostics{errorAt(b.LabelRanges[0], "invalid test name %q; use at most %d letters, digits, '.', '_' and '-', starting with a letter or digit", name, maxTestName)}
 		}
 		if i := slices.IndexFunc(out, func(t *Test) bool { return t.Name == name }); i >= 0 {
 			return nil, hcl.Diagnostics{errorAt(b.LabelRanges[0], "duplicate test %q; it is first declared at %s", name, out[i].Range)}

@@ -330,6 +330,9 @@ func (o *testOptions) runOne(ctx context.Context, s *session, b *bake.Baker, r *
 		}
 		if bt := (*packer.BuildError)(nil); errors.As(err, &bt) {
 			r.why = bt.Err.Error()
+			if slices.ContainsFunc(bt.Tail, func(l string) bool { return strings.Contains(l, `unknown configuration key: '"skip_create_ami"'`) }) {
+				r.why += "; this packer does not know skip_create_ami (packer 1.6's amazon builders lack it): give a later packer with --packer (AMI_BAKERY_PACKER)"
+			}
 		}
 	}
 	at := time.Now().UTC().Format(time.RFC3339)

@@ -24,6 +24,7 @@ const (
 	exitFailure     = 1
 	exitUsage       = 64 // EX_USAGE: never mistaken for "changes pending"
 	exitBuildNeeded = 2  // plan --detailed-exitcode only
+	exitTestFailed  = 3  // test: a test failed
 	exitInterrupted = 130
 )
 
@@ -33,6 +34,7 @@ Exit status:
   0    success (plan --detailed-exitcode: the AMI is up to date)
   1    failure; nothing was written to stdout or to the output files
   2    plan --detailed-exitcode only: a build, copy or wait is needed
+  3    test only: a test failed (its output's tail is on stderr)
   64   usage error: a bad flag, argument or environment value, a bad project file
   130  interrupted by SIGINT or SIGTERM; packer was stopped and cleaned up
   134  crashed (a bug: please report it with the stack trace printed)
@@ -195,7 +197,7 @@ original ami-bakery did.` + exitHelp,
 		return usererr.WithHint(usererr.Usage(err), "see %s --help", cmd.CommandPath())
 	})
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.AddCommand(newBakeCommand(e), newPlanCommand(e), newDiffCommand(e), newGraphCommand(e), newLockCommand(e), newChecksumCommand(e), newPruneCommand(e), newVersionCommand(e))
+	root.AddCommand(newBakeCommand(e), newPlanCommand(e), newDiffCommand(e), newGraphCommand(e), newLockCommand(e), newChecksumCommand(e), newPruneCommand(e), newTestCommand(e), newVersionCommand(e))
 	options.RegisterCompletions(root)
 	return root
 }

@@ -40,7 +40,7 @@ var rootSchema = &hcl.BodySchema{
 }
 
 func settingsSchema(names ...string) *hcl.BodySchema {
-	s := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "publish"}}}
+	s := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "publish"}, {Type: "test", LabelNames: []string{"name"}}}}
 	for _, n := range append(slices.Clone(settingNames), names...) {
 		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
 	}
@@ -77,6 +77,7 @@ func decode(path string, src []byte, dir string, flags Flags, p *Project) ([]*Im
 	}
 	var defaults hcl.Attributes
 	var defPublish *hcl.Block
+	var defTests []*Test
 	var imgs []*Image
 	seen := map[string]*Image{}
 	for _, b := range content.Blocks {
@@ -90,6 +91,9 @@ func decode(path string, src []byte, dir string, flags Flags, p *Project) ([]*Im
 			}
 			defaults = c.Attributes
 			if defPublish, d = publishBlock(c.Blocks); d.HasErrors() {
+				return nil, d
+			}
+			if defTests, d = decodeTests(c.Blocks, dir); d.HasErrors() {
 				return nil, d
 			}
 		}
@@ -124,6 +128,11 @@ func decode(path string, src []byte, dir string, flags Flags, p *Project) ([]*Im
 		if d.HasErrors() {
 			return nil, d
 		}
+		tests, d := decodeTests(c.Blocks, dir)
+		if d.HasErrors() {
+			return nil, d
+		}
+		img.Tests = mergeTests(defTests, tests)
 		seen[name] = img
 		imgs = append(imgs, img)
 	}

@@ -106,6 +106,8 @@ type Image struct {
 	// Base is a root image's base block, or nil (base.go).
 	Base    *bake.Base
 	Publish Publish // publish.go
+	// Tests are the image's test blocks, the defaults' first (test.go).
+	Tests []*Test
 	// PackerTemplate is the template as read by internal/packer.
 	// TemplateErr is why a single template could not be read (a project
 	// file's refuses to load instead).

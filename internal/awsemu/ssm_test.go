@@ -91,7 +91,7 @@ func TestParameterVersions(t *testing.T) {
 	for _, tc := range []struct{ name, code string }{
 		{"/app/v:2", "ParameterVersionNotFound"}, // only the 100 newest are kept
 		{"/app/v:103", "ParameterVersionNotFound"},
-		{"/app/v:stable", "ValidationException"}, // labels are not modelled
+		{"/app/v:stable", "ParameterNotFound"}, // no version has this label
 		{"/app/missing", "ParameterNotFound"},
 		{"", "ValidationException"},
 	} {
@@ -117,9 +117,12 @@ func TestGetParametersAndDelete(t *testing.T) {
 	}
 	_, err := c.GetParameters(ctx, &ssm.GetParametersInput{Names: strings.Split("1,2,3,4,5,6,7,8,9,10,11", ",")})
 	wantCode(t, err, "ValidationException")
-	// A label is refused, never answered as a missing parameter.
-	_, err = c.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/a:prod"}})
-	wantCode(t, err, "ValidationException")
+	// A label no version carries is an invalid parameter, as a missing
+	// version is.
+	out = must(c.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/a:prod"}}))(t)
+	if len(out.Parameters) != 0 || strings.Join(out.InvalidParameters, ",") != "/a:prod" {
+		t.Fatalf("GetParameters with an unknown label: %+v %v", out.Parameters, out.InvalidParameters)
+	}
 	must(c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/a")}))(t)
 	_, err = c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/a")})
 	wantCode(t, err, "ParameterNotFound")

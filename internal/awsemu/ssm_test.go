@@ -443,6 +443,7 @@ func TestLabelParameterVersion(t *testing.T) {
 		{"missing parameter", label("/app/q", 0, "x"), "ParameterNotFound", 0, "", nil},
 		{"ARN not modelled", label("arn:aws:ssm:us-east-1:"+accountA+":parameter/app/p", 0, "x"), "ValidationException", 0, "", nil},
 		{"10 on one version", label("/app/p", 1, ten("t")[:9]...), "", 1, "", []string{"prod," + strings.Join(ten("t")[:9], ","), "ok,.dot,_u,x-1.2_3", "Prod,l" + strings.Repeat("x", 99)}},
+		{"one more", label("/app/p", 1, "eleven"), "ParameterVersionLabelLimitExceeded", 0, "", nil},
 		// An 11th label is refused whole: "t9" is not attached either.
 		{"an 11th", label("/app/p", 1, "t9", "eleven"), "ParameterVersionLabelLimitExceeded", 0, "", nil},
 		// Labels already there do not count again.
@@ -659,6 +660,16 @@ func TestParameterVersionLimitWithLabels(t *testing.T) {
 	h := must(c.GetParameterHistory(ctx, &ssm.GetParameterHistoryInput{Name: aws.String("/app/v")}))(t)
 	if len(h.Parameters) != 50 || h.Parameters[0].Version != 2 || strings.Join(h.Parameters[0].Labels, ",") != "first" {
 		t.Fatalf("history starts %+v", h.Parameters[0])
+	}
+	// Pages of 7 lead through versions 2 to 101 in order, each once.
+	var versions []int64
+	for p, pages := ssm.NewGetParameterHistoryPaginator(c, &ssm.GetParameterHistoryInput{Name: aws.String("/app/v"), MaxResults: aws.Int32(7)}), 0; p.HasMorePages() && pages < 20; pages++ {
+		for _, h := range must(p.NextPage(ctx))(t).Parameters {
+			versions = append(versions, h.Version)
+		}
+	}
+	if len(versions) != 100 || versions[0] != 2 || !slices.IsSorted(versions) || slices.Compact(slices.Clone(versions))[99] != 101 {
+		t.Fatalf("paged history: %v", versions)
 	}
 	// The label on version 2 (now the oldest) refuses the next write too;
 	// removing it lets it through.

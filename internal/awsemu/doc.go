@@ -85,8 +85,12 @@
 // (ec2_launchtemplates*.go).
 //
 // SSM (ssm*.go, JSON 1.1 protocol) keeps String and StringList parameters
-// per account and region with versions (the 100 newest), GetParameter with
-// :VERSION, GetParameters, GetParametersByPath with paging,
+// per account and region with versions (the 100 newest; the 101st write
+// fails with ParameterMaxVersionLimitExceeded when the oldest has a label),
+// labels (LabelParameterVersion, UnlabelParameterVersion: unique per
+// parameter, at most 10 a version, AWS's label rules with InvalidLabels),
+// GetParameterHistory with paging, GetParameter and GetParameters with
+// :VERSION and :LABEL selectors, GetParametersByPath with paging,
 // DescribeParameters (every own name, best-effort pages with
 // Options.SSMShortPages), and public parameters under /aws/service/
 // (SetPublicParameter) every account reads.
@@ -108,13 +112,17 @@
 // instance-store AMIs, KMS keys on block device mappings or PPK key formats
 // are UnsupportedOperation (so are the LaunchTemplateData fields beyond
 // ImageId, InstanceType, KeyName, UserData and SecurityGroupId). SSM refuses
-// SecureString, tiers other than Standard, labels, tags, policies and
-// ParameterFilters with ValidationException; Auto Scaling refuses any
+// SecureString, tiers other than Standard, tags, policies, parameter ARNs
+// as names and ParameterFilters with ValidationException; Auto Scaling refuses any
 // parameter it does not model with ValidationError; an unknown SSM action
 // is UnknownOperationException, an unknown Auto Scaling action
 // InvalidAction. One code is a guess: EC2 documents no error code for
 // deregistering a protected image; the emulator answers
-// OperationNotPermitted. EC2's limits on filters are enforced as EC2 does,
+// OperationNotPermitted. SSM has three guesses (ssm_labels.go,
+// ssm_parameters.go): a ":LABEL" selector no version carries is
+// ParameterNotFound (GetParameters lists it in InvalidParameters), and
+// GetParameterHistory lists oldest first, 50 a page by default, as AWS
+// documents neither. EC2's limits on filters are enforced as EC2 does,
 // with FilterLimitExceeded: at most 200 values in one call, none longer than
 // 255 characters. Parameters that only tune behaviour EC2 would hide
 // from a client (ClientToken on actions without idempotency, MetadataOptions,
@@ -126,7 +134,7 @@
 // eventual consistency of tags (Options.TagVisibilityDelay), one clock
 // (Options.Clock, Advance, Now) to pass delays without sleeping, state
 // inspection (Images, Instances, NonTerminatedInstances, KeyPairs,
-// SecurityGroups, Snapshots, Volumes, Parameters) and direct set-up
+// SecurityGroups, Snapshots, Volumes, Parameters, ParameterLabels) and direct set-up
 // (PutImage, SetImageState, SetPublicParameter, SetSSMValidation), and Reset to go back to
 // the seeded state (the clock keeps its time). NewTestServer starts an
 // emulator for a test and hands out SDK clients (TestServer.EC2, STS, SSM,

@@ -17,7 +17,7 @@ import (
 // model is a ValidationException naming it, never ignored.
 // ssm_parameters.go holds the parameters and their versions, ssm_paths.go
 // GetParametersByPath and the public parameters, ssm_describe.go
-// DescribeParameters.
+// DescribeParameters, ssm_labels.go GetParameterHistory and the labels.
 
 const ssmTargetPrefix = "AmazonSSM."
 
@@ -64,12 +64,15 @@ func (e *Emulator) ssm(w http.ResponseWriter, r *http.Request, call *Call) (any,
 
 // ssmActions are the supported SSM actions.
 var ssmActions = map[string]handler{
-	"PutParameter":        putParameter,
-	"GetParameter":        getParameter,
-	"GetParameters":       getParameters,
-	"GetParametersByPath": getParametersByPath,
-	"DescribeParameters":  describeParameters,
-	"DeleteParameter":     deleteParameter,
+	"PutParameter":            putParameter,
+	"GetParameter":            getParameter,
+	"GetParameters":           getParameters,
+	"GetParametersByPath":     getParametersByPath,
+	"DescribeParameters":      describeParameters,
+	"DeleteParameter":         deleteParameter,
+	"GetParameterHistory":     getParameterHistory,
+	"LabelParameterVersion":   labelParameterVersion,
+	"UnlabelParameterVersion": unlabelParameterVersion,
 }
 
 // decodeJSON reads a JSON service's input into T, refusing fields T does not

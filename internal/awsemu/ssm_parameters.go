@@ -10,8 +10,9 @@ import (
 
 // Parameters as Parameter Store keeps them, per account and region: each
 // write is a new version (1, 2, ...), and a parameter keeps its 100 newest
-// versions; an older one is dropped to make room (labels, which would make
-// that a ParameterMaxVersionLimitExceeded, are not modelled). Only Standard
+// versions: the oldest is dropped to make room, unless it has a label, when
+// PutParameter fails with ParameterMaxVersionLimitExceeded as in AWS
+// (labels and history: ssm_labels.go). Only Standard
 // String and StringList parameters are modelled: SecureString, the Advanced
 // and Intelligent-Tiering tiers, KeyId, AllowedPattern, Policies and Tags are
 // refused. Changing a parameter's Type is a HierarchyTypeMismatchException,
@@ -51,6 +52,7 @@ type ssmVersion struct {
 	// pending versions wait for validation at validAt (zero: never).
 	pending bool
 	validAt time.Time
+	labels  []string // in the order they were attached
 }
 
 // current is the newest validated version, or nil.
@@ -72,6 +74,18 @@ func (p *ssmParameter) version(n int64) *ssmVersion {
 	return nil
 }
 
+// roomForVersion is nil when add may drop the oldest version: it fails as
+// AWS does when the parameter holds its 100 versions and the oldest has a
+// label.
+func (p *ssmParameter) roomForVersion() error {
+	if len(p.versions) < maxParamVersions || len(p.versions[0].labels) == 0 {
+		return nil
+	}
+	return clientError("ParameterMaxVersionLimitExceeded", "You attempted to create a new version of %s by calling the PutParameter API with the overwrite flag. Version %d, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.", p.name, p.versions[0].number)
+}
+
+// add appends v as the next version, dropping the oldest beyond 100 (check
+// roomForVersion first).
 func (p *ssmParameter) add(v *ssmVersion) {
 	p.last++
 	v.number = p.last
@@ -150,6 +164,9 @@ func putParameter(r *request) (any, error) {
 	switch {
 	case p != nil && len(p.versions) > 0: // (none left: every version failed validation)
 		if err := checkOverwrite(p, &in); err != nil {
+			return nil, err
+		}
+		if err := p.roomForVersion(); err != nil {
 			return nil, err
 		}
 	case in.Type == "":
@@ -235,15 +252,16 @@ func (r *request) parameterJSON(p *ssmParameter, v *ssmVersion, selector string)
 }
 
 // lookupParam finds a parameter the caller may read (its own, or a public
-// one) by a name with an optional ":VERSION" selector.
+// one) by a name with an optional selector: ":VERSION" or ":LABEL", as AWS
+// reads them. A version that does not exist is ParameterVersionNotFound; a
+// label no version carries is ParameterNotFound (a guess: AWS documents
+// neither, and these are the only two "not found" codes GetParameter has).
 func (r *request) lookupParam(ref string) (parameterJSON, error) {
-	name, sel, hasSel := strings.Cut(ref, ":")
-	var p *ssmParameter
-	if strings.HasPrefix(name, publicParamPrefix) {
-		p = r.rs.public[name]
-	} else {
-		p = r.rs.params[r.account][name]
+	if err := refuseARN(ref); err != nil {
+		return parameterJSON{}, err
 	}
+	name, sel, hasSel := strings.Cut(ref, ":")
+	p := r.readableParam(name)
 	var v *ssmVersion
 	if p != nil {
 		v = p.current()
@@ -254,14 +272,23 @@ func (r *request) lookupParam(ref string) (parameterJSON, error) {
 	if !hasSel {
 		return r.parameterJSON(p, v, ""), nil
 	}
-	n, err := strconv.ParseInt(sel, 10, 64)
-	if err != nil {
-		return parameterJSON{}, clientError("ValidationException", "parameter labels (selector %q) are not modelled by this emulator", sel)
-	}
-	if v = p.version(n); v == nil {
-		return parameterJSON{}, clientError("ParameterVersionNotFound", "Systems Manager could not find version %d of %s. Verify the version and try again.", n, name)
+	if n, err := strconv.ParseInt(sel, 10, 64); err == nil {
+		if v = p.version(n); v == nil {
+			return parameterJSON{}, clientError("ParameterVersionNotFound", "Systems Manager could not find version %d of %s. Verify the version and try again.", n, name)
+		}
+	} else if v = p.labelled(sel); v == nil {
+		return parameterJSON{}, clientError("ParameterNotFound", "Parameter %s not found.", ref)
 	}
 	return r.parameterJSON(p, v, ":"+sel), nil
+}
+
+// readableParam is the parameter name the caller may read: its own, or a
+// public one; nil if there is none.
+func (r *request) readableParam(name string) *ssmParameter {
+	if strings.HasPrefix(name, publicParamPrefix) {
+		return r.rs.public[name]
+	}
+	return r.rs.params[r.account][name]
 }
 
 type getParameterInput struct {
@@ -305,8 +332,6 @@ func getParameters(r *request) (any, error) {
 			continue
 		}
 		if err != nil {
-			// A label selector is refused, not answered as missing: AWS
-			// would resolve it, and a caller must not take it for gone.
 			return nil, err
 		}
 		found = append(found, p)

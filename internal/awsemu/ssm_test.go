@@ -91,7 +91,7 @@ func TestParameterVersions(t *testing.T) {
 	for _, tc := range []struct{ name, code string }{
 		{"/app/v:2", "ParameterVersionNotFound"}, // only the 100 newest are kept
 		{"/app/v:103", "ParameterVersionNotFound"},
-		{"/app/v:stable", "ValidationException"}, // labels are not modelled
+		{"/app/v:stable", "ParameterNotFound"}, // no version has this label
 		{"/app/missing", "ParameterNotFound"},
 		{"", "ValidationException"},
 	} {
@@ -117,9 +117,12 @@ func TestGetParametersAndDelete(t *testing.T) {
 	}
 	_, err := c.GetParameters(ctx, &ssm.GetParametersInput{Names: strings.Split("1,2,3,4,5,6,7,8,9,10,11", ",")})
 	wantCode(t, err, "ValidationException")
-	// A label is refused, never answered as a missing parameter.
-	_, err = c.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/a:prod"}})
-	wantCode(t, err, "ValidationException")
+	// A label no version carries is an invalid parameter, as a missing
+	// version is.
+	out = must(c.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/a:prod"}}))(t)
+	if len(out.Parameters) != 0 || strings.Join(out.InvalidParameters, ",") != "/a:prod" {
+		t.Fatalf("GetParameters with an unknown label: %+v %v", out.Parameters, out.InvalidParameters)
+	}
 	must(c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/a")}))(t)
 	_, err = c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/a")})
 	wantCode(t, err, "ParameterNotFound")
@@ -390,4 +393,288 @@ func TestGetParametersByPathRoot(t *testing.T) {
 	if got := names(true); got != "/a/b,/top,plain" {
 		t.Errorf("recursive: %s", got)
 	}
+}
+
+func label(name string, version int64, labels ...string) *ssm.LabelParameterVersionInput {
+	// An empty list, not nil: the SDK itself refuses a missing one.
+	in := &ssm.LabelParameterVersionInput{Name: aws.String(name), Labels: append([]string{}, labels...)}
+	if version != 0 {
+		in.ParameterVersion = aws.Int64(version)
+	}
+	return in
+}
+
+// LabelParameterVersion keeps AWS's rules, step by step on one parameter
+// of three versions: a label is unique per parameter, a version holds at
+// most 10, a label breaking the rules comes back in InvalidLabels.
+func TestLabelParameterVersion(t *testing.T) {
+	ctx := context.Background()
+	s := NewTestServer(t)
+	c := s.SSM(accountA, region)
+	for i := 1; i <= 3; i++ {
+		must(c.PutParameter(ctx, put("/app/p", fmt.Sprint(i), overwrite)))(t)
+	}
+	ten := func(prefix string) []string {
+		var out []string
+		for i := range 10 {
+			out = append(out, fmt.Sprintf("%s%d", prefix, i))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		in      *ssm.LabelParameterVersionInput
+		code    string
+		version int64    // ParameterVersion answered
+		invalid string   // InvalidLabels, joined
+		after   []string // labels of versions 1, 2, 3 afterwards
+	}{
+		{"newest by default", label("/app/p", 0, "prod"), "", 3, "", []string{"", "", "prod"}},
+		{"moved to version 1", label("/app/p", 1, "prod"), "", 1, "", []string{"prod", "", ""}},
+		{"again on the same version", label("/app/p", 1, "prod", "prod"), "", 1, "", []string{"prod", "", ""}},
+		{"case sensitive", label("/app/p", 3, "Prod"), "", 3, "", []string{"prod", "", "Prod"}},
+		{"rules", label("/app/p", 2, "1st", "aws-x", "AWSome", "SSMx", "a b", "a:b", "ok", ".dot", "_u", "x-1.2_3"),
+			"", 2, "1st,aws-x,AWSome,SSMx,a b,a:b", []string{"prod", "ok,.dot,_u,x-1.2_3", "Prod"}},
+		{"100 characters", label("/app/p", 3, "l"+strings.Repeat("x", 99)), "", 3, "", []string{"prod", "ok,.dot,_u,x-1.2_3", "Prod,l" + strings.Repeat("x", 99)}},
+		{"101 characters", label("/app/p", 3, "l"+strings.Repeat("x", 100)), "ValidationException", 0, "", nil},
+		{"no labels", label("/app/p", 3), "ValidationException", 0, "", nil},
+		{"11 labels", label("/app/p", 3, append(ten("n"), "n10")...), "ValidationException", 0, "", nil},
+		{"version 9", label("/app/p", 9, "x"), "ParameterVersionNotFound", 0, "", nil},
+		{"missing parameter", label("/app/q", 0, "x"), "ParameterNotFound", 0, "", nil},
+		{"ARN not modelled", label("arn:aws:ssm:us-east-1:"+accountA+":parameter/app/p", 0, "x"), "ValidationException", 0, "", nil},
+		{"10 on one version", label("/app/p", 1, ten("t")[:9]...), "", 1, "", []string{"prod," + strings.Join(ten("t")[:9], ","), "ok,.dot,_u,x-1.2_3", "Prod,l" + strings.Repeat("x", 99)}},
+		{"one more", label("/app/p", 1, "eleven"), "ParameterVersionLabelLimitExceeded", 0, "", nil},
+		// An 11th label is refused whole: "t9" is not attached either.
+		{"an 11th", label("/app/p", 1, "t9", "eleven"), "ParameterVersionLabelLimitExceeded", 0, "", nil},
+		// Labels already there do not count again.
+		{"already there", label("/app/p", 1, "t0", "prod"), "", 1, "", []string{"prod," + strings.Join(ten("t")[:9], ","), "ok,.dot,_u,x-1.2_3", "Prod,l" + strings.Repeat("x", 99)}},
+		// Invalid labels do not count toward the 10.
+		{"invalid ones beside", label("/app/p", 1, "1x", "aws"), "", 1, "1x,aws", []string{"prod," + strings.Join(ten("t")[:9], ","), "ok,.dot,_u,x-1.2_3", "Prod,l" + strings.Repeat("x", 99)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := c.LabelParameterVersion(ctx, tc.in)
+			if tc.code != "" {
+				wantCode(t, err, tc.code)
+			} else if err != nil {
+				t.Fatal(err)
+			} else if out.ParameterVersion != tc.version || strings.Join(out.InvalidLabels, ",") != tc.invalid {
+				t.Errorf("version %d, invalid %v", out.ParameterVersion, out.InvalidLabels)
+			}
+			if tc.after == nil {
+				return
+			}
+			got := s.ParameterLabels(accountA, region, "/app/p")
+			for i, want := range tc.after {
+				if g := strings.Join(got[int64(i+1)], ","); g != want {
+					t.Errorf("version %d labels %q, want %q", i+1, g, want)
+				}
+			}
+		})
+	}
+	// Another account's parameter of the same name is not labelled.
+	_, err := s.SSM(accountB, region).LabelParameterVersion(ctx, label("/app/p", 0, "x"))
+	wantCode(t, err, "ParameterNotFound")
+}
+
+func TestUnlabelParameterVersion(t *testing.T) {
+	ctx := context.Background()
+	s := NewTestServer(t)
+	c := s.SSM(accountA, region)
+	must(c.PutParameter(ctx, put("/app/p", "1")))(t)
+	must(c.PutParameter(ctx, put("/app/p", "2", overwrite)))(t)
+	must(c.LabelParameterVersion(ctx, label("/app/p", 1, "a", "b")))(t)
+	must(c.LabelParameterVersion(ctx, label("/app/p", 2, "c")))(t)
+	unlabel := func(name string, version int64, labels ...string) *ssm.UnlabelParameterVersionInput {
+		return &ssm.UnlabelParameterVersionInput{Name: aws.String(name), ParameterVersion: aws.Int64(version), Labels: append([]string{}, labels...)}
+	}
+	for _, tc := range []struct {
+		name             string
+		in               *ssm.UnlabelParameterVersionInput
+		code             string
+		removed, invalid string
+		left1, left2     string
+	}{
+		// "c" is on version 2, "x" nowhere: neither is on version 1.
+		{"some", unlabel("/app/p", 1, "a", "c", "x"), "", "a", "c,x", "b", "c"},
+		{"again", unlabel("/app/p", 1, "a"), "", "", "a", "b", "c"},
+		{"the rest", unlabel("/app/p", 2, "c"), "", "c", "", "b", ""},
+		{"version 3", unlabel("/app/p", 3, "b"), "ParameterVersionNotFound", "", "", "b", ""},
+		{"missing parameter", unlabel("/app/q", 1, "b"), "ParameterNotFound", "", "", "b", ""},
+		{"no labels", unlabel("/app/p", 1), "ValidationException", "", "", "b", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := c.UnlabelParameterVersion(ctx, tc.in)
+			if tc.code != "" {
+				wantCode(t, err, tc.code)
+			} else if err != nil {
+				t.Fatal(err)
+			} else if strings.Join(out.RemovedLabels, ",") != tc.removed || strings.Join(out.InvalidLabels, ",") != tc.invalid {
+				t.Errorf("removed %v, invalid %v", out.RemovedLabels, out.InvalidLabels)
+			}
+			got := s.ParameterLabels(accountA, region, "/app/p")
+			if l1, l2 := strings.Join(got[1], ","), strings.Join(got[2], ","); l1 != tc.left1 || l2 != tc.left2 {
+				t.Errorf("left %q and %q, want %q and %q", l1, l2, tc.left1, tc.left2)
+			}
+		})
+	}
+}
+
+// GetParameter and GetParameters read "NAME:LABEL" and "NAME:VERSION".
+func TestParameterSelectors(t *testing.T) {
+	ctx := context.Background()
+	s := NewTestServer(t)
+	c := s.SSM(accountA, region)
+	for i := 1; i <= 3; i++ {
+		must(c.PutParameter(ctx, put("/app/p", fmt.Sprint(i), overwrite)))(t)
+	}
+	must(c.LabelParameterVersion(ctx, label("/app/p", 2, "prod")))(t)
+	for _, tc := range []struct {
+		ref, code, value, selector string
+		version                    int64
+	}{
+		{"/app/p", "", "3", "", 3},
+		{"/app/p:prod", "", "2", ":prod", 2},
+		{"/app/p:1", "", "1", ":1", 1},
+		{"/app/p:Prod", "ParameterNotFound", "", "", 0}, // labels are case sensitive
+		{"/app/p:staging", "ParameterNotFound", "", "", 0},
+		{"/app/p:4", "ParameterVersionNotFound", "", "", 0},
+		{"/app/q:prod", "ParameterNotFound", "", "", 0},
+	} {
+		t.Run(tc.ref, func(t *testing.T) {
+			out, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(tc.ref)})
+			if tc.code != "" {
+				wantCode(t, err, tc.code)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := out.Parameter
+			if aws.ToString(p.Name) != "/app/p" || aws.ToString(p.Value) != tc.value || p.Version != tc.version || aws.ToString(p.Selector) != tc.selector {
+				t.Errorf("%+v", p)
+			}
+		})
+	}
+	out := must(c.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/app/p:prod", "/app/p:staging", "/app/p:1", "/app/p:7"}}))(t)
+	var got []string
+	for _, p := range out.Parameters {
+		got = append(got, aws.ToString(p.Value)+aws.ToString(p.Selector))
+	}
+	if strings.Join(got, ",") != "2:prod,1:1" || strings.Join(out.InvalidParameters, ",") != "/app/p:staging,/app/p:7" {
+		t.Fatalf("GetParameters: %v, invalid %v", got, out.InvalidParameters)
+	}
+	// Moving the label moves what the selector reads.
+	must(c.LabelParameterVersion(ctx, label("/app/p", 3, "prod")))(t)
+	if p := must(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/app/p:prod")}))(t).Parameter; aws.ToString(p.Value) != "3" {
+		t.Fatalf("after the move: %+v", p)
+	}
+}
+
+// GetParameterHistory lists every kept version, oldest first, with labels,
+// in pages of 1 to 50.
+func TestGetParameterHistory(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	s := NewTestServer(t, Options{Clock: func() time.Time { return start }, SSMValidationDelay: time.Minute})
+	c := s.SSM(accountA, region)
+	for i := 1; i <= 5; i++ {
+		in := put("/app/h", fmt.Sprint(i), overwrite)
+		in.Description = aws.String(fmt.Sprint("d", i))
+		must(c.PutParameter(ctx, in))(t)
+		s.Advance(time.Second)
+	}
+	must(c.LabelParameterVersion(ctx, label("/app/h", 2, "prod", "blue")))(t)
+	var got []string
+	pages := 0
+	for p := ssm.NewGetParameterHistoryPaginator(c, &ssm.GetParameterHistoryInput{Name: aws.String("/app/h"), MaxResults: aws.Int32(2)}); p.HasMorePages(); pages++ {
+		for _, h := range must(p.NextPage(ctx))(t).Parameters {
+			got = append(got, fmt.Sprintf("%d=%s/%s/%s", h.Version, aws.ToString(h.Value), aws.ToString(h.Description), strings.Join(h.Labels, "+")))
+			if aws.ToString(h.Name) != "/app/h" || h.Type != ssmtypes.ParameterTypeString || aws.ToString(h.DataType) != "text" ||
+				h.Tier != ssmtypes.ParameterTierStandard || !h.LastModifiedDate.Equal(start.Add(time.Duration(h.Version-1)*time.Second)) {
+				t.Errorf("%+v", h)
+			}
+		}
+	}
+	if want := "1=1/d1/,2=2/d2/prod+blue,3=3/d3/,4=4/d4/,5=5/d5/"; pages != 3 || strings.Join(got, ",") != want {
+		t.Fatalf("%d pages: %v, want %s", pages, got, want)
+	}
+	all := must(c.GetParameterHistory(ctx, &ssm.GetParameterHistoryInput{Name: aws.String("/app/h")}))(t)
+	if len(all.Parameters) != 5 || all.NextToken != nil {
+		t.Fatalf("default page: %d, token %v", len(all.Parameters), all.NextToken)
+	}
+	// A version waiting for validation is not history yet.
+	must(c.PutParameter(ctx, put("/app/img", SeedImageID(region, SeedUbuntu), imageData)))(t)
+	s.Advance(time.Minute)
+	must(c.PutParameter(ctx, put("/app/img", SeedImageID(region, SeedDebian), imageData, overwrite)))(t)
+	img := must(c.GetParameterHistory(ctx, &ssm.GetParameterHistoryInput{Name: aws.String("/app/img")}))(t)
+	if len(img.Parameters) != 1 || img.Parameters[0].Version != 1 {
+		t.Fatalf("pending version listed: %+v", img.Parameters)
+	}
+	_, err := c.LabelParameterVersion(ctx, label("/app/img", 2, "x"))
+	wantCode(t, err, "ParameterVersionNotFound")
+	for _, tc := range []struct {
+		name string
+		in   ssm.GetParameterHistoryInput
+		code string
+	}{
+		{"MaxResults 51", ssm.GetParameterHistoryInput{Name: aws.String("/app/h"), MaxResults: aws.Int32(51)}, "ValidationException"},
+		{"MaxResults 0", ssm.GetParameterHistoryInput{Name: aws.String("/app/h"), MaxResults: aws.Int32(0)}, "ValidationException"},
+		{"bad token", ssm.GetParameterHistoryInput{Name: aws.String("/app/h"), NextToken: aws.String("!!")}, "InvalidNextToken"},
+		{"missing", ssm.GetParameterHistoryInput{Name: aws.String("/app/none")}, "ParameterNotFound"},
+		{"other account's", ssm.GetParameterHistoryInput{Name: aws.String("/app/h")}, "ParameterNotFound"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := c
+			if tc.name == "other account's" {
+				cl = s.SSM(accountB, region)
+			}
+			_, err := cl.GetParameterHistory(ctx, &tc.in)
+			wantCode(t, err, tc.code)
+		})
+	}
+}
+
+// AWS keeps 100 versions: the 101st write drops the oldest, unless the
+// oldest has a label, when PutParameter fails with
+// ParameterMaxVersionLimitExceeded and nothing changes.
+func TestParameterVersionLimitWithLabels(t *testing.T) {
+	ctx := context.Background()
+	s := NewTestServer(t)
+	c := s.SSM(accountA, region)
+	for i := 1; i <= 100; i++ {
+		must(c.PutParameter(ctx, put("/app/v", fmt.Sprint(i), overwrite)))(t)
+	}
+	must(c.LabelParameterVersion(ctx, label("/app/v", 1, "first")))(t)
+	_, err := c.PutParameter(ctx, put("/app/v", "101", overwrite))
+	wantCode(t, err, "ParameterMaxVersionLimitExceeded")
+	if p := must(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/app/v")}))(t).Parameter; p.Version != 100 {
+		t.Fatalf("after the refused write: version %d", p.Version)
+	}
+	// Moving the label off the oldest version lets the write drop it.
+	must(c.LabelParameterVersion(ctx, label("/app/v", 2, "first")))(t)
+	if out := must(c.PutParameter(ctx, put("/app/v", "101", overwrite)))(t); out.Version != 101 {
+		t.Fatalf("version %d, want 101", out.Version)
+	}
+	_, err = c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/app/v:1")})
+	wantCode(t, err, "ParameterVersionNotFound")
+	h := must(c.GetParameterHistory(ctx, &ssm.GetParameterHistoryInput{Name: aws.String("/app/v")}))(t)
+	if len(h.Parameters) != 50 || h.Parameters[0].Version != 2 || strings.Join(h.Parameters[0].Labels, ",") != "first" {
+		t.Fatalf("history starts %+v", h.Parameters[0])
+	}
+	// Pages of 7 lead through versions 2 to 101 in order, each once.
+	var versions []int64
+	for p, pages := ssm.NewGetParameterHistoryPaginator(c, &ssm.GetParameterHistoryInput{Name: aws.String("/app/v"), MaxResults: aws.Int32(7)}), 0; p.HasMorePages() && pages < 20; pages++ {
+		for _, h := range must(p.NextPage(ctx))(t).Parameters {
+			versions = append(versions, h.Version)
+		}
+	}
+	if len(versions) != 100 || versions[0] != 2 || !slices.IsSorted(versions) || slices.Compact(slices.Clone(versions))[99] != 101 {
+		t.Fatalf("paged history: %v", versions)
+	}
+	// The label on version 2 (now the oldest) refuses the next write too;
+	// removing it lets it through.
+	_, err = c.PutParameter(ctx, put("/app/v", "102", overwrite))
+	wantCode(t, err, "ParameterMaxVersionLimitExceeded")
+	must(c.UnlabelParameterVersion(ctx, &ssm.UnlabelParameterVersionInput{Name: aws.String("/app/v"), ParameterVersion: aws.Int64(2), Labels: []string{"first"}}))(t)
+	must(c.PutParameter(ctx, put("/app/v", "102", overwrite)))(t)
 }

@@ -10,6 +10,7 @@
 //	benchtool gen-small DIR FILES       FILES files of 0 to 4 KiB, 100 to a directory
 //	benchtool floor DIR                 the least work a fingerprint of DIR can be
 //	benchtool race [-n N] [-w N] -- NAME ARGS... [::: NAME ARGS...]...
+//	benchtool raw-describe ENDPOINT REGION TAG_KEY FINGERPRINT
 //
 // The generators are deterministic (fixed seeds), so every run hashes the
 // same trees.
@@ -20,6 +21,14 @@
 // nothing else (no ignore rules, no symlink checks, no sorting, no
 // manifest). It shows how fast a fingerprint of many small files can
 // practically be on this machine.
+//
+// raw-describe is one signed EC2 DescribeImages round trip and nothing
+// else, the no-op's lookup made by hand: the query ami-bakery sends (owner
+// self, tag:TAG_KEY=FINGERPRINT, state available or pending), signed with
+// the SDK's SigV4 signer and the credentials in AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY, posted with net/http. It prints the first image id
+// of the answer. It is the floor of any no-op: a process that makes the one
+// call a no-op must make.
 //
 // race times commands against each other. The machine is shared, so load
 // comes and goes: race runs the commands round-robin (after -w warm-up
@@ -92,6 +101,8 @@ func run(args []string) error {
 		return genSmall(args[0], n)
 	case cmd == "floor" && len(args) == 1:
 		return floor(args[0])
+	case cmd == "raw-describe" && len(args) == 4:
+		return rawDescribe(args[0], args[1], args[2], args[3])
 	case cmd == "race":
 		return race(args)
 	case cmd == "spawn":

@@ -161,12 +161,18 @@ calls1_di=$(calls_since "$m" DescribeImages us-east-1)
 calls1_sts=$(calls_since "$m" GetCallerIdentity us-east-1)
 calls1_all=$(calls_since "$m" '*' us-east-1)
 # A second region: copy the AMI there once, then count a no-op in both.
-"$bin/ami-bakery" bake "${def[@]}" --regions eu-west-1 --poll-interval 100ms >/dev/null 2>"$work/copy.log" || {
+# --regions is every region, the first the primary (where builds happen):
+# given eu-west-1 alone it would build there instead of copying.
+"$bin/ami-bakery" bake "${def[@]}" --regions us-east-1,eu-west-1 --poll-interval 100ms >/dev/null 2>"$work/copy.log" || {
 	cat "$work/copy.log" >&2
 	die "copying to eu-west-1 failed"
 }
+grep -q "ami-bakery: copied" "$work/copy.log" || {
+	cat "$work/copy.log" >&2
+	die "the AMI was not copied to eu-west-1"
+}
 m=$(mark)
-"$bin/ami-bakery" bake "${def[@]}" --regions eu-west-1 >/dev/null 2>&1
+"$bin/ami-bakery" bake "${def[@]}" --regions us-east-1,eu-west-1 >/dev/null 2>&1
 calls2_di_use1=$(calls_since "$m" DescribeImages us-east-1)
 calls2_di_euw1=$(calls_since "$m" DescribeImages eu-west-1)
 calls2_sts=$(($(calls_since "$m" GetCallerIdentity us-east-1) + $(calls_since "$m" GetCallerIdentity eu-west-1)))

@@ -10,6 +10,7 @@
 //	benchtool gen-small DIR FILES       FILES files of 0 to 4 KiB, 100 to a directory
 //	benchtool floor DIR                 the least work a fingerprint of DIR can be
 //	benchtool race [-n N] [-w N] -- NAME ARGS... [::: NAME ARGS...]...
+//	benchtool raw-describe ENDPOINT REGION TAG_KEY FINGERPRINT
 //
 // The generators are deterministic (fixed seeds), so every run hashes the
 // same trees.
@@ -21,13 +22,24 @@
 // manifest). It shows how fast a fingerprint of many small files can
 // practically be on this machine.
 //
+// raw-describe is one signed EC2 DescribeImages round trip and nothing
+// else, the no-op's lookup made by hand: the query ami-bakery sends (owner
+// self, tag:TAG_KEY=FINGERPRINT, state available or pending), signed with
+// the SDK's SigV4 signer and the credentials in AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY, posted with net/http. It prints the first image id
+// of the answer. It is the floor of any no-op: a process that makes the one
+// call a no-op must make.
+//
 // race times commands against each other. The machine is shared, so load
 // comes and goes: race runs the commands round-robin (after -w warm-up
 // rounds, -n measured rounds), so that every command sees the same load, and
-// prints for each "NAME MEDIAN_S MIN_S MAX_S MEDIAN_MAXRSS_KIB PAIRED".
-// PAIRED is the median, over the rounds, of the command's time divided by
-// the first command's time in the same round: a ratio that drifting load
-// moves less than a ratio of medians. Peak RSS is ru_maxrss from wait4(2),
+// prints for each "NAME MEDIAN_S MIN_S MAX_S MEDIAN_MAXRSS_KIB PAIRED
+// MEDIAN_CPU_S PAIRED_CPU". PAIRED is the median, over the rounds, of the
+// command's time divided by the first command's time in the same round: a
+// ratio that drifting load moves less than a ratio of medians. CPU is the
+// command's user and system time (wait4(2)'s rusage), PAIRED_CPU its
+// paired ratio: what the command costs the machine, which waiting for a
+// core on a loaded machine does not inflate. Peak RSS is ru_maxrss from wait4(2),
 // the figure GNU time's %M prints. A command that fails stops the race. "{n}" in an argument becomes a number unique to the
 // run (say, to give each build a new fingerprint).
 //
@@ -92,6 +104,8 @@ func run(args []string) error {
 		return genSmall(args[0], n)
 	case cmd == "floor" && len(args) == 1:
 		return floor(args[0])
+	case cmd == "raw-describe" && len(args) == 4:
+		return rawDescribe(args[0], args[1], args[2], args[3])
 	case cmd == "race":
 		return race(args)
 	case cmd == "spawn":
@@ -280,6 +294,7 @@ type contender struct {
 	data  []byte // @sha256: the bytes to hash
 	times []float64
 	rss   []int64 // KiB
+	cpu   []float64
 }
 
 func race(args []string) error {
@@ -311,25 +326,31 @@ func race(args []string) error {
 	for r := range *warmup + *rounds {
 		for _, c := range cs {
 			n++
-			secs, rss, err := c.run(n)
+			secs, rss, cpu, err := c.run(n)
 			if err != nil {
 				return fmt.Errorf("race: %s: %w", c.name, err)
 			}
 			if r >= *warmup {
 				c.times = append(c.times, secs)
 				c.rss = append(c.rss, rss)
+				c.cpu = append(c.cpu, cpu)
 			}
 		}
 	}
 	for _, c := range cs {
 		paired := make([]float64, len(c.times))
+		pairedCPU := make([]float64, len(c.times))
 		for r, t := range c.times {
 			paired[r] = t / cs[0].times[r]
+			pairedCPU[r] = c.cpu[r] / cs[0].cpu[r]
 		}
 		slices.Sort(paired)
+		slices.Sort(pairedCPU)
 		times := slices.Sorted(slices.Values(c.times))
+		cpu := slices.Sorted(slices.Values(c.cpu))
 		slices.Sort(c.rss)
-		fmt.Printf("%s %.6f %.6f %.6f %d %.4f\n", c.name, times[len(times)/2], times[0], times[len(times)-1], c.rss[len(c.rss)/2], paired[len(paired)/2])
+		fmt.Printf("%s %.6f %.6f %.6f %d %.4f %.6f %.4f\n", c.name, times[len(times)/2], times[0], times[len(times)-1], c.rss[len(c.rss)/2],
+			paired[len(paired)/2], cpu[len(cpu)/2], pairedCPU[len(pairedCPU)/2])
 	}
 	return nil
 }
@@ -368,8 +389,9 @@ func readAll(paths []string) ([]byte, error) {
 // and hashes at a time: well inside a core's L2 cache.
 const limitBuf = 256 << 10
 
-// run runs the contender once and returns its wall time and peak RSS.
-func (c *contender) run(n int) (float64, int64, error) {
+// run runs the contender once and returns its wall time, peak RSS and CPU
+// time (user and system; for @sha256, race's own process's while it hashes).
+func (c *contender) run(n int) (secs float64, rss int64, cpu float64, err error) {
 	if c.data != nil {
 		workers := runtime.GOMAXPROCS(0)
 		share := len(c.data) / workers
@@ -377,6 +399,7 @@ func (c *contender) run(n int) (float64, int64, error) {
 		for w := range bufs {
 			bufs[w] = make([]byte, limitBuf)
 		}
+		before := selfCPU()
 		start := time.Now()
 		var wg sync.WaitGroup
 		for w := range workers {
@@ -394,7 +417,8 @@ func (c *contender) run(n int) (float64, int64, error) {
 		wg.Wait()
 		// Scaled to the whole: the remainder (under one byte per worker)
 		// was not hashed.
-		return time.Since(start).Seconds() * float64(len(c.data)) / float64(share*workers), 0, nil
+		scale := float64(len(c.data)) / float64(share*workers)
+		return time.Since(start).Seconds() * scale, 0, (selfCPU() - before) * scale, nil
 	}
 	args := make([]string, len(c.args))
 	for i, a := range c.args {
@@ -402,7 +426,7 @@ func (c *contender) run(n int) (float64, int64, error) {
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	cmd := exec.Command(self, append([]string{"spawn"}, args...)...)
 	var stdout, stderr bytes.Buffer
@@ -410,20 +434,24 @@ func (c *contender) run(n int) (float64, int64, error) {
 	if err := cmd.Run(); err != nil {
 		tail := stderr.Bytes()
 		tail = tail[max(0, len(tail)-2000):]
-		return 0, 0, fmt.Errorf("%q: %w\n%s", args, err, tail)
+		return 0, 0, 0, fmt.Errorf("%q: %w\n%s", args, err, tail)
 	}
-	var (
-		secs float64
-		rss  int64
-	)
-	if _, err := fmt.Sscan(stdout.String(), &secs, &rss); err != nil {
-		return 0, 0, fmt.Errorf("%q: reading what spawn measured: %w", args, err)
+	if _, err := fmt.Sscan(stdout.String(), &secs, &rss, &cpu); err != nil {
+		return 0, 0, 0, fmt.Errorf("%q: reading what spawn measured: %w", args, err)
 	}
-	return secs, rss, nil
+	return secs, rss, cpu, nil
+}
+
+// selfCPU returns this process's user and system time so far, in seconds.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // cannot fail with RUSAGE_SELF
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // spawn runs a command, its output discarded, and prints its wall time in
-// seconds and its peak RSS in KiB.
+// seconds, its peak RSS in KiB and its CPU time (user and system) in
+// seconds.
 //
 // It is a process of its own because of how Linux counts ru_maxrss: a child
 // starts out with the peak RSS of the process it was forked from (execve
@@ -445,6 +473,7 @@ func spawn(args []string) error {
 	if !ok {
 		return errors.New("spawn: no resource usage on this system")
 	}
-	fmt.Printf("%.6f %d\n", secs, ru.Maxrss) // KiB on Linux
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	fmt.Printf("%.6f %d %.6f\n", secs, ru.Maxrss, cpu) // KiB on Linux
 	return nil
 }

@@ -104,15 +104,14 @@ func TestCLIDocsNotLinked(t *testing.T) {
 
 // docsRoot is the command tree as the binary runs it, with an empty
 // environment: flag defaults come from the code, never from the machine
-// that generates the docs. cobra adds the completion command and the
-// --version flag only when the command executes, so they are added here.
+// that generates the docs. cobra adds the completion command only when the
+// command executes, so it is added here.
 func docsRoot() *cobra.Command {
 	e := &env{
 		stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard,
 		getenv: func(string) (string, bool) { return "", false },
 	}
 	root := newRootCommand(e)
-	root.InitDefaultVersionFlag()
 	root.InitDefaultCompletionCmd()
 	root.DisableAutoGenTag = true
 	return root

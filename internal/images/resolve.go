@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -54,7 +55,7 @@ type SSM interface {
 	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 }
 
-var imageID = regexp.MustCompile(`^ami-[0-9a-f]{8,17}$`)
+var imageID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^ami-[0-9a-f]{8,17}$`) })
 
 // ResolveBase finds the base in one region: across every page of
 // DescribeImages among the owners, with the filters and state available,
@@ -140,7 +141,7 @@ func ResolveBaseSSM(ctx context.Context, params SSM, client EC2, region, name st
 	if out.Parameter != nil {
 		id = aws.ToString(out.Parameter.Value)
 	}
-	if !imageID.MatchString(id) {
+	if !imageID().MatchString(id) {
 		return Base{}, usererr.WithHint(fmt.Errorf("resolving the base image: the SSM parameter %s in %s holds %q, not an image id", name, region, id),
 			"name a parameter whose value is an AMI id, such as /aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id")
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
@@ -101,12 +102,12 @@ func checkExecutable(p string) error {
 	return nil
 }
 
-var versionRE = regexp.MustCompile(`v?([0-9]+)\.([0-9]+)`)
+var versionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`v?([0-9]+)\.([0-9]+)`) })
 
 // versionAtLeast reports whether a "Packer v1.8.3"-style line is at least
 // major.minor.
 func versionAtLeast(line string, major, minor int) bool {
-	m := versionRE.FindStringSubmatch(line)
+	m := versionRE().FindStringSubmatch(line)
 	if m == nil {
 		return false
 	}

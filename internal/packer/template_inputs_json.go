@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // This file gathers a JSON template's references to local paths
@@ -18,7 +19,9 @@ import (
 // unknown.
 
 // dirCallRe matches {{template_dir}} and {{pwd}}.
-var dirCallRe = regexp.MustCompile(`\{\{-?\s*(template_dir|pwd)\s*-?\}\}`)
+var dirCallRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\{\{-?\s*(template_dir|pwd)\s*-?\}\}`)
+})
 
 // jsonInputs gathers the references of the builders (parallel to
 // t.Sources, each with its offset in src), the provisioners and the
@@ -182,8 +185,8 @@ func jsonInterpolate(text string, env inputEnv, defaults map[string]string) (str
 	known := true
 	var user func(s string, depth int) string
 	user = func(s string, depth int) string {
-		return userVarRe.ReplaceAllStringFunc(s, func(ref string) string {
-			sub := userVarRe.FindStringSubmatch(ref)
+		return userVarRe().ReplaceAllStringFunc(s, func(ref string) string {
+			sub := userVarRe().FindStringSubmatch(ref)
 			name := sub[1] + sub[2]
 			v, ok := env.vars[name]
 			if !ok {
@@ -200,8 +203,8 @@ func jsonInterpolate(text string, env inputEnv, defaults map[string]string) (str
 		})
 	}
 	out := user(text, 0)
-	out = dirCallRe.ReplaceAllStringFunc(out, func(ref string) string {
-		if dirCallRe.FindStringSubmatch(ref)[1] == "pwd" {
+	out = dirCallRe().ReplaceAllStringFunc(out, func(ref string) string {
+		if dirCallRe().FindStringSubmatch(ref)[1] == "pwd" {
 			return env.workDir
 		}
 		return env.templateDir

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
@@ -28,8 +29,12 @@ type jsonBuilder struct {
 	Settings     map[string]string // SettingNames, lists joined with commas, booleans as "true" or "false"
 }
 
-// userVarRe matches {{user `name`}} and {{ user "name" }} in a JSON template.
-var userVarRe = regexp.MustCompile("\\{\\{-?\\s*user\\s+(?:`([^`]*)`|\"([^\"]*)\")\\s*-?\\}\\}")
+// userVarRe matches {{user `name`}} and {{ user "name" }} in a JSON
+// template. This package's regexps are compiled on first use: at package
+// init they cost every run, version and HCL templates included.
+var userVarRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile("\\{\\{-?\\s*user\\s+(?:`([^`]*)`|\"([^\"]*)\")\\s*-?\\}\\}")
+})
 
 func (t *Template) loadJSON(src []byte) error {
 	if bytes.HasPrefix(src, utf8BOM) {
@@ -123,18 +128,18 @@ func (t *Template) loadJSON(src []byte) error {
 // {{env}}, ...) makes the value unknown.
 func jsonSetting(at, text string, defaults map[string]string) Setting {
 	st := Setting{Pos: at, Text: strconv.Quote(text)}
-	for _, m := range userVarRe.FindAllStringSubmatch(text, -1) {
+	for _, m := range userVarRe().FindAllStringSubmatch(text, -1) {
 		st.Vars = append(st.Vars, m[1]+m[2])
 	}
 	slices.Sort(st.Vars)
 	st.Vars = slices.Compact(st.Vars)
-	if m := userVarRe.FindStringSubmatch(text); m != nil && m[0] == text {
+	if m := userVarRe().FindStringSubmatch(text); m != nil && m[0] == text {
 		st.Var = m[1] + m[2]
 	}
 	st.eval = func(vars map[string]string) (string, bool) {
 		known := true
-		out := userVarRe.ReplaceAllStringFunc(text, func(ref string) string {
-			sub := userVarRe.FindStringSubmatch(ref)
+		out := userVarRe().ReplaceAllStringFunc(text, func(ref string) string {
+			sub := userVarRe().FindStringSubmatch(ref)
 			v, ok := vars[sub[1]+sub[2]]
 			if !ok {
 				v, ok = defaults[sub[1]+sub[2]]

@@ -202,7 +202,7 @@ type Target struct {
 // AddFlags registers the target flags.
 func (l *Target) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&l.Region, "region", "", "primary AWS region, where a build happens")
-	fs.StringSliceVar(&l.Regions, "regions", nil, "every region the AMI must exist in (comma-separated; the primary region is added first)")
+	fs.StringSliceVar(&l.Regions, "regions", nil, "every region the AMI must exist in, comma-separated; the primary (build) region is --region when given, which must be among them, else the first")
 	fs.StringSliceVar(&l.Owners, "owner", nil, "account id trusted to own the AMI, besides your own; repeatable")
 	fs.StringVar(&l.TagKey, "tag-key", DefaultTagKey, "AMI tag that carries the fingerprint")
 	fs.StringVar(&l.By, "lookup", "tag", "find AMIs by their fingerprint tag, or by a name containing the fingerprint (for AMIs shared from another account)")

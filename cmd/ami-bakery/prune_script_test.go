@@ -34,6 +34,7 @@ import (
 //	emu share AMI ACCOUNT|all    a launch permission
 //	emu crash-delete AMI [legacy]  what a prune killed mid-delete leaves: snapshots tagged (with the AMI's
 //	                             identity tags; legacy: ami-bakery:pruned-from only, as an older prune did), AMI deregistered
+//	emu share-snapshot AMI ACCOUNT  a create-volume permission on the AMI's first snapshot
 //	emu fail ACTION              fail every ACTION call with UnauthorizedOperation (not retried)
 //	emu advance DURATION         move the clock, the emulator's and prune's
 //	emu dump FILE                write the state prune may change, to compare
@@ -108,6 +109,14 @@ func cmdEmuPrune(ts *testscript.TestScript, emu *awsemu.Emulator, args []string)
 		_, err = e.CreateTags(ctx, &ec2.CreateTagsInput{Resources: im.SnapshotIDs, Tags: tags})
 		ts.Check(err)
 		_, err = e.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(args[1])})
+	case "share-snapshot":
+		im, ok := emu.Image(args[1])
+		if !ok || len(im.SnapshotIDs) == 0 {
+			ts.Fatalf("emu share-snapshot: no image %s with a snapshot", args[1])
+		}
+		_, err = e.ModifySnapshotAttribute(ctx, &ec2.ModifySnapshotAttributeInput{SnapshotId: aws.String(im.SnapshotIDs[0]),
+			Attribute:              types.SnapshotAttributeNameCreateVolumePermission,
+			CreateVolumePermission: &types.CreateVolumePermissionModifications{Add: []types.CreateVolumePermission{{UserId: aws.String(args[2])}}}})
 	case "fail":
 		emu.SetFaults(awsemu.Faults{Rate: 1, Actions: []string{args[1]}, Codes: []string{"UnauthorizedOperation"}, Seed: 1})
 	case "advance":

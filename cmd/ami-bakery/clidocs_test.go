@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+
+	"github.com/ami-bakery/ami-bakery/internal/testenv"
 )
 
 // The command-line reference, generated from the command tree so that
@@ -87,10 +89,7 @@ func TestCLIDocsDeterministic(t *testing.T) {
 
 // TestCLIDocsNotLinked: the generator stays out of the binary.
 func TestCLIDocsNotLinked(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command on PATH")
-	}
+	goBin := testenv.Command(t, "go", "the Go toolchain builds the binary to inspect")
 	out, err := exec.Command(goBin, "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)

@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"regexp"
 	"testing"
+
+	"github.com/ami-bakery/ami-bakery/internal/testenv"
 )
 
 // TestBinaryDropsUnusedMethods: nothing in the binary looks methods up by
@@ -15,10 +17,7 @@ import (
 // SetVersionTemplate did that: 55 MB instead of 16 MB, and 4 to 7 MB more
 // resident memory on every run (BENCHMARKS.md).
 func TestBinaryDropsUnusedMethods(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command on PATH")
-	}
+	goBin := testenv.Command(t, "go", "the Go toolchain builds the binary to inspect")
 	// -dumpdep prints the linker's reachability graph; a function that
 	// turns the method pruning off is marked <ReflectMethod>.
 	cmd := exec.Command(goBin, "build", "-o", "/dev/null", "-ldflags=-dumpdep", ".")

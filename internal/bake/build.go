@@ -159,7 +159,7 @@ func (b *Baker) build(ctx context.Context, img *Image, res fingerprint.Result, v
 // there is none, and packer's error stands.
 func (b *Baker) madeElsewhere(ctx context.Context, img *Image, fp string) (id string, ok bool, err error) {
 	primary := img.Regions[0]
-	m, err := b.find(ctx, img, primary, fp)
+	m, err := b.FindAMI(ctx, img, primary, fp)
 	if err != nil || (m.Available == nil && m.Pending == nil) {
 		return "", false, nil
 	}

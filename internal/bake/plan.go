@@ -2,10 +2,8 @@ package bake
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/images"
@@ -89,59 +87,20 @@ func otherTagKey(img *Image, im *images.Image, fp string) string {
 	return keys[0]
 }
 
-// findAll finds fp's AMI in every region of img at once.
+// findAll finds fp's AMI in every region of img: PlanAll's batched lookup
+// (findMany) of one image, so that a look again before a build and the
+// plan follow one rule.
 func (b *Baker) findAll(ctx context.Context, img *Image, fp string) ([]images.Match, error) {
-	matches := make([]images.Match, len(img.Regions))
-	errs := make([]error, len(img.Regions))
-	var wg sync.WaitGroup
-	for i, r := range img.Regions {
-		wg.Go(func() {
-			m, err := b.find(ctx, img, r, fp)
-			if err != nil {
-				err = fmt.Errorf("in %s: %w", r, err)
-			}
-			matches[i], errs[i] = m, err
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	m, err := b.findMany(ctx, []*Image{img}, []string{fp})
+	if err != nil {
 		return nil, err
 	}
-	return matches, nil
-}
-
-// find finds fp's AMI in one region: by its tag, or else by a name that
-// contains the fingerprint. The name is the second guard: it finds an AMI
-// whose tag EC2 does not show yet (tags are eventually consistent), one
-// built by a template that forgot the tag, and one shared from another
-// account, whose tags are invisible here. With img.ByName only the name
-// is used.
-func (b *Baker) find(ctx context.Context, img *Image, region, fp string) (images.Match, error) {
-	client := b.ec2(img, region)
-	account, err := b.account(ctx, img)
-	if err != nil {
-		return images.Match{}, err
-	}
-	if !img.ByName {
-		m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Account: account, TagKey: img.TagKey, Fingerprint: fp})
-		m = current(m, img, fp)
-		if err != nil || m.Found() {
-			return m, err
-		}
-	}
-	m, err := images.Find(ctx, client, images.Query{Owners: img.Owners, Account: account, Name: "*" + fp + "*"})
-	if err != nil {
-		return m, err
-	}
-	m = current(m, img, fp)
-	if im := m.Available; im != nil && !img.ByName {
-		b.explainNameMatch(img, region, fp, im, account)
-	}
-	return m, nil
+	return m[0], nil
 }
 
 // FindAMI is bake's lookup of fp's AMI for img in region, as plan and
-// bake print it: by tag, else by name (the batched lookup of PlanAll). prune holds its idea of the
+// bake print it: by tag, else by a name that contains the fingerprint (the
+// batched lookup of PlanAll, findMany). prune holds its idea of the
 // current AMI to it.
 func (b *Baker) FindAMI(ctx context.Context, img *Image, region, fp string) (images.Match, error) {
 	one := *img

@@ -122,3 +122,55 @@ func TestProjectGitLabExample(t *testing.T) {
 		t.Errorf("the defaults give the child jobs no image or no credentials: %v", d)
 	}
 }
+
+// TestPromoteWorkflowExample checks the promotion workflow: bake and test,
+// then promote to staging, then to prod in a job bound to the production
+// environment (its reviewers approve), each job after the one before, with
+// OIDC credentials and no expression pasted into a script.
+func TestPromoteWorkflowExample(t *testing.T) {
+	w := loadYAML(t, "github-actions/promote.yml")
+	jobs, _ := get(w, "jobs").(map[string]any)
+	script := func(name string) string {
+		var s string
+		for _, st := range list(get(jobs[name], "steps")) {
+			if strings.Contains(str(get(st, "run")), "${{") {
+				t.Errorf("job %s: an expression inside run: is pasted into the script (injection); pass it through env:", name)
+			}
+			s += str(get(st, "run")) + "\n"
+		}
+		return s
+	}
+	for name, want := range map[string][]string{
+		"bake":            {"ami-bakery bake\n", "ami-bakery test\n"},
+		"promote-staging": {"ami-bakery promote --to staging\n"},
+		"promote-prod":    {"ami-bakery promote --to prod\n"},
+	} {
+		if jobs[name] == nil {
+			t.Fatalf("no job %s; jobs: %v", name, keys(jobs))
+		}
+		s := script(name)
+		for _, cmd := range want {
+			if !strings.Contains(s, cmd) {
+				t.Errorf("job %s does not run %q:\n%s", name, strings.TrimSpace(cmd), s)
+			}
+		}
+		if str(get(jobs[name], "permissions", "id-token")) != "write" {
+			t.Errorf("job %s: permissions id-token: write is needed for OIDC", name)
+		}
+	}
+	if i, j := strings.Index(script("bake"), "bake\n"), strings.Index(script("bake"), "test\n"); i < 0 || j < i {
+		t.Error("the bake job must bake before it tests")
+	}
+	if got := str(get(jobs["promote-staging"], "needs")); got != "bake" {
+		t.Errorf("promote-staging needs %q, want bake", got)
+	}
+	if got := str(get(jobs["promote-prod"], "needs")); got != "promote-staging" {
+		t.Errorf("promote-prod needs %q, want promote-staging", got)
+	}
+	if got := str(get(jobs["promote-prod"], "environment")); got != "production" {
+		t.Errorf("promote-prod's environment is %q, want production (its reviewers approve)", got)
+	}
+	if str(get(jobs["promote-staging"], "environment")) != "" {
+		t.Error("promote-staging should not wait for an approval")
+	}
+}

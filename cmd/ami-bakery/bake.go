@@ -42,6 +42,7 @@ type bakeOptions struct {
 	build    options.Build
 	out      options.Output
 	parallel int
+	test     bool
 }
 
 func newBakeCommand(e *env) *cobra.Command {
@@ -77,6 +78,7 @@ region when there are several, or one JSON object with --json. On success
 	o.pub.AddFlags(fs)
 	o.proj.AddFlags(fs)
 	fs.IntVar(&o.parallel, "parallel", 4, "with a project: how many images may be baked at once")
+	fs.BoolVar(&o.test, "test", false, "with a project: then run each image's tests (as ami-bakery test) before anything is published or printed; a failure exits 3")
 	options.BindEnv(fs, "parallel", "AMI_BAKERY_PARALLEL")
 	fs.SortFlags = false
 	return cmd
@@ -102,6 +104,18 @@ func runBake(ctx context.Context, cmd *cobra.Command, o *bakeOptions, names []st
 	if err != nil {
 		return err
 	}
+	tests := &testOptions{packer: o.build.Packer, grace: o.build.Grace}
+	var runs []*testRun
+	if o.test {
+		if ws.project.Single() {
+			return usererr.WithHint(usererr.Usagef("--test needs a project file: a single template has no tests"),
+				"declare test \"NAME\" { ... } blocks in bakery.hcl (see docs/testing.md)")
+		}
+		// A bad test is refused before anything is built.
+		if runs, err = tests.prepare(ctx, ws); err != nil {
+			return err
+		}
+	}
 	// Output paths are checked before anything else: a typo must not
 	// cost a build.
 	so := o.sinkOptions(ws, e)
@@ -123,6 +137,7 @@ func runBake(ctx context.Context, cmd *cobra.Command, o *bakeOptions, names []st
 		return err
 	}
 	b := s.baker()
+	b.RebuildRevoked = o.build.RebuildRevoked
 	if o.build.Lock {
 		b.Locks = func(role string) bake.Locker { return s.locker(role, &o.build) }
 	}
@@ -144,6 +159,18 @@ func runBake(ctx context.Context, cmd *cobra.Command, o *bakeOptions, names []st
 	results, err := b.BakePlanned(ctx, ws.imgs, plans, o.parallel)
 	if err != nil {
 		return err
+	}
+	if len(runs) > 0 {
+		failed, err := tests.execute(ctx, s, ws, runs, e)
+		if err != nil {
+			return err
+		}
+		for _, r := range runs {
+			log.Info("test "+r.Test+": "+r.Result, "image", r.Image, "ami", r.AMI)
+		}
+		if err := testsFailed(failed, len(runs), "; nothing was published or written (the AMIs are kept: bake again after a fix reuses them)"); err != nil {
+			return err
+		}
 	}
 	return o.report(ctx, ws, results, sinks, b, e)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,10 @@ import (
 //	emu put-param REGION NAME VALUE [text] write a parameter (aws:ec2:image unless text)
 //	emu lt-create REGION NAME IMAGE       create a launch template
 //	emu lt-versions REGION NAME           its versions: number image [default]
+//	emu history REGION NAME               its versions: number value labels description
+//	emu fail-nth ACTION N [CODE]          the Nth call of ACTION from now fails, only it
+//	emu values REGION [PREFIX]            the parameters' names and values
+//	emu no-faults                         no more injected faults
 //	emu advance DURATION                  move the emulator's clock
 func cmdEmuPublish(ts *testscript.TestScript, emu *awsemu.Emulator, args []string) bool {
 	ctx := context.Background()
@@ -47,6 +52,32 @@ func cmdEmuPublish(ts *testscript.TestScript, emu *awsemu.Emulator, args []strin
 		for _, p := range emu.Parameters(account, args[1]) {
 			fmt.Fprintf(out, "%s %s %d %s pending=%d\n", p.Name, p.Value, p.Version, p.DataType, p.Pending)
 		}
+	case "fail-nth":
+		// emu fail-nth ACTION N [CODE]: the Nth call of ACTION from now
+		// fails (AccessDeniedException by default: not retried), and no other.
+		n, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		code := "AccessDeniedException"
+		if len(args) > 3 {
+			code = args[3]
+		}
+		emu.SetFaults(awsemu.Faults{Rate: 1, Actions: []string{args[1]}, Codes: []string{code}, Skip: n - 1, Times: 1})
+	case "values":
+		out := ts.Stdout()
+		for _, p := range emu.Parameters(awsemu.DefaultAccount, args[1]) {
+			if len(args) < 3 || strings.HasPrefix(p.Name, args[2]) {
+				fmt.Fprintf(out, "%s %s\n", p.Name, p.Value)
+			}
+		}
+	case "history":
+		out := ts.Stdout()
+		h, err := emuSSM(ts, args[1]).GetParameterHistory(ctx, &ssm.GetParameterHistoryInput{Name: aws.String(args[2]), MaxResults: aws.Int32(50)})
+		ts.Check(err)
+		for _, v := range h.Parameters {
+			fmt.Fprintf(out, "%d %s [%s] %s\n", v.Version, aws.ToString(v.Value), strings.Join(v.Labels, ","), aws.ToString(v.Description))
+		}
+	case "no-faults":
+		emu.SetFaults(awsemu.Faults{})
 	case "put-param":
 		dt := "aws:ec2:image"
 		if len(args) > 4 {

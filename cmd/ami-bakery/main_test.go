@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,6 +62,7 @@ func TestScripts(t *testing.T) {
 			"seedplan": cmdSeedPlan,
 			"exits":    cmdExits,
 			"distinct": cmdDistinct,
+			"capture":  cmdCapture,
 			"waitfile": cmdWaitFile,
 			"term":     cmdTerm,
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -147,6 +149,23 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != args[0] {
 		ts.Fatalf("%s exited %s, want %s", args[1], got, args[0])
 	}
+}
+
+// cmdCapture sets an environment variable to the first group of a
+// regexp's first match in the last command's stdout:
+//
+//	capture NAME REGEXP
+func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: capture NAME REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	m := re.FindStringSubmatch(ts.ReadFile("stdout"))
+	if len(m) < 2 {
+		ts.Fatalf("capture %s: no match (with a group) for %s in stdout", args[0], args[1])
+	}
+	ts.Setenv(args[0], m[1])
 }
 
 // cmdDistinct asserts how many distinct non-empty lines a file has:
@@ -246,6 +265,7 @@ func setupScript(env *testscript.Env) error {
 //	                                    (NAME prefix@FILE appends FILE's content)
 //	emu tag ID [key=value...]            tag an image as the script's account
 //	emu disable ID                      disable an image as the script's account
+//	emu deregister ID [REGION]          deregister an image as the script's account
 //	emu faults RATE                     fail RATE of calls with RequestLimitExceeded
 //	emu latency ACTION DURATION         delay every ACTION call by DURATION
 //	emu leftovers                       assert no key pair or security group is left
@@ -368,6 +388,15 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		// emu disable ID: DisableImage as the script's account.
 		c := emuClientKey(ts, ts.Getenv("AWS_ACCESS_KEY_ID"), "us-east-1")
 		_, err := c.DisableImage(context.Background(), &ec2.DisableImageInput{ImageId: aws.String(args[1])})
+		ts.Check(err)
+	case "deregister":
+		// emu deregister ID [REGION]: DeregisterImage as the script's account.
+		region := "us-east-1"
+		if len(args) > 2 {
+			region = args[2]
+		}
+		c := emuClientKey(ts, ts.Getenv("AWS_ACCESS_KEY_ID"), region)
+		_, err := c.DeregisterImage(context.Background(), &ec2.DeregisterImageInput{ImageId: aws.String(args[1])})
 		ts.Check(err)
 	case "faults":
 		rate, err := strconv.ParseFloat(args[1], 64)

@@ -132,7 +132,13 @@ func runPlan(ctx context.Context, cmd *cobra.Command, o *planOptions, names []st
 	if o.diff {
 		return printExplanations(e.stdout, xs, o.out.JSON, e)
 	}
-	work, err := o.print(ws, plans, publications, xs, b, e)
+	var channels map[string][]report.ChannelState
+	if o.matrix == "" {
+		if channels, err = channelStates(ctx, ws, s, plans); err != nil {
+			return err
+		}
+	}
+	work, err := o.print(ws, plans, publications, xs, channels, b, e)
 	if err != nil {
 		return err
 	}
@@ -144,7 +150,7 @@ func runPlan(ctx context.Context, cmd *cobra.Command, o *planOptions, names []st
 
 // print renders the plan on stdout and reports whether there is work: a
 // build, copy or wait, or a publication pending.
-func (o *planOptions) print(ws *workset, plans []*bake.Plan, pubs []report.Publication, xs []*explain.Explanation, b *bake.Baker, e *env) (bool, error) {
+func (o *planOptions) print(ws *workset, plans []*bake.Plan, pubs []report.Publication, xs []*explain.Explanation, channels map[string][]report.ChannelState, b *bake.Baker, e *env) (bool, error) {
 	work := slices.ContainsFunc(pubs, func(p report.Publication) bool { return p.Action == report.Pending })
 	w := e.stdout
 	if ws.project.Single() && len(plans) == 1 {
@@ -162,7 +168,7 @@ func (o *planOptions) print(ws *workset, plans []*bake.Plan, pubs []report.Publi
 			if o.level >= 0 && img.Level != o.level {
 				continue
 			}
-			rows = append(rows, report.ImagePlan{Name: ws.name(i), Parent: img.ParentName, Level: img.Level, Plan: plans[i]})
+			rows = append(rows, report.ImagePlan{Name: ws.name(i), Parent: img.ParentName, Level: img.Level, Plan: plans[i], Channels: channels[ws.name(i)]})
 			work = work || !plans[i].UpToDate()
 		}
 		if o.matrix != "" {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/bake"
+	"github.com/ami-bakery/ami-bakery/internal/channel"
+	"github.com/ami-bakery/ami-bakery/internal/project"
 	"github.com/ami-bakery/ami-bakery/internal/prune"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
@@ -197,6 +199,13 @@ func runPrune(ctx context.Context, cmd *cobra.Command, o *pruneOptions, po prune
 				}
 			}
 		}
+		if len(ws.project.Channels) > 0 {
+			if project == "" {
+				return usererr.WithHint(usererr.Usagef("prune needs the project's identity to read its channels' parameters (/ami-bakery/PROJECT/...)"),
+					"name the project (project = \"NAME\" in bakery.hcl, or --project NAME)")
+			}
+			ro.Sources = append(slices.Clone(prune.DefaultSources), channelSource(s, role, ws.project, project))
+		}
 		if err := o.pruneRole(ctx, s, role, ro, log, e); err != nil {
 			return err
 		}
@@ -242,4 +251,32 @@ func (o *pruneOptions) pruneRole(ctx context.Context, s *session, role string, p
 		return fmt.Errorf("pruning: %w", err)
 	}
 	return nil
+}
+
+// channelSource is prune's reference kind for the project's channels: in
+// each, the head and the channel's keep promotions before it (every image
+// of the role in the region, selected or not).
+func channelSource(s *session, role string, p *project.Project, id string) prune.Source {
+	f := s.aws.For(role)
+	return prune.Source{Kind: "channels", Read: func(ctx context.Context, _ prune.Clients, region string, use func(ami, why string)) error {
+		for _, img := range p.Images {
+			if img.RoleARN != role || !slices.Contains(img.Regions, region) {
+				continue
+			}
+			for _, ch := range p.Channels {
+				h, err := channel.Read(ctx, f.SSM(region), ch.Param(id, img.Name))
+				if err != nil {
+					return err
+				}
+				for i, v := range h.Kept(ch.Keep) {
+					why := fmt.Sprintf("channel %s of image %s (%s)", ch.Name, img.Name, h.Param)
+					if i > 0 {
+						why = fmt.Sprintf("channel %s of image %s (%s, version %d, a rollback target)", ch.Name, img.Name, h.Param, v.Number)
+					}
+					use(v.AMI, why)
+				}
+			}
+		}
+		return nil
+	}}
 }

@@ -24,7 +24,7 @@ const (
 	exitFailure     = 1
 	exitUsage       = 64 // EX_USAGE: never mistaken for "changes pending"
 	exitBuildNeeded = 2  // plan --detailed-exitcode only
-	exitTestFailed  = 3  // test: a test failed
+	exitGate        = 3  // a test failed, a promotion gate does not hold, the AMI was revoked
 	exitInterrupted = 130
 )
 
@@ -34,7 +34,8 @@ Exit status:
   0    success (plan --detailed-exitcode: the AMI is up to date)
   1    failure; nothing was written to stdout or to the output files
   2    plan --detailed-exitcode only: a build, copy or wait is needed
-  3    test only: a test failed (its output's tail is on stderr)
+  3    held back on purpose: a test failed (test), a gate does not hold
+       (promote, rollback, revoke), the definition's AMI was revoked (bake)
   64   usage error: a bad flag, argument or environment value, a bad project file
   130  interrupted by SIGINT or SIGTERM; packer was stopped and cleaned up
   134  crashed (a bug: please report it with the stack trace printed)
@@ -156,6 +157,8 @@ func exitStatus(stderr io.Writer, err error) int {
 		return exitInterrupted
 	case usererr.IsUsage(err):
 		return exitUsage
+	case usererr.IsGate(err):
+		return exitGate
 	}
 	return exitFailure
 }
@@ -207,7 +210,7 @@ original ami-bakery did.` + exitHelp,
 	// instead of 16 MB, and 4 to 7 MB more resident memory on every run
 	// (TestBinaryDropsUnusedMethods).
 	root.Flags().BoolP("version", "v", false, "version for ami-bakery")
-	root.AddCommand(newBakeCommand(e), newPlanCommand(e), newDiffCommand(e), newGraphCommand(e), newLockCommand(e), newChecksumCommand(e), newPruneCommand(e), newTestCommand(e), newVersionCommand(e))
+	root.AddCommand(newBakeCommand(e), newPlanCommand(e), newDiffCommand(e), newGraphCommand(e), newLockCommand(e), newChecksumCommand(e), newPruneCommand(e), newTestCommand(e), newPromoteCommand(e), newRollbackCommand(e), newRevokeCommand(e), newVersionCommand(e))
 	options.RegisterCompletions(root)
 	return root
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +22,7 @@ import (
 
 	"github.com/ami-bakery/ami-bakery/cmd/ami-bakery/options"
 	"github.com/ami-bakery/ami-bakery/internal/bake"
-	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
+	"github.com/ami-bakery/ami-bakery/internal/channel"
 	"github.com/ami-bakery/ami-bakery/internal/images"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
 	"github.com/ami-bakery/ami-bakery/internal/project"
@@ -41,7 +38,7 @@ const (
 
 // testTagPrefix starts the tags a test's result is recorded in:
 // PREFIX+NAME (pass or fail), PREFIX+NAME+":fingerprint", PREFIX+NAME+":at".
-const testTagPrefix = "ami-bakery:test:"
+const testTagPrefix = channel.TestTagPrefix
 
 // testTailLines is how many of a failed test's last output lines stderr
 // shows.
@@ -146,12 +143,25 @@ func runTest(ctx context.Context, cmd *cobra.Command, o *testOptions, names []st
 	if err != nil {
 		return err
 	}
-	b := s.baker()
-	plans, err := b.PlanAll(ctx, ws.imgs)
+	failed, err := o.execute(ctx, s, ws, runs, e)
 	if err != nil {
 		return err
 	}
-	// Every image must have its AMI before any test runs.
+	if err := printTests(e.stdout, runs, o.out.JSON); err != nil {
+		return err
+	}
+	return testsFailed(failed, len(runs), "")
+}
+
+// execute runs the tests against each image's current AMI, in its primary
+// region: every image must have it before any test runs. A failed test's
+// reason and output tail go to stderr; failed names each failure.
+func (o *testOptions) execute(ctx context.Context, s *session, ws *workset, runs []*testRun, e *env) (failed []string, err error) {
+	b := s.baker()
+	plans, err := b.PlanAll(ctx, ws.imgs)
+	if err != nil {
+		return nil, err
+	}
 	amis := map[*bake.Image]string{}
 	for i, img := range ws.imgs {
 		if !slices.ContainsFunc(runs, func(r *testRun) bool { return r.img == img }) {
@@ -159,16 +169,15 @@ func runTest(ctx context.Context, cmd *cobra.Command, o *testOptions, names []st
 		}
 		d := plans[i].Regions[0]
 		if d.Action != bake.Reuse {
-			return usererr.WithHint(fmt.Errorf("image %s has no AMI of its current fingerprint in %s (plan: %s): nothing to test", ws.name(i), d.Region, d.Action),
+			return nil, usererr.WithHint(fmt.Errorf("image %s has no AMI of its current fingerprint in %s (plan: %s): nothing to test", ws.name(i), d.Region, d.Action),
 				"bake it first: ami-bakery bake %s", ws.sel[i].Name)
 		}
 		amis[img] = d.AMI
 	}
-	var failed []string
 	for _, r := range runs {
 		r.AMI, r.Region = amis[r.img], r.img.Regions[0]
 		if err := o.runOne(ctx, s, b, r, e); err != nil {
-			return err
+			return nil, err
 		}
 		if r.Result == testFail {
 			failed = append(failed, r.Image+"/"+r.Test)
@@ -178,14 +187,16 @@ func runTest(ctx context.Context, cmd *cobra.Command, o *testOptions, names []st
 			}
 		}
 	}
-	if err := printTests(e.stdout, runs, o.out.JSON); err != nil {
-		return err
+	return failed, nil
+}
+
+// testsFailed is the error for failed tests (exit 3), nil for none; then
+// says what did not happen because of them.
+func testsFailed(failed []string, of int, then string) error {
+	if len(failed) == 0 {
+		return nil
 	}
-	if len(failed) > 0 {
-		fmt.Fprintf(e.stderr, "ami-bakery: error: %d of %d tests failed: %s\n", len(failed), len(runs), strings.Join(failed, ", "))
-		return exitError{exitTestFailed}
-	}
-	return nil
+	return usererr.Gate(fmt.Errorf("%d of %d tests failed: %s%s", len(failed), of, strings.Join(failed, ", "), then))
 }
 
 // prepare lists the selected images' tests, computes each test's
@@ -206,7 +217,7 @@ func (o *testOptions) prepare(ctx context.Context, ws *workset) ([]*testRun, err
 				}
 				r.template = tmpl
 			}
-			fp, err := testFingerprint(ctx, t, ws.project.Dir)
+			fp, err := t.Fingerprint(ctx, ws.project.Dir)
 			if err != nil {
 				return nil, fmt.Errorf("image %s: test %s: %w", r.Image, t.Name, err)
 			}
@@ -242,53 +253,6 @@ func checkTestTemplate(tmpl *packer.Template, t *project.Test) error {
 			"declare variable %q and use it as the source's source_ami, or name another with var", t.Var))
 	}
 	return nil
-}
-
-// testFingerprint is the test's own fingerprint: its template or command
-// line, its dirs (for a template test without dirs, the template's
-// directory; for a command whose program is a file, that file's
-// directory) and its vars.
-func testFingerprint(ctx context.Context, t *project.Test, projectDir string) (string, error) {
-	spec := fingerprint.Spec{Algorithm: fingerprint.V2, Template: t.Template, Dirs: t.Dirs}
-	for _, k := range slices.Sorted(maps.Keys(t.Vars)) {
-		spec.Vars = append(spec.Vars, k+"="+t.Vars[k])
-	}
-	spec.Vars = append(spec.Vars, "ami-bakery-test-var="+t.Var)
-	if len(t.Command) > 0 {
-		line, _ := json.Marshal(t.Command)
-		spec.Vars = append(spec.Vars, "ami-bakery-test-command="+string(line))
-		if len(spec.Dirs) == 0 && strings.ContainsRune(t.Command[0], '/') {
-			prog := t.Command[0]
-			if !filepath.IsAbs(prog) {
-				prog = filepath.Join(projectDir, prog)
-			}
-			if fi, err := os.Stat(prog); err == nil && !fi.IsDir() {
-				spec.Dirs = []string{filepath.Dir(prog)}
-			}
-		}
-		if len(spec.Dirs) == 0 {
-			// The command line alone: a program looked up on PATH.
-			spec.Dirs = nil
-			return commandOnlySum(spec.Vars), nil
-		}
-	}
-	res, err := fingerprint.Compute(ctx, spec)
-	if err != nil {
-		return "", err
-	}
-	return res.Sum, nil
-}
-
-// commandOnlySum fingerprints a command test that names no file: its
-// command line and vars.
-func commandOnlySum(vars []string) string {
-	var b strings.Builder
-	b.WriteString("ami-bakery test command v1\n")
-	for _, v := range vars {
-		b.WriteString(strconv.Quote(v) + "\n")
-	}
-	sum := sha256.Sum256([]byte(b.String()))
-	return hex.EncodeToString(sum[:])
 }
 
 // runOne runs r unless the AMI's tags say it passed with this

@@ -25,6 +25,12 @@ type Faults struct {
 	Latency time.Duration
 	// Seed makes the choice of failing calls reproducible.
 	Seed int64
+	// Skip lets the first Skip matching calls through untouched by Rate,
+	// and Times, when not zero, ends the faults after that many: with
+	// Rate 1, one action, Skip 3 and Times 1, exactly its fourth call
+	// fails (a fault on the last of several writes, and not on what
+	// follows).
+	Skip, Times int
 	// IgnoreOwners is a test hook, not EC2 behaviour: DescribeImages
 	// ignores its Owner parameter and returns every image the caller can
 	// see, as a broken or hostile endpoint might, so that tests can prove
@@ -34,8 +40,10 @@ type Faults struct {
 }
 
 type faultState struct {
-	f   Faults
-	rng *rand.Rand
+	f       Faults
+	rng     *rand.Rand
+	skipped int // matching calls let through so far (Faults.Skip)
+	failed  int // calls failed so far (Faults.Times)
 }
 
 func newFaultState(f Faults) faultState {
@@ -77,7 +85,12 @@ func (e *Emulator) injectFault(ctx context.Context, action string) error {
 	}
 	latency := fs.f.Latency
 	var code string
-	if fs.f.Rate > 0 && fs.rng.Float64() < fs.f.Rate {
+	if fs.skipped < fs.f.Skip {
+		fs.skipped++
+	} else if fs.f.Times > 0 && fs.failed >= fs.f.Times {
+		// spent
+	} else if fs.f.Rate > 0 && fs.rng.Float64() < fs.f.Rate {
+		fs.failed++
 		code = fs.f.Codes[fs.rng.IntN(len(fs.f.Codes))]
 	}
 	e.mu.Unlock()

@@ -159,6 +159,9 @@ type Baker struct {
 	// GitCommit returns the commit of the definition's git work tree, or
 	// "", for the provenance tags; called only when an AMI is built.
 	GitCommit func() string
+	// RebuildRevoked builds a definition whose AMI was revoked anew, as if
+	// it had none (--rebuild-revoked); without it, bake refuses.
+	RebuildRevoked bool
 }
 
 // Locker takes a build lock for a fingerprint in a region. Acquire waits
@@ -212,6 +215,9 @@ const (
 	// Restore: prune retired our AMI of this fingerprint (deprecated or
 	// disabled it): it is made available again, never built anew.
 	Restore Action = "restore"
+	// Revoked: the only AMI of this fingerprint was revoked (ami-bakery
+	// revoke): bake refuses, unless Baker.RebuildRevoked.
+	Revoked Action = "revoked"
 )
 
 // Outcomes of a whole bake: Built when it ran packer, else Copied when some

@@ -504,20 +504,22 @@ func copyTokens(t *testing.T, emu *awsemu.Emulator) map[string]string {
 	return got
 }
 
-// CopyImage's ClientToken is derived from the fingerprint and the
-// destination region: the same in every run (so a retried or concurrent
-// run gets the same copy back, never a second one), different per region,
-// and it reaches CopyImage (the emulator's call log).
+// CopyImage's ClientToken is derived from the fingerprint, the
+// destination region and the source AMI: the same in every run (so a
+// retried or concurrent run gets the same copy back, never a second one),
+// different per region and per source (a definition built again after a
+// revoke is copied again), and it reaches CopyImage (the emulator's call
+// log).
 func TestCopyTokenStableAcrossRuns(t *testing.T) {
 	var runs []map[string]string
-	var fp string
+	var fp, src string
 	for range 2 {
 		w := newWorld(t, tagged, "us-east-1", "us-west-2", "eu-west-1")
 		out, err := w.baker.Bake(context.Background(), w.img)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fp = out.Fingerprint.Sum
+		fp, src = out.Fingerprint.Sum, out.Regions[0].AMI
 		runs = append(runs, copyTokens(t, w.emu))
 	}
 	first := runs[0]
@@ -525,8 +527,8 @@ func TestCopyTokenStableAcrossRuns(t *testing.T) {
 		t.Fatalf("CopyImage tokens by region: %v, want us-west-2 and eu-west-1", first)
 	}
 	for r, tok := range first {
-		if tok == "" || tok != copyToken(fp, r, "") {
-			t.Errorf("%s: CopyImage got ClientToken %q, want %q", r, tok, copyToken(fp, r, ""))
+		if tok == "" || tok != copyToken(fp, r, src, "") {
+			t.Errorf("%s: CopyImage got ClientToken %q, want %q", r, tok, copyToken(fp, r, src, ""))
 		}
 		if runs[1][r] != tok {
 			t.Errorf("%s: ClientToken %q in the first run, %q in the second", r, tok, runs[1][r])
@@ -535,7 +537,10 @@ func TestCopyTokenStableAcrossRuns(t *testing.T) {
 	if first["us-west-2"] == first["eu-west-1"] {
 		t.Errorf("the same ClientToken %q for two regions", first["us-west-2"])
 	}
-	if copyToken(fp, "us-west-2", "") == copyToken(strings.Repeat("0", len(fp)), "us-west-2", "") {
+	if copyToken(fp, "us-west-2", src, "") == copyToken(strings.Repeat("0", len(fp)), "us-west-2", src, "") {
 		t.Error("the ClientToken does not depend on the fingerprint")
+	}
+	if copyToken(fp, "us-west-2", src, "") == copyToken(fp, "us-west-2", "ami-0123456789abcdef0", "") {
+		t.Error("the ClientToken does not depend on the source AMI")
 	}
 }

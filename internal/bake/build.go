@@ -48,7 +48,7 @@ func (b *Baker) buildLocked(ctx context.Context, img *Image, res fingerprint.Res
 		if err != nil {
 			return nil, err
 		}
-		if d := decide(img.Regions, matches); d[0].Action != Build {
+		if d := b.decide(img.Regions, matches); d[0].Action != Build {
 			b.log().Info("another job built this fingerprint while we waited; using it")
 			return d, nil
 		}
@@ -126,6 +126,10 @@ func (b *Baker) build(ctx context.Context, img *Image, res fingerprint.Result, v
 		}
 		if ok {
 			return map[string]string{primary: id}, nil
+		}
+		if m, ferr := b.FindAMI(ctx, img, primary, fp); ferr == nil && m.Revoked != nil && b.RebuildRevoked {
+			return nil, usererr.WithHint(fmt.Errorf("building the AMI again: the revoked AMI %s holds the name the template gives this definition's AMI, and EC2 keeps AMI names unique: %w", m.Revoked.ID, err),
+				"deregister it first (aws ec2 deregister-image --region %s --image-id %s), or make the template's ami_name unique per build (add {{timestamp}} or timestamp())", primary, m.Revoked.ID)
 		}
 	}
 	if err != nil {

@@ -116,7 +116,7 @@ func (b *Baker) copyInto(ctx context.Context, img *Image, fp string, d *Decision
 			"hint", fmt.Sprintf("give --kms-key %s=KEY to choose the key", d.Region))
 	}
 	client := b.ec2(img, d.Region)
-	req := images.CopyRequest{SourceRegion: d.Source, Source: src, Token: copyToken(fp, d.Region, key.ID), Encrypted: key.Encrypted, KMSKeyID: key.ID}
+	req := images.CopyRequest{SourceRegion: d.Source, Source: src, Token: copyToken(fp, d.Region, srcID, key.ID), Encrypted: key.Encrypted, KMSKeyID: key.ID}
 	for attempt := 0; ; attempt++ {
 		b.log().Info("copying the AMI", "from", d.Source, "to", d.Region, "ami", srcID, "encryption", key.String())
 		id, err := images.Copy(ctx, client, req)
@@ -129,7 +129,7 @@ func (b *Baker) copyInto(ctx context.Context, img *Image, fp string, d *Decision
 			return im, nil
 		case attempt == 0 && images.IsNotFound(err):
 			b.log().Info("CopyImage handed back an earlier copy that failed and was discarded; copying again", "region", d.Region, "discarded", id)
-			req.Token = copyToken(fp, d.Region+"\x00"+id, key.ID)
+			req.Token = copyToken(fp, d.Region+"\x00"+id, srcID, key.ID)
 			continue
 		case errors.Is(err, images.ErrNotAvailable):
 			if derr := images.Discard(ctx, client, id); derr != nil {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ami-bakery/ami-bakery/internal/packer"
+	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
 // GraphResult is what BakeGraph did to one image.
@@ -81,6 +82,9 @@ func (b *Baker) BakeGraph(ctx context.Context, imgs []*Image, parallel int) ([]G
 func (b *Baker) BakePlanned(ctx context.Context, imgs []*Image, plans []*Plan, parallel int) ([]GraphResult, error) {
 	if parallel < 1 {
 		return nil, fmt.Errorf("baking the images: parallel must be at least 1, not %d", parallel)
+	}
+	if err := refuseRevoked(imgs, plans); err != nil {
+		return nil, err
 	}
 	index := make(map[*Image]int, len(imgs))
 	for i, img := range imgs {
@@ -208,4 +212,28 @@ func (img *Image) withLineage(tags map[string]string, region string) map[string]
 		tags[TagParentAMI] = id
 	}
 	return tags
+}
+
+// refuseRevoked stops a bake, before anything is built, when an image's
+// definition has only a revoked AMI in some region: building it again
+// would bring back what was taken back.
+func refuseRevoked(imgs []*Image, plans []*Plan) error {
+	var errs []error
+	for i, p := range plans {
+		for _, d := range p.Regions {
+			if d.Action != Revoked {
+				continue
+			}
+			what := "the definition's AMI"
+			if imgs[i].Name != "" {
+				what = "image " + imgs[i].Name + "'s AMI"
+			}
+			errs = append(errs, fmt.Errorf("%s in %s, %s (fingerprint %s), was revoked", what, d.Region, d.AMI, p.Fingerprint.Sum))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return usererr.Gate(usererr.WithHint(errors.Join(errs...),
+		"change the definition (a new fingerprint builds a new AMI), or build this definition again with --rebuild-revoked"))
 }

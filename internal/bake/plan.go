@@ -46,7 +46,7 @@ func (b *Baker) decidePlan(ctx context.Context, img *Image, fp fingerprint.Resul
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Fingerprint: fp, Regions: decide(img.Regions, matches), Base: img.baseStatus(img.Regions[0])}
+	p := &Plan{Fingerprint: fp, Regions: b.decide(img.Regions, matches), Base: img.baseStatus(img.Regions[0])}
 	for i, m := range matches {
 		im := m.Available
 		if im == nil {
@@ -126,6 +126,9 @@ func current(m images.Match, img *Image, fp string) images.Match {
 	if !is(m.Retired) {
 		m.Retired = nil
 	}
+	if !is(m.Revoked) {
+		m.Revoked = nil
+	}
 	return m
 }
 
@@ -143,6 +146,18 @@ func (b *Baker) explainNameMatch(img *Image, region, fp string, im *images.Image
 	default:
 		b.log().Info("found the AMI by its name; its fingerprint tag is missing or not visible yet", "region", region, "ami", im.ID)
 	}
+}
+
+// decide is decide under the Baker's rule for revoked AMIs: with
+// RebuildRevoked, a revoked AMI is as none.
+func (b *Baker) decide(regions []string, matches []images.Match) []Decision {
+	if b.RebuildRevoked {
+		matches = slices.Clone(matches)
+		for i := range matches {
+			matches[i].Revoked = nil
+		}
+	}
+	return decide(regions, matches)
 }
 
 // decide turns what was found into decisions. A region with an available
@@ -167,6 +182,8 @@ func decide(regions []string, matches []images.Match) []Decision {
 			out[i] = Decision{Region: r, Action: Wait, AMI: m.Pending.ID, found: m.Pending}
 		case m.Retired != nil:
 			out[i] = Decision{Region: r, Action: Restore, AMI: m.Retired.ID, found: m.Retired}
+		case m.Revoked != nil:
+			out[i] = Decision{Region: r, Action: Revoked, AMI: m.Revoked.ID}
 		case source != "":
 			out[i] = Decision{Region: r, Action: Copy, Source: source}
 		case i == 0:

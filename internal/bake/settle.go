@@ -76,11 +76,13 @@ func (b *Baker) settleOne(ctx context.Context, img *Image, fp string, d *Decisio
 }
 
 // copyToken derives CopyImage's idempotency token from what the copy is, so
-// that a retry, or a second job, never makes a second copy.
-// A copy under a chosen KMS key has a token of its own: changing the key
-// after a failed copy must not replay that copy.
-func copyToken(fp, region, kmsKey string) string {
-	in := "ami-bakery copy\x00" + fp + "\x00" + region
+// that a retry, or a second job, never makes a second copy: the
+// fingerprint, the destination and the source AMI (a definition built
+// again, after a revoke, is copied again). A copy under a chosen KMS key
+// has a token of its own: changing the key after a failed copy must not
+// replay that copy.
+func copyToken(fp, region, source, kmsKey string) string {
+	in := "ami-bakery copy\x00" + fp + "\x00" + region + "\x00" + source
 	if kmsKey != "" {
 		in += "\x00" + kmsKey
 	}

@@ -71,6 +71,11 @@ type Image struct {
 // (deprecated or disabled): after that date a later prune deletes it.
 const TagPruneAfter = "ami-bakery:prune-after"
 
+// TagRevoked marks an AMI that `ami-bakery revoke` took back: no channel
+// may hold it again, and a lookup never takes it (Match.Revoked). Its value
+// is when it was revoked.
+const TagRevoked = "ami-bakery:revoked"
+
 // Retired reports whether the image is one prune retired: disabled, or
 // deprecated with prune's tag. A deprecation someone scheduled without it
 // is theirs to keep.
@@ -114,9 +119,13 @@ type Match struct {
 	// (Image.Retired), set only when there is neither: restored instead
 	// of built again.
 	Retired *Image
+	// Revoked is the newest revoked match (TagRevoked), set only when
+	// there is nothing else: bake refuses to build it again unless told.
+	Revoked *Image
 }
 
 // Found reports whether the match names an AMI, in any of its states.
+// A revoked AMI is not found.
 func (m Match) Found() bool { return m.Available != nil || m.Pending != nil || m.Retired != nil }
 
 // Find looks up the AMIs matching q among the trusted owners' images, across
@@ -159,7 +168,7 @@ func Find(ctx context.Context, client EC2, q Query) (Match, error) {
 // the filters should already guarantee, so that a filter EC2 ignored can
 // never let a stranger's image through.
 func choose(all []Image, q Query) Match {
-	var avail, pending, retired []Image
+	var avail, pending, retired, revoked []Image
 	for _, im := range all {
 		if !trusted(im, q) {
 			continue
@@ -169,6 +178,8 @@ func choose(all []Image, q Query) Match {
 		}
 		own := q.Account != "" && im.OwnerID == q.Account
 		switch {
+		case im.Tags[TagRevoked] != "":
+			revoked = append(revoked, im)
 		case own && im.Retired() && (im.State == string(types.ImageStateAvailable) || im.State == string(types.ImageStateDisabled)):
 			retired = append(retired, im)
 		case im.State == string(types.ImageStateAvailable):
@@ -185,6 +196,8 @@ func choose(all []Image, q Query) Match {
 		m.Pending = newest(pending)
 	case len(retired) > 0:
 		m.Retired = newest(retired)
+	case len(revoked) > 0:
+		m.Revoked = newest(revoked)
 	}
 	return m
 }

@@ -36,6 +36,7 @@ var rootSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "defaults"},
 		{Type: "image", LabelNames: []string{"name"}},
+		{Type: "channel", LabelNames: []string{"name"}},
 	},
 }
 
@@ -138,6 +139,9 @@ func decode(path string, src []byte, dir string, flags Flags, p *Project) ([]*Im
 	}
 	if len(imgs) == 0 {
 		return nil, hcl.Diagnostics{errorAt(f.Body.MissingItemRange(), "the project declares no image; add an image \"NAME\" { template = \"...\" } block")}
+	}
+	if p.Channels, diags = decodeChannels(content.Blocks, imgs); diags.HasErrors() {
+		return nil, diags
 	}
 	return imgs, nil
 }

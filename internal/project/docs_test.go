@@ -39,10 +39,11 @@ func TestReferenceDocumentsEverySetting(t *testing.T) {
 			t.Errorf("docs/project.md: the reference has no row for the setting %s", a.Name)
 		}
 	}
-	// The base, publish and test blocks' attributes are listed where they
-	// are decoded (base.go, publish.go, test.go); keep this list with them.
+	// The base, publish, test and channel blocks' attributes are listed
+	// where they are decoded (base.go, publish.go, test.go, channel.go);
+	// keep this list with them.
 	for _, name := range []string{"owners", "filters", "include_deprecated", "ssm_parameter", "var", "mode", "launch_template", "set_default_version",
-		"command", "timeout"} {
+		"command", "timeout", "from", "soak", "requires", "accounts", "parameter", "keep"} {
 		if !row(name) {
 			t.Errorf("docs/project.md: the reference has no row for the attribute %s", name)
 		}

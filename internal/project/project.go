@@ -30,6 +30,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ami-bakery/ami-bakery/internal/channel"
 	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 	"github.com/ami-bakery/ami-bakery/internal/packer"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
@@ -68,6 +69,8 @@ type Project struct {
 	// Name is the project's name (the file's project attribute, or
 	// --project), "" for the default identity (Identity).
 	Name string
+	// Channels are the channel blocks, in the file's order (channel.go).
+	Channels []*channel.Channel
 
 	single bool // a template given on the command line (Single)
 }

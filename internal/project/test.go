@@ -1,11 +1,21 @@
 package project
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"maps"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/ami-bakery/ami-bakery/internal/fingerprint"
 )
 
 // DefaultTestTimeout is a test's timeout when its block sets none.
@@ -141,4 +151,51 @@ func abs(dir, p string) string {
 		return p
 	}
 	return filepath.Join(dir, p)
+}
+
+// Fingerprint is the test's own fingerprint: its template or command
+// line, its dirs (for a template test without dirs, the template's
+// directory; for a command whose program is a file, that file's
+// directory) and its vars.
+func (t *Test) Fingerprint(ctx context.Context, projectDir string) (string, error) {
+	spec := fingerprint.Spec{Algorithm: fingerprint.V2, Template: t.Template, Dirs: t.Dirs}
+	for _, k := range slices.Sorted(maps.Keys(t.Vars)) {
+		spec.Vars = append(spec.Vars, k+"="+t.Vars[k])
+	}
+	spec.Vars = append(spec.Vars, "ami-bakery-test-var="+t.Var)
+	if len(t.Command) > 0 {
+		line, _ := json.Marshal(t.Command)
+		spec.Vars = append(spec.Vars, "ami-bakery-test-command="+string(line))
+		if len(spec.Dirs) == 0 && strings.ContainsRune(t.Command[0], '/') {
+			prog := t.Command[0]
+			if !filepath.IsAbs(prog) {
+				prog = filepath.Join(projectDir, prog)
+			}
+			if fi, err := os.Stat(prog); err == nil && !fi.IsDir() {
+				spec.Dirs = []string{filepath.Dir(prog)}
+			}
+		}
+		if len(spec.Dirs) == 0 {
+			// The command line alone: a program looked up on PATH.
+			spec.Dirs = nil
+			return commandOnlySum(spec.Vars), nil
+		}
+	}
+	res, err := fingerprint.Compute(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	return res.Sum, nil
+}
+
+// commandOnlySum fingerprints a command test that names no file: its
+// command line and vars.
+func commandOnlySum(vars []string) string {
+	var b strings.Builder
+	b.WriteString("ami-bakery test command v1\n")
+	for _, v := range vars {
+		b.WriteString(strconv.Quote(v) + "\n")
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
 }

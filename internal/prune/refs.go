@@ -38,6 +38,16 @@ var DefaultSources = []Source{
 	{Kind: "ssm parameters", Read: ssmRefs},
 }
 
+// References reads every kind of reference of sources (DefaultSources
+// when nil) in region: what uses each AMI id found, in words, sorted. Any
+// error fails it.
+func References(ctx context.Context, c Clients, region string, sources []Source) (map[string][]string, error) {
+	if sources == nil {
+		sources = DefaultSources
+	}
+	return readRefs(ctx, c, region, sources)
+}
+
 // refs maps an AMI id to what uses it, in words.
 type refs map[string][]string
 

@@ -20,6 +20,39 @@ type ImagePlan struct {
 	Parent string // "" for a root
 	Level  int
 	Plan   *bake.Plan
+	// Channels are what the project's channels hold for the image, and
+	// whether a promotion would move them (channel blocks of bakery.hcl).
+	Channels []ChannelState
+}
+
+// ChannelState is a channel of an image in a region, as plan shows it.
+type ChannelState struct {
+	Channel string `json:"channel"`
+	Region  string `json:"region"`
+	// Holds is the AMI the channel holds ("" when its parameter does not
+	// exist); Candidate is the AMI a promotion would move it to ("" when
+	// there is none).
+	Holds     string `json:"holds"`
+	Candidate string `json:"candidate,omitempty"`
+	// Promotable says whether promote --to CHANNEL would move it now;
+	// Gates are the gates that do not hold.
+	Promotable bool     `json:"promotable"`
+	Gates      []string `json:"gates,omitempty"`
+}
+
+// line is the state for people: "staging us-east-1 holds ami-1; ami-2
+// promotable", "... up to date", "... not promotable (soak, test boot)".
+func (c ChannelState) line() string {
+	s := "channel " + c.Channel + " " + c.Region + " holds " + cmp.Or(c.Holds, "nothing")
+	switch {
+	case len(c.Gates) > 0:
+		s += "; not promotable (" + strings.Join(c.Gates, ", ") + ")"
+	case c.Candidate == c.Holds:
+		s += "; up to date"
+	case c.Promotable:
+		s += "; " + c.Candidate + " promotable"
+	}
+	return s
 }
 
 // NeedsWork reports whether a bake of the image would do anything (build,
@@ -40,13 +73,16 @@ type imagePlanJSON struct {
 	Base        *bake.BaseStatus `json:"base,omitempty"`
 	// Publications are the image's pending and unchanged publications.
 	Publications []Publication `json:"publications,omitempty"`
+	// Channels are the image's channels, per region.
+	Channels []ChannelState `json:"channels,omitempty"`
 }
 
 // PrintProjectPlan writes the answer of plan for a project: one table, a
 // row per image (image, the fingerprint's first 12 digits, parent, level,
 // then a column per region with the action there, "-" where the image does
 // not go), then "IMAGE publish KIND NAME REGION ACTION [AMI]" per
-// publication, or one JSON object {"images": [...]}.
+// publication and "IMAGE channel CHANNEL REGION holds AMI; ..." per channel
+// (ChannelState), or one JSON object {"images": [...]}.
 func PrintProjectPlan(w io.Writer, plans []ImagePlan, pubs []Publication, asJSON bool) error {
 	if asJSON {
 		out := projectPlanJSON{Images: make([]imagePlanJSON, len(plans))}
@@ -57,7 +93,7 @@ func PrintProjectPlan(w io.Writer, plans []ImagePlan, pubs []Publication, asJSON
 					mine = append(mine, pub)
 				}
 			}
-			out.Images[i] = imagePlanJSON{p.Name, p.Plan.Fingerprint.Sum, p.Parent, p.Level, p.Plan.Regions, p.Plan.Base, mine}
+			out.Images[i] = imagePlanJSON{p.Name, p.Plan.Fingerprint.Sum, p.Parent, p.Level, p.Plan.Regions, p.Plan.Base, mine, p.Channels}
 		}
 		return encodeJSON(w, out)
 	}
@@ -70,6 +106,13 @@ func PrintProjectPlan(w io.Writer, plans []ImagePlan, pubs []Publication, asJSON
 		}
 		if _, err := fmt.Fprintln(w, pub.Image+" "+publicationLine(pub)); err != nil {
 			return err
+		}
+	}
+	for _, p := range plans {
+		for _, c := range p.Channels {
+			if _, err := fmt.Fprintln(w, p.Name+" "+c.line()); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

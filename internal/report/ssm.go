@@ -144,19 +144,28 @@ func (st *ssmStaged) Commit(ctx context.Context) error {
 	return nil
 }
 
-// put writes ami to the parameter in region and waits until GetParameter
-// shows it: the version EC2 validated.
+// put writes ami to the parameter in region and waits until it is
+// visible.
 func (s *SSMSink) put(ctx context.Context, region, ami string) (int64, error) {
-	c := s.Clients(region)
+	return PutImageParameter(ctx, s.Clients(region), region, s.Param, ami, "AMI published by ami-bakery", s.Timeout, s.Poll)
+}
+
+// PutImageParameter writes ami to the parameter name in region (client c)
+// as a new version
+// (Type String, DataType aws:ec2:image, with the description) and waits
+// until GetParameter shows it: the version EC2 validated. It waits at most
+// timeout (DefaultPublishTimeout when zero), reading every poll. After
+// PutParameter succeeded it returns the version written, errors included:
+// that version may yet become visible.
+func PutImageParameter(ctx context.Context, c SSM, region, name, ami, desc string, timeout, poll time.Duration) (int64, error) {
 	out, err := c.PutParameter(ctx, &ssm.PutParameterInput{
-		Name: aws.String(s.Param), Value: aws.String(ami), Type: ssmtypes.ParameterTypeString,
+		Name: aws.String(name), Value: aws.String(ami), Type: ssmtypes.ParameterTypeString,
 		DataType: aws.String("aws:ec2:image"), Overwrite: aws.Bool(true),
-		Description: aws.String("AMI published by ami-bakery"),
+		Description: aws.String(desc),
 	})
 	if err != nil {
-		return 0, fmt.Errorf("writing SSM parameter %s in %s: %w", s.Param, region, err)
+		return 0, fmt.Errorf("writing SSM parameter %s in %s: %w", name, region, err)
 	}
-	timeout, poll := s.Timeout, s.Poll
 	if timeout <= 0 {
 		timeout = DefaultPublishTimeout
 	}
@@ -165,21 +174,21 @@ func (s *SSMSink) put(ctx context.Context, region, ami string) (int64, error) {
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		got, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.Param)})
+		got, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
 		if err == nil && got.Parameter.Version >= out.Version && aws.ToString(got.Parameter.Value) == ami {
 			return got.Parameter.Version, nil
 		}
 		var nf *ssmtypes.ParameterNotFound
 		if err != nil && !errors.As(err, &nf) {
-			return 0, fmt.Errorf("reading SSM parameter %s in %s after writing version %d: %w", s.Param, region, out.Version, err)
+			return out.Version, fmt.Errorf("reading SSM parameter %s in %s after writing version %d: %w", name, region, out.Version, err)
 		}
 		if time.Now().After(deadline) {
-			return 0, usererr.WithHint(fmt.Errorf("writing SSM parameter %s in %s: version %d (%s) was not visible after %s",
-				s.Param, region, out.Version, ami, timeout), ssmIAMHint)
+			return out.Version, usererr.WithHint(fmt.Errorf("writing SSM parameter %s in %s: version %d (%s) was not visible after %s",
+				name, region, out.Version, ami, timeout), ssmIAMHint)
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("waiting for SSM parameter %s in %s: %w", s.Param, region, ctx.Err())
+			return out.Version, fmt.Errorf("waiting for SSM parameter %s in %s: %w", name, region, ctx.Err())
 		case <-time.After(poll):
 		}
 	}

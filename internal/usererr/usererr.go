@@ -60,6 +60,27 @@ func IsUsage(err error) bool {
 	return errors.As(err, &u)
 }
 
+type gate struct{ err error }
+
+func (e *gate) Error() string { return e.err.Error() }
+func (e *gate) Unwrap() error { return e.err }
+
+// Gate marks err as a rule that held the run back on purpose: a test that
+// failed, a promotion gate that does not hold, a revoked AMI. The command
+// line exits 3 for it.
+func Gate(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &gate{err: err}
+}
+
+// IsGate reports whether err's chain holds a Gate error.
+func IsGate(err error) bool {
+	var g *gate
+	return errors.As(err, &g)
+}
+
 // walk visits err and everything it wraps, depth first, including the
 // branches of errors.Join.
 func walk(err error, visit func(error)) {

@@ -349,6 +349,8 @@ type Build struct {
 	PollInterval time.Duration
 	Lock         bool
 	LockLease    time.Duration
+	// RebuildRevoked builds a definition whose AMI was revoked again.
+	RebuildRevoked bool
 }
 
 // AddFlags registers the build flags.
@@ -366,6 +368,8 @@ func (b *Build) AddFlags(fs *pflag.FlagSet) {
 	BindEnv(fs, "lock-lease", "AMI_BAKERY_LOCK_LEASE")
 	BindEnv(fs, "packer", "AMI_BAKERY_PACKER")
 	BindEnv(fs, "on-error", "AMI_BAKERY_ON_ERROR")
+	fs.BoolVar(&b.RebuildRevoked, "rebuild-revoked", false, "build a definition whose AMI was revoked (ami-bakery revoke) again, instead of stopping with exit 3")
+	BindEnv(fs, "rebuild-revoked", "AMI_BAKERY_REBUILD_REVOKED")
 }
 
 // Validate checks the build flags.

@@ -42,13 +42,13 @@ func TestPromoted(t *testing.T) {
 		{nil, ""},
 		{[]string{"a"}, "a"},
 		{[]string{"a", "b", "c"}, "a b c"},
-		{[]string{"a", "b", "<a"}, "a"},                  // rollback pops b
-		{[]string{"a", "b", "<a", "c"}, "a c"},           // then a promotion pushes
-		{[]string{"a", "b", "c", "<a"}, "a"},             // a rollback past an unusable c... pops to a
-		{[]string{"a", "b", "<a", "<x"}, "x"},            // a rollback to what no promotion held starts again
-		{[]string{"a", "?m", "b"}, "a m b"},              // someone else's version counts as a promotion
-		{[]string{"a", "b", "c", "<b", "<a"}, "a"},       // two rollbacks
-		{[]string{"a", "b", "a", "<b"}, "a b"},           // the newest b
+		{[]string{"a", "b", "<a"}, "a"},                   // rollback pops b
+		{[]string{"a", "b", "<a", "c"}, "a c"},            // then a promotion pushes
+		{[]string{"a", "b", "c", "<a"}, "a"},              // a rollback past an unusable c... pops to a
+		{[]string{"a", "b", "<a", "<x"}, "x"},             // a rollback to what no promotion held starts again
+		{[]string{"a", "?m", "b"}, "a m b"},               // someone else's version counts as a promotion
+		{[]string{"a", "b", "c", "<b", "<a"}, "a"},        // two rollbacks
+		{[]string{"a", "b", "a", "<b"}, "a b"},            // the newest b
 		{[]string{"a", "b", "<a", "b", "<a", "c"}, "a c"}, // promote, undo, promote, undo
 	} {
 		if got := amis(hist(tt.history...).Promoted()); got != tt.want {
@@ -66,7 +66,7 @@ func TestKept(t *testing.T) {
 		{nil, 2, ""},
 		{[]string{"a", "b", "c", "d"}, 2, "d c b"},
 		{[]string{"a", "b", "c", "d"}, 0, "d"},
-		{[]string{"a", "b", "<a"}, 2, "a"},           // b was rolled back: not a rollback target
+		{[]string{"a", "b", "<a"}, 2, "a"},             // b was rolled back: not a rollback target
 		{[]string{"a", "b", "<a", "c", "d"}, 1, "d c"}, // a is two back
 		{[]string{"a"}, 5, "a"},
 	} {

@@ -38,8 +38,8 @@ type Image struct {
 	Parent  string   // the parent image's name, "" for a root
 	Regions []string // the primary first: where tests run
 	TagKey  string   // the tag holding an AMI's fingerprint
-	// Trusted are the accounts whose AMIs a channel may hold: the caller's
-	// and the image's owners.
+	// Trusted are the accounts whose AMIs a channel may hold: the
+	// caller's (the image's role's) first, then the image's owners.
 	Trusted []string
 	// Current is, per region, the AMI of the image's current fingerprint
 	// ("" where there is none yet).
@@ -173,7 +173,8 @@ func planImage(ctx context.Context, img *Image, to, from *Channel, now time.Time
 		if at := tag(im, TagRevoked); at != "" {
 			fail(region, "revoked", "%s was revoked (%s)", ami, at)
 		}
-		if owner := aws.ToString(im.OwnerId); !slices.Contains(img.Trusted, owner) {
+		owner := aws.ToString(im.OwnerId)
+		if !slices.Contains(img.Trusted, owner) {
 			fail(region, "owner", "%s is owned by %s, not by a trusted account (%s)", ami, owner, strings.Join(img.Trusted, ", "))
 		}
 		fp := tag(im, img.TagKey)
@@ -188,13 +189,17 @@ func planImage(ctx context.Context, img *Image, to, from *Channel, now time.Time
 					ami, from.Name, sat.Truncate(time.Second), to.Soak, since.UTC().Format(time.RFC3339), since.Add(to.Soak).UTC().Format(time.RFC3339))
 			}
 		}
-		if len(to.Accounts) > 0 {
+		switch {
+		case len(to.Accounts) == 0 || !slices.Contains(img.Trusted, owner):
+		case owner != img.Trusted[0]:
+			fail(region, "shared", "%s is owned by %s: only its owner can read whom it is shared with (%s)", ami, owner, strings.Join(to.Accounts, ", "))
+		default:
 			missing, err := notLaunchable(ctx, img.EC2(region), ami, to.Accounts)
 			if err != nil {
 				return nil, nil, fmt.Errorf("in %s: %w", region, err)
 			}
 			if len(missing) > 0 {
-				fail(region, "shared", "%s is not shared with %s (the channel's accounts): share it (bake's --share or the image's share settings) and promote again", ami, strings.Join(missing, ", "))
+				fail(region, "shared", "%s is not shared with %s (the channel's accounts): share it (aws ec2 modify-image-attribute --image-id %s --launch-permission \"Add=[{UserId=ACCOUNT}]\" --region %s) and promote again", ami, strings.Join(missing, ", "), ami, region)
 			}
 		}
 		note := ""

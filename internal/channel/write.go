@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/ami-bakery/ami-bakery/internal/report"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
@@ -59,6 +60,10 @@ func (w *Writer) Apply(ctx context.Context, moves []*Move) error {
 		if m.Noop() {
 			continue
 		}
+		if err := recheck(ctx, m); err != nil {
+			err = fmt.Errorf("image %s: channel %s: %w", m.Image, m.Channel, err)
+			return errors.Join(err, w.undo(ctx, done))
+		}
 		v, err := w.write(ctx, m, m.AMI, m.Fingerprint, m.Kind, m.Note)
 		if v != 0 {
 			m.Version = v
@@ -68,6 +73,29 @@ func (w *Writer) Apply(ctx context.Context, moves []*Move) error {
 			err = fmt.Errorf("image %s: channel %s: %w", m.Image, m.Channel, err)
 			return errors.Join(err, w.undo(ctx, done))
 		}
+	}
+	return nil
+}
+
+// recheck reads the parameter again right before it is written: when it
+// no longer holds what the gates were checked against (another promote, or
+// a person, wrote it since), the move is refused.
+func recheck(ctx context.Context, m *Move) error {
+	want, existed := m.History.Head()
+	out, err := m.Client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(m.Param)})
+	var nf *ssmtypes.ParameterNotFound
+	switch {
+	case errors.As(err, &nf):
+		if !existed {
+			return nil
+		}
+		return usererr.WithHint(fmt.Errorf("SSM parameter %s in %s was deleted since it was read", m.Param, m.Region), "run the command again")
+	case err != nil:
+		return fmt.Errorf("reading SSM parameter %s in %s again before writing it: %w", m.Param, m.Region, err)
+	}
+	if got := out.Parameter; !existed || got.Version != want.Number {
+		return usererr.WithHint(fmt.Errorf("SSM parameter %s in %s changed since it was read (now version %d, %s): something else wrote it", m.Param, m.Region, got.Version, aws.ToString(got.Value)),
+			"run the command again: its gates are checked against what the channel holds then")
 	}
 	return nil
 }

@@ -87,7 +87,9 @@ func TestApplyRechecks(t *testing.T) {
 func TestApplyAllOrNothing(t *testing.T) {
 	s, c, ids := world(t)
 	put(t, c, "/x", ids[0])
-	plan := func() []*Move { return []*Move{move(t, c, "/x", ids[1]), move(t, c, "/y", ids[1]), move(t, c, "/z", ids[0])} }
+	plan := func() []*Move {
+		return []*Move{move(t, c, "/x", ids[1]), move(t, c, "/y", ids[1]), move(t, c, "/z", ids[0])}
+	}
 	w := &Writer{Timeout: 5 * time.Second, Poll: 10 * time.Millisecond}
 	s.SetFaults(awsemu.Faults{Rate: 1, Actions: []string{"PutParameter"}, Codes: []string{"AccessDeniedException"}, Skip: 2, Times: 1})
 	if err := w.Apply(context.Background(), plan()); err == nil || !strings.Contains(err.Error(), "the 2 parameters written before the failure were put back") {

@@ -288,23 +288,7 @@ func (r *channelRun) apply(ctx context.Context, o *channelOptions, moves []*chan
 			return err
 		}
 	}
-	rows := make([]moveRow, 0, len(moves))
-	for _, m := range moves {
-		row := moveRow{Image: m.Image, Channel: m.Channel, Region: m.Region, Parameter: m.Param, AMI: m.AMI, Fingerprint: m.Fingerprint, Version: m.Version, Action: done}
-		if head, ok := m.History.Head(); ok {
-			row.Was = head.AMI
-		}
-		switch {
-		case m.Noop():
-			row.Action = "unchanged"
-			if head, ok := m.History.Head(); ok {
-				row.Version = head.Number
-			}
-		case o.dryRun:
-			row.Action = would
-		}
-		rows = append(rows, row)
-	}
+	rows := moveRows(moves, done, would, o.dryRun)
 	if err := printMoves(e.stdout, rows, o.out.JSON); err != nil {
 		return err
 	}
@@ -314,6 +298,27 @@ func (r *channelRun) apply(ctx context.Context, o *channelOptions, moves []*chan
 		}
 	}
 	return nil
+}
+
+// moveRows are the moves as printed: done when written, would with
+// --dry-run, unchanged when the channel held the AMI already.
+func moveRows(moves []*channel.Move, done, would string, dryRun bool) []moveRow {
+	rows := make([]moveRow, 0, len(moves))
+	for _, m := range moves {
+		row := moveRow{Image: m.Image, Channel: m.Channel, Region: m.Region, Parameter: m.Param, AMI: m.AMI, Fingerprint: m.Fingerprint, Version: m.Version, Action: done}
+		head, ok := m.History.Head()
+		if ok {
+			row.Was = head.AMI
+		}
+		switch {
+		case m.Noop():
+			row.Action, row.Version = "unchanged", head.Number
+		case dryRun:
+			row.Action = would
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }
 
 // moveRow is one parameter of a promotion, rollback or revoke, as printed.

@@ -76,15 +76,7 @@ func runRevoke(ctx context.Context, cmd *cobra.Command, o *channelOptions, targe
 		}
 	}
 	r.reportUses(ctx, rv.AMIs, e)
-	rows := make([]moveRow, 0, len(rv.Moves))
-	for _, m := range rv.Moves {
-		head, _ := m.History.Head()
-		row := moveRow{Image: m.Image, Channel: m.Channel, Region: m.Region, Parameter: m.Param, AMI: m.AMI, Fingerprint: m.Fingerprint, Was: head.AMI, Version: m.Version, Action: "rolled-back"}
-		if o.dryRun {
-			row.Action = "would-roll-back"
-		}
-		rows = append(rows, row)
-	}
+	rows := moveRows(rv.Moves, "rolled-back", "would-roll-back", o.dryRun)
 	action := "revoked"
 	if o.dryRun {
 		action = "would-revoke"

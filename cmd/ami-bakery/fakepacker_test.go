@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -35,6 +36,14 @@ import (
 //	noartifact    exit 0 without an artifact line
 //	hang          wait for a signal; on SIGINT print cleanup and exit 1
 //	ignoreint     like hang, but ignore SIGINT
+//	amifail       build and announce the AMI ("AMI: ami-..."), then fail
+//	              without an artifact, as a failing post-processor does
+//	amihang       build and announce the AMI, then hang; on SIGINT exit 1
+//	              leaving the AMI, as a packer killed after creating it does
+//
+// As packer does, a version before 1.7.0 (FAKE_PACKER_VERSION) refuses a
+// JSON template that names skip_create_ami, and a later one makes no AMI
+// for a template that sets it true (as noartifact).
 //
 // FAKE_PACKER_FAIL names a template file (its base name): a build of that
 // template behaves as fail, others as FAKE_PACKER_MODE says; so one image of
@@ -60,7 +69,7 @@ func fakePacker() int {
 		case "ignoreint":
 			signal.Ignore(syscall.SIGINT)
 			signal.Notify(sigs, syscall.SIGTERM)
-		case "hang":
+		case "hang", "amihang":
 			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 		}
 	}
@@ -74,12 +83,12 @@ func fakePacker() int {
 	ui := func(typ, msg string) {
 		fmt.Printf("%d,,ui,%s,%s\n", time.Now().Unix(), typ, strings.ReplaceAll(msg, ",", "%!(PACKER_COMMA)"))
 	}
+	version := os.Getenv("FAKE_PACKER_VERSION")
+	if version == "" {
+		version = "1.6.6"
+	}
 	if len(args) > 0 && args[0] == "version" {
-		v := os.Getenv("FAKE_PACKER_VERSION")
-		if v == "" {
-			v = "1.6.6"
-		}
-		fmt.Println("Packer v" + v)
+		fmt.Println("Packer v" + version)
 		return 0
 	}
 	if len(args) > 0 && args[0] == "init" {
@@ -94,6 +103,15 @@ func fakePacker() int {
 	template := args[len(args)-1]
 	if f := os.Getenv("FAKE_PACKER_FAIL"); f != "" && filepath.Base(template) == f {
 		mode = "fail"
+	}
+	if raw, err := os.ReadFile(template); err == nil && strings.Contains(string(raw), `"skip_create_ami"`) {
+		if knows, _ := packer.KnowsSkipCreateAMI("Packer v" + version); !knows {
+			ui("error", "Error: Failed to prepare build: \"amazon-ebs\"\n\n1 error occurred:\n\t* unknown configuration key: '\"skip_create_ami\"'")
+			return 1
+		}
+		if regexp.MustCompile(`"skip_create_ami"\s*:\s*true`).Match(raw) && (mode == "" || mode == "ok") {
+			mode = "noartifact"
+		}
 	}
 	ui("say", "amazon-ebs: output will be in this color.")
 	switch mode {
@@ -132,7 +150,26 @@ func fakePacker() int {
 	}
 	id, region, err := build(template, vars, mode != "notag")
 	if err == nil {
+		ui("say", "==> amazon-ebs: Creating AMI for the fake from instance i-0")
+		ui("message", "    amazon-ebs: AMI: "+id)
 		err = fakeManifests(template, vars, id, region)
+	}
+	if err == nil && mode == "amifail" {
+		err = errors.New("post-processor failed")
+	}
+	if err == nil && mode == "amihang" {
+		parent := os.Getppid()
+		for waiting := true; waiting; {
+			select {
+			case <-sigs:
+				waiting = false
+			case <-time.After(50 * time.Millisecond):
+				if os.Getppid() != parent {
+					return 2
+				}
+			}
+		}
+		err = errors.New("build was cancelled")
 	}
 	if err != nil {
 		ui("error", "Build 'amazon-ebs' errored: "+err.Error())

@@ -261,6 +261,7 @@ func setupScript(env *testscript.Env) error {
 //	emu mark; emu since ACTION N        the same, counting from the mark
 //	emu running N                       assert N instances are not terminated
 //	emu instances [REGION]              list instances: id image state
+//	emu snapshots [REGION]              list snapshots: id state tag=value...
 //	emu put-image [-account A] [-public] [-shared ACCOUNT] [-pending] NAME [key=value...]
 //	                                    (NAME prefix@FILE appends FILE's content)
 //	emu tag ID [key=value...]            tag an image as the script's account
@@ -269,7 +270,7 @@ func setupScript(env *testscript.Env) error {
 //	emu faults RATE                     fail RATE of calls with RequestLimitExceeded
 //	emu latency ACTION DURATION         delay every ACTION call by DURATION
 //	emu leftovers                       assert no key pair or security group is left
-//	emu wait-call ACTION                wait until ACTION has been called
+//	emu wait-call ACTION [N]            wait until ACTION has been called (N times)
 //	emu org|kms-key|visible|perms|unshare ...   sharing and keys (cmdEmuSharing)
 //	emu put-ami|run|lt|lc|asg|ssm|dump|advance|fail ...   prune (cmdEmuPrune)
 //	emu ssm-validation|params|put-param|lt-create|lt-versions ...   publishing (cmdEmuPublish)
@@ -319,6 +320,22 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		n, err := strconv.Atoi(args[2])
 		ts.Check(err)
 		check("calls of "+args[1], emu.CallCount(args[1]), n)
+	case "snapshots":
+		// emu snapshots [REGION]: the script's account's snapshots, one
+		// "id state tag=value..." line each.
+		region := "us-east-1"
+		if len(args) > 1 {
+			region = args[1]
+		}
+		out := ts.Stdout()
+		for _, sn := range emu.Snapshots(awsemu.DefaultAccount, region) {
+			var tags []string
+			for k, v := range sn.Tags {
+				tags = append(tags, k+"="+v)
+			}
+			sort.Strings(tags)
+			fmt.Fprintf(out, "%s %s %s\n", sn.ID, sn.State, strings.Join(tags, " "))
+		}
 	case "instances":
 		region := "us-east-1"
 		if len(args) > 1 {
@@ -445,14 +462,21 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			}
 		}
 	case "wait-call":
-		// emu wait-call ACTION: wait up to 30s until ACTION has been called.
+		// emu wait-call ACTION [N]: wait up to 30s until ACTION has been
+		// called (N times in all).
+		n := 1
+		if len(args) > 2 {
+			var err error
+			n, err = strconv.Atoi(args[2])
+			ts.Check(err)
+		}
 		for range 1200 {
-			if emu.CallCount(args[1]) > 0 {
+			if emu.CallCount(args[1]) >= n {
 				return
 			}
 			time.Sleep(25 * time.Millisecond)
 		}
-		ts.Fatalf("%s was never called", args[1])
+		ts.Fatalf("%s was not called %d times", args[1], n)
 	default:
 		if !cmdEmuSharing(ts, emu, args) && !cmdEmuPrune(ts, emu, args) && !cmdEmuPublish(ts, emu, args) {
 			ts.Fatalf("emu: unknown subcommand %s", args[0])

@@ -49,6 +49,10 @@ type testOptions struct {
 	out    options.Output
 	packer string
 	grace  time.Duration
+
+	// compat is whether template tests run in compatibility mode
+	// (test_compat.go), decided once a run, before the first template test.
+	compat, compatDecided bool
 }
 
 func newTestCommand(e *env) *cobra.Command {
@@ -67,7 +71,9 @@ not repeated for the same AMI and test fingerprint, and editing only a test
 runs it again on the same AMI without rebuilding anything.
 
 A template test is run by packer with the AMI in the variable source_ami (or
-the test's var) and must set skip_create_ami = true. A command test runs
+the test's var) and must set skip_create_ami = true. A packer before 1.7.0
+lacks skip_create_ami: it runs a copy of the template without it, and the
+AMI it makes is deleted (compatibility mode). A command test runs
 without a shell from the project file's directory, with AMI_ID, REGION and
 IMAGE in its environment, and passes when it exits 0.
 
@@ -274,16 +280,24 @@ func (o *testOptions) runOne(ctx context.Context, s *session, b *bake.Baker, r *
 	if err != nil {
 		return err
 	}
+	if r.template != nil {
+		if err := o.decideCompat(ctx, s, env, e); err != nil {
+			return err
+		}
+	}
 	tctx, cancel := context.WithTimeout(ctx, r.test.Timeout)
 	defer cancel()
 	out := &tailWriter{max: testTailLines}
+	// cleanErr is ami-bakery's own failure to clean up after the test
+	// (compatibility mode), which is no result of the test.
+	var cleanErr error
 	if r.template != nil {
-		err = o.runTemplate(tctx, r, env, out, e)
+		err, cleanErr = o.runTemplate(tctx, s, r, env, out, e)
 	} else {
 		err = runCommand(tctx, r, env, out)
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("image %s: test %s: %w", r.Image, r.Test, errors.Join(ctx.Err(), err))
+		return fmt.Errorf("image %s: test %s: %w", r.Image, r.Test, errors.Join(ctx.Err(), err, cleanErr))
 	}
 	r.Result = testPass
 	if err != nil {
@@ -294,8 +308,10 @@ func (o *testOptions) runOne(ctx context.Context, s *session, b *bake.Baker, r *
 		}
 		if bt := (*packer.BuildError)(nil); errors.As(err, &bt) {
 			r.why = bt.Err.Error()
-			if slices.ContainsFunc(bt.Tail, func(l string) bool { return strings.Contains(l, `unknown configuration key: '"skip_create_ami"'`) }) {
-				r.why += "; this packer does not know skip_create_ami (packer 1.6's amazon builders lack it): give a later packer with --packer (AMI_BAKERY_PACKER)"
+			if !o.compat && slices.ContainsFunc(bt.Tail, func(l string) bool { return strings.Contains(l, `unknown configuration key: '"skip_create_ami"'`) }) {
+				// Only when `packer version` named no version: the
+				// compatibility mode is for the packers that lack it.
+				r.why += "; this packer does not know skip_create_ami, though its version did not say so: see the compatibility mode in docs/testing.md"
 			}
 		}
 	}
@@ -305,15 +321,18 @@ func (o *testOptions) runOne(ctx context.Context, s *session, b *bake.Baker, r *
 		{Key: aws.String(key + ":fingerprint"), Value: aws.String(r.Fingerprint)},
 		{Key: aws.String(key + ":at"), Value: aws.String(at)},
 	}}); err != nil {
-		return fmt.Errorf("image %s: recording test %s's result (%s) on %s: %w", r.Image, r.Test, r.Result, r.AMI, err)
+		return errors.Join(fmt.Errorf("image %s: recording test %s's result (%s) on %s: %w", r.Image, r.Test, r.Result, r.AMI, err), cleanErr)
 	}
-	return nil
+	return cleanErr
 }
 
 // runTemplate runs a template test with packer: the AMI in the test's var,
 // the region and endpoint in the variables the sources use for them, as a
-// bake passes them, and the test's vars.
-func (o *testOptions) runTemplate(ctx context.Context, r *testRun, env []string, out io.Writer, e *env) error {
+// bake passes them, and the test's vars. testErr is the test's failure;
+// err is ami-bakery's own, in compatibility mode: a copy of the template
+// that could not be written or removed, or an AMI packer made that could
+// not be deleted.
+func (o *testOptions) runTemplate(ctx context.Context, s *session, r *testRun, env []string, out io.Writer, e *env) (testErr, err error) {
 	t, tmpl := r.test, r.template
 	sources := tmpl.AmazonSources()
 	bo := packer.BuildOptions{
@@ -351,9 +370,19 @@ func (o *testOptions) runTemplate(ctx context.Context, r *testRun, env []string,
 	if len(packer.WithoutRegion(sources)) > 0 {
 		bo.SetEnv = []string{"AWS_REGION=" + r.Region, "AWS_DEFAULT_REGION=" + r.Region}
 	}
-	_, err := packer.Build(ctx, bo)
+	if o.compat {
+		return o.runCompat(ctx, s, r, bo)
+	}
+	_, err = packer.Build(ctx, bo)
+	return testResult(err), nil
+}
+
+// testResult is a template test's failure given packer.Build's error: none
+// when packer succeeded, whether or not it made an AMI (with
+// skip_create_ami it makes none).
+func testResult(err error) error {
 	if errors.Is(err, packer.ErrNoArtifacts) || errors.Is(err, packer.ErrNoAMI) {
-		return nil // skip_create_ami: packer succeeded and made no AMI
+		return nil
 	}
 	return err
 }

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -26,6 +29,111 @@ var (
 // Result is what a successful packer build made.
 type Result struct {
 	Artifacts []Artifact
+	// Reported are the AMIs packer reported making (ReportedAMIs).
+	Reported []ReportedAMI
+}
+
+// ReportedAMI is an AMI that a packer build reported making.
+type ReportedAMI struct {
+	// Build is the build that made it, as packer names it in its output
+	// ("amazon-ebs", "amazon-ebs.main").
+	Build string
+	// Region is the AMI's region, from the build's artifact; "" when packer
+	// only announced the AMI as its builder created it, which is then in
+	// the build's region.
+	Region string
+	ID     string
+}
+
+// ReportedAMIs returns every AMI that the packer build which returned res
+// and err reported making, whether it succeeded, failed or was
+// interrupted: each region's AMI of its artifacts, and the AMIs its amazon
+// builders announced as they created them ("AMI: ami-...") but that no
+// artifact lists, because the build failed, was interrupted or killed
+// afterwards. Packer deletes an AMI it created when it is interrupted or a
+// later step of its builder fails, but not when it is killed or a
+// post-processor fails; a caller that must not keep an AMI deletes all of
+// these, tolerating those already gone.
+func ReportedAMIs(res *Result, err error) []ReportedAMI {
+	if res != nil {
+		return res.Reported
+	}
+	if be := (*BuildError)(nil); errors.As(err, &be) {
+		return be.Reported
+	}
+	return nil
+}
+
+// amiReporter watches a build's output for the AMIs its amazon builders
+// announce. Each announces an AMI right after the step line saying that it
+// creates or registers one: amazon-ebs "==> B: Creating AMI NAME from
+// instance i-..." then "    B: AMI: ami-..."; amazon-chroot,
+// amazon-instance and amazon-ebssurrogate "==> B: Registering the AMI..."
+// then "==> B: AMI: ami-...". The same text anywhere else, such as in a
+// provisioner's output, is not taken for an announcement.
+type amiReporter struct {
+	mu        sync.Mutex
+	creating  map[string]bool // builds whose last step line says they create an AMI
+	announced []ReportedAMI
+}
+
+var (
+	stepLineRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^==> (\S+): (.*)$`) })
+	messageLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s+(\S+): (.*)$`) })
+)
+
+func (a *amiReporter) line(l Line) {
+	re := stepLineRE()
+	switch l.Kind {
+	case KindSay:
+	case KindMessage:
+		re = messageLineRE()
+	default:
+		return
+	}
+	m := re.FindStringSubmatch(l.Text)
+	if m == nil {
+		return
+	}
+	build, text := m[1], strings.TrimSpace(m[2])
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if id, ok := strings.CutPrefix(text, "AMI: "); ok && isAMI(id) {
+		if a.creating[build] {
+			a.announced = append(a.announced, ReportedAMI{Build: build, ID: id})
+		}
+		return
+	}
+	if l.Kind == KindSay {
+		if a.creating == nil {
+			a.creating = map[string]bool{}
+		}
+		a.creating[build] = strings.HasPrefix(text, "Creating AMI ") || strings.HasPrefix(text, "Creating the AMI") ||
+			strings.HasPrefix(text, "Registering the AMI")
+	}
+}
+
+// reported returns the AMIs of artifacts, each region's, then those
+// announced that no artifact lists.
+func (a *amiReporter) reported(artifacts []Artifact) []ReportedAMI {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []ReportedAMI
+	seen := map[string]bool{}
+	for _, art := range artifacts {
+		for _, region := range slices.Sorted(maps.Keys(art.AMIs)) {
+			id := art.AMIs[region]
+			out = append(out, ReportedAMI{Build: art.Build, Region: region, ID: id})
+			seen[id] = true
+		}
+	}
+	for _, r := range a.announced {
+		if !seen[r.ID] {
+			out = append(out, r)
+			seen[r.ID] = true
+		}
+	}
+	return out
 }
 
 // AMIArtifacts returns the artifacts that are AMIs.
@@ -60,6 +168,9 @@ type BuildError struct {
 	// Tail is the last 20 lines of packer's output, standard output and
 	// standard error, as shown in Progress.
 	Tail []string
+	// Reported are the AMIs a build reported making before it failed
+	// (ReportedAMIs).
+	Reported []ReportedAMI
 }
 
 func (e *BuildError) Unwrap() error { return e.Err }

@@ -4,6 +4,7 @@ package packer
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 )
@@ -27,18 +28,32 @@ func build(ctx context.Context, o BuildOptions, drain time.Duration) (*Result, e
 		return nil, err
 	}
 	out := &output{w: o.Progress}
+	amis := &amiReporter{}
 	var artifacts []Artifact
 	err := run(ctx, o, command{
 		args: Args(o),
 		stdout: func(r io.Reader) (err error) {
-			artifacts, err = ParseMachineReadable(r, out.ui)
+			artifacts, err = parseMachineReadable(r, func(l Line) {
+				amis.line(l)
+				out.ui(l)
+			})
 			return err
 		},
 		out:   out,
 		drain: drain,
 	})
-	if err != nil {
-		return nil, err
+	var res *Result
+	if err == nil {
+		res, err = finish(o, out, artifacts)
 	}
-	return finish(o, out, artifacts)
+	// What packer reported, even when it failed: the caller may have to
+	// delete it.
+	reported := amis.reported(artifacts)
+	if res != nil {
+		res.Reported = reported
+	}
+	if be := (*BuildError)(nil); errors.As(err, &be) {
+		be.Reported = reported
+	}
+	return res, err
 }

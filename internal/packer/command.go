@@ -116,6 +116,28 @@ func versionAtLeast(line string, major, minor int) bool {
 	return ma > major || ma == major && mi >= minor
 }
 
+// KnowsSkipCreateAMI reports whether the packer whose version line is
+// version ("Packer v1.6.6", from Version) has amazon builders that know
+// skip_create_ami; ok is false when version names no version.
+//
+// The setting came with packer 1.7.0 (CHANGELOG 1.7.0: "builder/amazon:
+// Add skip_create_ami option", hashicorp/packer#10531); since then the
+// amazon builders live in packer-plugin-amazon, which was split from 1.7's
+// code and has it in every release. Before, the builders refuse the
+// template (unknown configuration key: '"skip_create_ami"').
+//
+// The version is the test, rather than running `packer validate` and
+// reading its error: one cheap call per run that cannot fail for any other
+// reason, decided before anything is launched, where validate would cost a
+// packer run per template, need every variable, and mix this refusal with
+// the template's other errors in text that packer does not promise to keep.
+func KnowsSkipCreateAMI(version string) (knows, ok bool) {
+	if versionRE().FindStringSubmatch(version) == nil {
+		return false, false
+	}
+	return versionAtLeast(version, 1, 7), true
+}
+
 // setEnv returns env with each "NAME=value" of set replacing every entry
 // of that name, in a new slice; env itself is not changed.
 func setEnv(env, set []string) []string {

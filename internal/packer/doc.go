@@ -9,6 +9,8 @@
 //     variables and the builders it saw. It never evaluates the template: it
 //     only reads what is written, so that ami-bakery can tell the user early
 //     that, for example, the fingerprint variable is not declared.
+//     CopyWithoutSkipCreateAMI writes the copy of a test template that a
+//     packer before 1.7.0 can run (KnowsSkipCreateAMI).
 //
 //   - Running packer. Build, Init and InitSupported run the real binary
 //     through one supervisor: without a shell, in its own process group,
@@ -20,7 +22,8 @@
 //
 //   - The machine-readable output. ParseMachineReadable turns the
 //     `timestamp,target,type,data...` lines that `-machine-readable` prints
-//     into human-readable progress lines and artifacts.
+//     into human-readable progress lines and artifacts; ReportedAMIs lists
+//     every AMI a build reported making, even one that failed.
 //
 // Packer's machine-readable UI cannot ask questions: in 1.6.6 the pauses of
 // -debug return at once and -on-error=ask answers its own question with

@@ -10,9 +10,19 @@ import (
 
 // InitSupported reports whether the packer in o has `packer init` (1.7.0
 // and later), by asking it its version, which it also returns ("Packer
-// v1.8.3"). `packer version` runs under the same supervision as Build; its
-// output is not shown in o.Progress.
+// v1.8.3").
 func InitSupported(ctx context.Context, o BuildOptions) (bool, string, error) {
+	v, err := Version(ctx, o)
+	if err != nil {
+		return false, "", err
+	}
+	return versionAtLeast(v, 1, 7), v, nil
+}
+
+// Version asks the packer in o its version and returns the first line it
+// prints ("Packer v1.6.6"). `packer version` runs under the same
+// supervision as Build; its output is not shown in o.Progress.
+func Version(ctx context.Context, o BuildOptions) (string, error) {
 	var lines []string
 	out := &output{} // not shown: only the error carries it
 	err := run(ctx, o, command{
@@ -22,13 +32,12 @@ func InitSupported(ctx context.Context, o BuildOptions) (bool, string, error) {
 		drain:  drainTimeout,
 	})
 	if err != nil {
-		return false, "", fmt.Errorf("asking packer its version: %w", err)
+		return "", fmt.Errorf("asking packer its version: %w", err)
 	}
-	v := ""
-	if len(lines) > 0 {
-		v = strings.TrimSpace(lines[0])
+	if len(lines) == 0 {
+		return "", nil
 	}
-	return versionAtLeast(v, 1, 7), v, nil
+	return strings.TrimSpace(lines[0]), nil
 }
 
 // Init runs `packer init` on o's template in o's directory, so that the

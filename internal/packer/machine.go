@@ -93,6 +93,16 @@ var amiBuilders = map[string]bool{
 // artifact-count that disagrees with the artifacts, output that ends in the
 // middle of a line (a crash), and the error of r itself.
 func ParseMachineReadable(r io.Reader, ui func(Line)) ([]Artifact, error) {
+	artifacts, err := parseMachineReadable(r, ui)
+	if err != nil {
+		return nil, err
+	}
+	return artifacts, nil
+}
+
+// parseMachineReadable is ParseMachineReadable, but returns the artifacts
+// that ended before an error too: packer reported them, whatever came next.
+func parseMachineReadable(r io.Reader, ui func(Line)) ([]Artifact, error) {
 	p := parser{ui: ui, open: map[artifactKey]*partial{}, counts: map[string]int{}, ended: map[string]int{}}
 	br := newLineReader(r)
 	for {
@@ -330,10 +340,7 @@ func (p *parser) finish() ([]Artifact, error) {
 			}
 		}
 	}
-	if p.err != nil {
-		return nil, p.err
-	}
-	return p.out, nil
+	return p.out, p.err
 }
 
 // parseAMIs reads "region:ami-id[,region:ami-id...]".

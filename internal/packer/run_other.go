@@ -17,6 +17,11 @@ func InitSupported(ctx context.Context, o BuildOptions) (bool, string, error) {
 	return false, "", errors.New("running packer: only supported on unix systems")
 }
 
+// Version needs Build's platform support; unix only.
+func Version(ctx context.Context, o BuildOptions) (string, error) {
+	return "", errors.New("running packer: only supported on unix systems")
+}
+
 // Init runs `packer init`; unix only.
 func Init(ctx context.Context, o BuildOptions) error {
 	return errors.New("running packer: only supported on unix systems")

@@ -54,9 +54,11 @@ type channelRun struct {
 }
 
 // openChannels loads the project and its selected images, refusing a
-// project without channels before any AWS call. With current, each
-// image's current AMI is looked up (PlanAll) and its tests fingerprinted.
-func (o *channelOptions) openChannels(ctx context.Context, cmd *cobra.Command, names []string, e *env, current bool) (*channelRun, error) {
+// project without channels before any AWS call (unless anyProject: a
+// single template, or a project without channels, will do). With
+// current, each image's current AMI is looked up (PlanAll) and its tests
+// fingerprinted.
+func (o *channelOptions) openChannels(ctx context.Context, cmd *cobra.Command, names []string, e *env, current, anyProject bool) (*channelRun, error) {
 	if err := o.out.Validate(); err != nil {
 		return nil, err
 	}
@@ -67,7 +69,7 @@ func (o *channelOptions) openChannels(ctx context.Context, cmd *cobra.Command, n
 	if err != nil {
 		return nil, err
 	}
-	if path == "" {
+	if path == "" && !anyProject {
 		return nil, usererr.WithHint(usererr.Usagef("%s needs a project file: channels are declared in bakery.hcl", cmd.Name()),
 			"declare channel \"NAME\" { ... } blocks in bakery.hcl (see docs/promoting.md) and run without --template")
 	}
@@ -75,7 +77,7 @@ func (o *channelOptions) openChannels(ctx context.Context, cmd *cobra.Command, n
 	if err != nil {
 		return nil, err
 	}
-	if len(ws.project.Channels) == 0 {
+	if len(ws.project.Channels) == 0 && !anyProject {
 		return nil, usererr.WithHint(usererr.Usagef("the project %s declares no channel", ws.project.Path),
 			"add channel \"staging\" {} (and more) to bakery.hcl; see docs/promoting.md")
 	}
@@ -248,7 +250,7 @@ func runPromote(ctx context.Context, cmd *cobra.Command, o *channelOptions, to s
 	if to == "" {
 		return usererr.Usagef("--to is required: name the channel to promote to")
 	}
-	r, err := o.openChannels(ctx, cmd, names, e, true)
+	r, err := o.openChannels(ctx, cmd, names, e, true, false)
 	if err != nil {
 		return err
 	}
@@ -408,7 +410,7 @@ func runRollback(ctx context.Context, cmd *cobra.Command, o *channelOptions, nam
 	if name == "" {
 		return usererr.Usagef("--channel is required: name the channel to roll back")
 	}
-	r, err := o.openChannels(ctx, cmd, names, e, false)
+	r, err := o.openChannels(ctx, cmd, names, e, false, false)
 	if err != nil {
 		return err
 	}

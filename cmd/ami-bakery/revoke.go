@@ -28,6 +28,9 @@ as rollback; then each AMI is tagged ami-bakery:revoked and deprecated. A
 channel with no such earlier promotion stops revoke before anything changes
 (exit 3): promote a good AMI to it first.
 
+A single template (--template), or a project without channels, has no
+channels to move: its AMIs are revoked all the same.
+
 bake never reuses a revoked AMI: for its definition it stops with exit 3,
 unless --rebuild-revoked. promote and rollback never move a channel to one.
 
@@ -51,7 +54,7 @@ parameters: the references prune reads) is printed on stderr.
 }
 
 func runRevoke(ctx context.Context, cmd *cobra.Command, o *channelOptions, targets []string, e *env) error {
-	r, err := o.openChannels(ctx, cmd, nil, e, false)
+	r, err := o.openChannels(ctx, cmd, nil, e, false, true)
 	if err != nil {
 		return err
 	}

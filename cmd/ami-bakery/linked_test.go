@@ -34,3 +34,26 @@ func TestBinaryDropsUnusedMethods(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryLeavesOutUnusedSDKPackages: the binary does not link the SDK's
+// config package, nor the SSO, SSO OIDC and Sign-In clients it brings for
+// its credential providers. Go initialises every linked package at every
+// start, used or not; theirs (endpoint tables, schemas) were about 7% of a
+// no-op's CPU (BENCHMARKS.md, issue 25). internal/awsclient builds the
+// configuration itself (loadConfig) and reads SSO and login profiles
+// through the AWS CLI.
+func TestBinaryLeavesOutUnusedSDKPackages(t *testing.T) {
+	goBin := testenv.Command(t, "go", "the Go toolchain lists the binary's packages")
+	out, err := exec.Command(goBin, "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%.2000s", err, out)
+	}
+	for _, pkg := range []string{
+		"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso",
+		"github.com/aws/aws-sdk-go-v2/service/ssooidc", "github.com/aws/aws-sdk-go-v2/service/signin",
+	} {
+		if regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(pkg) + `$`).Match(out) {
+			t.Errorf("the binary links %s", pkg)
+		}
+	}
+}

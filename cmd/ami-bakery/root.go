@@ -78,7 +78,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	interrupted, kill := h.interrupted, h.kill
 
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, kill: kill}
-	root := newRootCommand(e)
+	root := newRootCommandFor(e, args)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if cmd != nil {
@@ -163,7 +163,43 @@ func exitStatus(stderr io.Writer, err error) int {
 	return exitFailure
 }
 
+// subcommands make the subcommands, in the order --help lists them.
+var subcommands = []struct {
+	name string
+	make func(*env) *cobra.Command
+}{
+	{"bake", newBakeCommand}, {"plan", newPlanCommand}, {"diff", newDiffCommand}, {"graph", newGraphCommand},
+	{"lock", newLockCommand}, {"checksum", newChecksumCommand}, {"prune", newPruneCommand}, {"test", newTestCommand},
+	{"promote", newPromoteCommand}, {"rollback", newRollbackCommand}, {"revoke", newRevokeCommand},
+	{"version", newVersionCommand},
+}
+
+// newRootCommandFor is the command tree that runs args: when args name a
+// subcommand, the root with that subcommand alone, since making all of
+// them, with every flag, was 6.5% of a no-op's CPU (BENCHMARKS.md, issue
+// 25); anything else (help, completion, flags of the root, an unknown
+// command) gets the whole tree.
+func newRootCommandFor(e *env, args []string) *cobra.Command {
+	if len(args) > 0 {
+		for _, sub := range subcommands {
+			if sub.name == args[0] {
+				return newRoot(e, sub.make(e))
+			}
+		}
+	}
+	return newRootCommand(e)
+}
+
+// newRootCommand is the whole command tree.
 func newRootCommand(e *env) *cobra.Command {
+	subs := make([]*cobra.Command, len(subcommands))
+	for i, sub := range subcommands {
+		subs[i] = sub.make(e)
+	}
+	return newRoot(e, subs...)
+}
+
+func newRoot(e *env, subs ...*cobra.Command) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "ami-bakery",
 		Short: "Idempotent Packer AMI builds: return the AMI for this definition, building it only when it changed",
@@ -210,7 +246,7 @@ original ami-bakery did.` + exitHelp,
 	// instead of 16 MB, and 4 to 7 MB more resident memory on every run
 	// (TestBinaryDropsUnusedMethods).
 	root.Flags().BoolP("version", "v", false, "version for ami-bakery")
-	root.AddCommand(newBakeCommand(e), newPlanCommand(e), newDiffCommand(e), newGraphCommand(e), newLockCommand(e), newChecksumCommand(e), newPruneCommand(e), newTestCommand(e), newPromoteCommand(e), newRollbackCommand(e), newRevokeCommand(e), newVersionCommand(e))
+	root.AddCommand(subs...)
 	options.RegisterCompletions(root)
 	return root
 }

@@ -1,6 +1,8 @@
 // Package awsclient builds AWS clients from the standard AWS configuration
-// (environment, shared config and credential files, SSO, web identity,
-// instance roles) and explains the errors a user can fix.
+// (environment, shared config and credential files, roles, web identity,
+// container and instance roles; SSO and console login through the AWS CLI),
+// read as the SDK's default chain reads it (loadConfig), and explains the
+// errors a user can fix.
 //
 // One Factory loads the configuration once and hands out clients per service
 // and region, made only when a command needs them and cached: EC2, STS, SSM
@@ -33,7 +35,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -91,7 +92,7 @@ type Factory struct {
 // clientKey names a cached client.
 type clientKey struct{ service, region string }
 
-// New loads the AWS configuration.
+// New loads the AWS configuration (loadConfig: the SDK's default chain).
 func New(ctx context.Context, o Options) (*Factory, error) {
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = 10
@@ -105,7 +106,7 @@ func New(ctx context.Context, o Options) (*Factory, error) {
 	if o.ReportAfter == 0 {
 		o.ReportAfter = DefaultReportAfter
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+	cfg, err := loadConfig(func() aws.Retryer {
 		return retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = o.MaxAttempts
 			so.MaxBackoff = o.MaxBackoff
@@ -113,7 +114,7 @@ func New(ctx context.Context, o Options) (*Factory, error) {
 			// client-side token bucket turn it into hard failures.
 			so.RateLimiter = ratelimit.None
 		})
-	}))
+	})
 	if err != nil {
 		return nil, usererr.WithHint(fmt.Errorf("loading the AWS configuration: %w", err),
 			"check AWS_PROFILE and ~/.aws/config")

@@ -54,7 +54,8 @@ type refs map[string][]string
 // amiID is an AMI id anywhere in a text: inside an ARN
 // (arn:aws:ec2:REGION::image/ami-...), after "image_id=", before ";", in a
 // URL query, before a CR or a TAB. Matching too much only keeps more.
-var amiID = regexp.MustCompile(`ami-[0-9a-f]{8,17}`)
+// Compiled on first use: every command would pay for it at start.
+var amiID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`ami-[0-9a-f]{8,17}`) })
 
 // readRefs reads every source in region at once. Any error fails it.
 func readRefs(ctx context.Context, c Clients, region string, sources []Source) (refs, error) {
@@ -63,7 +64,7 @@ func readRefs(ctx context.Context, c Clients, region string, sources []Source) (
 	use := func(ami, why string) {
 		mu.Lock()
 		defer mu.Unlock()
-		for _, id := range amiID.FindAllString(ami, -1) {
+		for _, id := range amiID().FindAllString(ami, -1) {
 			if !slices.Contains(r[id], why) {
 				r[id] = append(r[id], why)
 			}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -151,6 +152,9 @@ func (d destination) stage(data []byte) (Staged, error) {
 	case appendTo:
 		return &writeOnce{d: d, data: data}, nil
 	}
+	if d.holds(data) {
+		return unchanged{}, nil
+	}
 	f, err := os.CreateTemp(filepath.Dir(d.path), "."+filepath.Base(d.path)+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("writing %s: %w", d.given, err)
@@ -175,6 +179,26 @@ func (d destination) stage(data []byte) (Staged, error) {
 	}
 	return &renameOnce{d: d, tmp: tmp}, nil
 }
+
+// holds reports whether the file to replace is a regular file with these
+// very bytes already (its mode too): a rerun that would write the same
+// result writes nothing, and skips the fsync a replacement needs.
+func (d destination) holds(data []byte) bool {
+	fi, err := os.Lstat(d.path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(data)) || fi.Mode().Perm() != d.perm {
+		return false
+	}
+	old, err := os.ReadFile(d.path)
+	return err == nil && bytes.Equal(old, data)
+}
+
+// unchanged is a staged replacement of a file that holds the result
+// already: nothing to do.
+type unchanged struct{}
+
+func (unchanged) late() bool                   { return false }
+func (unchanged) Abort()                       {}
+func (unchanged) Commit(context.Context) error { return nil }
 
 // renameOnce is a staged atomic replacement: a complete temporary file.
 type renameOnce struct {

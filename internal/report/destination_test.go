@@ -3,6 +3,7 @@
 package report
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,46 @@ func TestReplaceIsAtomic(t *testing.T) {
 	}
 	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want the replaced file's 0600", fi.Mode().Perm())
+	}
+}
+
+// TestSameResultNotRewritten: a file that holds the result already is left
+// as it is (the no-op pays no temporary file and fsync); one that differs
+// in a byte or in its mode is replaced.
+func TestSameResultNotRewritten(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, ".ami_id.json")
+	if err := writeAll(Sinks(SinkOptions{OutputFile: p}), sample); err != nil {
+		t.Fatal(err)
+	}
+	inode := func() uint64 {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	first := inode()
+	if err := writeAll(Sinks(SinkOptions{OutputFile: p}), sample); err != nil {
+		t.Fatal(err)
+	}
+	if inode() != first {
+		t.Error("the same result replaced the file")
+	}
+	raw, _ := os.ReadFile(p)
+	os.WriteFile(p, append(bytes.Clone(raw[:len(raw)-2]), 'x', '\n'), 0o644)
+	if err := writeAll(Sinks(SinkOptions{OutputFile: p}), sample); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != string(raw) {
+		t.Errorf("a changed file was not replaced: %q", got)
+	}
+	os.Chmod(p, 0o600)
+	if err := writeAll(Sinks(SinkOptions{OutputFile: p}), sample); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want the file's own 0600 kept", fi.Mode().Perm())
 	}
 }
 

@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMachineReadable$$' -fuzztime $(FUZZTIME) ./internal/packer
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadTemplate$$' -fuzztime $(FUZZTIME) ./internal/packer
 	$(GO) test -run '^$$' -fuzz '^FuzzPrune$$' -fuzztime $(FUZZTIME) ./internal/prune
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckers$$' -fuzztime $(FUZZTIME) ./cmd/ami-bakery/options
 
 demo: deps build
 	scripts/demo.sh

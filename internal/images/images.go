@@ -18,11 +18,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -101,13 +99,16 @@ type Query struct {
 	Name string
 }
 
-// accountID and imageID (resolve.go) are compiled on first use: at
-// package init, {12} and {8,17} cost every run 16 kB, version included.
-var accountID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{12}$`) })
+// isAccountID reports whether s is an account id: 12 digits. A loop, not
+// a regexp: compiling ^[0-9]{12}$ was a visible share of the no-op's CPU
+// (issue 25).
+func isAccountID(s string) bool {
+	return len(s) == 12 && strings.Trim(s, "0123456789") == ""
+}
 
 // ValidOwner reports whether s is an owner EC2 accepts in DescribeImages.
 func ValidOwner(s string) bool {
-	return s == "self" || s == "amazon" || s == "aws-marketplace" || accountID().MatchString(s)
+	return s == "self" || s == "amazon" || s == "aws-marketplace" || isAccountID(s)
 }
 
 // Match is the result of a lookup: the AMI to use, if any, and a pending
@@ -210,7 +211,7 @@ var lookupStates = []string{ // 3: BatchSize counts them
 // checkAccount refuses a lookup among "self" whose account is unknown:
 // without it, the owner of what EC2 returns could not be checked again.
 func checkAccount(owners []string, account string) error {
-	if slices.Contains(owners, "self") && !accountID().MatchString(account) {
+	if slices.Contains(owners, "self") && !isAccountID(account) {
 		return fmt.Errorf("looking up images: the caller's account id is unknown (%q), so images owned by \"self\" cannot be checked", account)
 	}
 	return nil

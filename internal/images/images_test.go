@@ -3,6 +3,7 @@ package images
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -292,5 +293,15 @@ func TestEnsureTags(t *testing.T) {
 	keys, _ = EnsureTags(context.Background(), r, im, map[string]string{"a": "1"})
 	if keys != nil || r.got != nil {
 		t.Errorf("nothing to write, but wrote %v", keys)
+	}
+}
+
+// TestIsAccountID: the loop accepts what ^[0-9]{12}$ does.
+func TestIsAccountID(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9]{12}$`)
+	for _, s := range []string{"", "123456789012", "12345678901", "1234567890123", "12345678901a", " 23456789012", "１23456789012", "000000000000"} {
+		if got, want := isAccountID(s), re.MatchString(s); got != want {
+			t.Errorf("isAccountID(%q) = %v, want %v", s, got, want)
+		}
 	}
 }

@@ -53,7 +53,7 @@ func (c *Copies) validate(regions []string) error {
 	for _, rk := range c.KMSKeys {
 		region, key, ok := strings.Cut(strings.TrimSpace(rk), "=")
 		switch {
-		case !ok || !regionRE().MatchString(region) || !kmsKeyRE().MatchString(key):
+		case !ok || !validRegion(region) || !kmsKeyRE().MatchString(key):
 			return usererr.WithHint(usererr.Usagef("invalid --kms-key %q", rk),
 				"write it as REGION=KEY, e.g. --kms-key eu-west-1=alias/amis or --kms-key eu-west-1=arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
 		case !slices.Contains(regions, region):

@@ -52,3 +52,44 @@ func TestTagKeyChars(t *testing.T) {
 		}
 	}
 }
+
+// checkers are the loops that stand for patterns, with the patterns.
+var checkers = []struct {
+	name    string
+	check   func(string) bool
+	pattern *regexp.Regexp
+}{
+	{"validRegion", validRegion, regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)},
+	{"validVarName", validVarName, regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)},
+}
+
+var checkerSeeds = []string{
+	"", "us-east-1", "eu-west-12", "us-gov-west-1", "us-iso-east-1", "us-isob-east-1", "us-isobb-east-1",
+	"us-east-123", "us-east-", "us-east", "use-east-1", "u-east-1", "US-east-1", "us-gov-1", "us--east-1",
+	"us-east-1-", "-us-east-1", "us-gov-iso-east-1", "us-ISO-east-1", "us-iso1-east-1", "cn-north-1", "ap-southeast-5",
+	"source_ami", "_x", "x-y_1", "1x", "-x", "a b", "a.b", "é", "A", "_", "z9-",
+}
+
+// TestCheckersAgreeWithPatterns: each loop accepts what its pattern does.
+func TestCheckersAgreeWithPatterns(t *testing.T) {
+	for _, c := range checkers {
+		for _, s := range checkerSeeds {
+			if got, want := c.check(s), c.pattern.MatchString(s); got != want {
+				t.Errorf("%s(%q) = %v, the pattern says %v", c.name, s, got, want)
+			}
+		}
+	}
+}
+
+func FuzzCheckers(f *testing.F) {
+	for _, s := range checkerSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, c := range checkers {
+			if got, want := c.check(s), c.pattern.MatchString(s); got != want {
+				t.Errorf("%s(%q) = %v, the pattern says %v", c.name, s, got, want)
+			}
+		}
+	})
+}

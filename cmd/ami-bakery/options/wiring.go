@@ -46,7 +46,7 @@ func (w *Wiring) Validate(d *Definition) error {
 		{"fingerprint-var", w.FingerprintVar}, {"region-var", w.RegionVar},
 		{"subnet-var", w.SubnetVar}, {"endpoint-var", w.EndpointVar},
 	} {
-		if (f.v != "" || f.flag == "fingerprint-var") && !varName().MatchString(f.v) {
+		if (f.v != "" || f.flag == "fingerprint-var") && !validVarName(f.v) {
 			return flagErr(f.flag, usererr.WithHint(usererr.Usagef("invalid --%s %q", f.flag, f.v),
 				"a packer variable name is letters, digits, _ and -, not starting with a digit"))
 		}

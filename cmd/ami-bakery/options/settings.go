@@ -250,6 +250,7 @@ func validRegion(s string) bool {
 	}
 	return true
 }
+
 var roleRE = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 })

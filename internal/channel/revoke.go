@@ -73,7 +73,10 @@ func PlanRevoke(ctx context.Context, imgs []*Image, channels []*Channel, targets
 			}
 		}
 	}
-	// Descendants, image by image down the graph.
+	// Descendants, image by image down the graph: an AMI built from any
+	// AMI taken back so far. Not only from those found as the parent
+	// image's: an AMI without an image tag is found as the first image's
+	// whose search it matches, which need not be the image it is of.
 	for _, img := range imgs {
 		if img.Parent == "" {
 			continue
@@ -81,7 +84,7 @@ func PlanRevoke(ctx context.Context, imgs []*Image, channels []*Channel, targets
 		for _, region := range img.Regions {
 			var parents []string
 			for _, r := range rv.AMIs {
-				if r.Region == region && r.Image == img.Parent {
+				if r.Region == region {
 					parents = append(parents, r.AMI)
 				}
 			}

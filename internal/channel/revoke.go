@@ -102,11 +102,9 @@ func PlanRevoke(ctx context.Context, imgs []*Image, channels []*Channel, targets
 	if len(rv.AMIs) == 0 {
 		return nil, usererr.Usagef("revoking %s: no AMI of the project's images has it in their regions", strings.Join(targets, ", "))
 	}
-	// Every channel holding one of them goes back.
+	// Every channel holding one of them goes back: any image's, as a
+	// channel may hold another image's AMI (someone wrote it there).
 	for _, img := range imgs {
-		if !slices.ContainsFunc(rv.AMIs, func(r Revoked) bool { return r.Image == img.Name }) {
-			continue
-		}
 		for _, ch := range channels {
 			for _, region := range img.Regions {
 				hist, err := Read(ctx, img.SSM(region), img.Param(ch))

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/ami-bakery/ami-bakery/internal/awsemu"
 	"github.com/ami-bakery/ami-bakery/internal/bake"
@@ -47,6 +51,18 @@ func (f *revokeFixture) ami(tags map[string]string) string {
 	return id
 }
 
+// promote writes the AMIs to image's staging parameter, one version each.
+func (f *revokeFixture) promote(image string, amis ...string) {
+	f.t.Helper()
+	for _, ami := range amis {
+		_, err := f.s.SSM(awsemu.DefaultAccount, revokeRegion).PutParameter(f.ctx, &ssm.PutParameterInput{Name: aws.String(f.ch.Param("shop", image)),
+			Value: aws.String(ami), Type: "String", DataType: aws.String("aws:ec2:image"), Overwrite: aws.Bool(true), Description: aws.String("ami-bakery promote fp=x")})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
 func (f *revokeFixture) plan(target string) *Revocation {
 	f.t.Helper()
 	rv, err := PlanRevoke(f.ctx, f.imgs, []*Channel{f.ch}, []string{target}, f.s.Now())
@@ -71,5 +87,32 @@ func TestRevokeDescendantsOfAnUntaggedAMI(t *testing.T) {
 	}
 	if !slices.Contains(got, app) || !slices.Contains(got, web) {
 		t.Errorf("revoking %s takes back %v, want it and %s, built from it", app, got, web)
+	}
+}
+
+// A channel of one image may hold another image's AMI (someone wrote it
+// there): revoking that AMI must take it out of that channel too. Found by
+// TestChannelProperty.
+func TestRevokeAnotherImagesAMIInAChannel(t *testing.T) {
+	f := newRevokeFixture(t)
+	good := f.ami(map[string]string{"ami_config_checksum": "a1", bake.TagImage: "app"})
+	bad := f.ami(map[string]string{"ami_config_checksum": "b1", bake.TagImage: "base"})
+	f.promote("app", good, bad)
+	rv := f.plan(bad)
+	if len(rv.Moves) != 1 || rv.Moves[0].Image != "app" || rv.Moves[0].AMI != good {
+		t.Fatalf("revoking %s: moves %+v, want app's staging back to %s", bad, rv.Moves, good)
+	}
+	if err := (&Writer{Timeout: time.Second, Poll: time.Millisecond}).Apply(f.ctx, rv.Moves); err != nil {
+		t.Fatal(err)
+	}
+	if err := Revoke(f.ctx, f.imgs, rv.AMIs, f.s.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Read(f.ctx, f.s.SSM(awsemu.DefaultAccount, revokeRegion), f.ch.Param("shop", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head, _ := h.Head(); head.AMI != good {
+		t.Errorf("app's staging holds %s after the revoke, want %s", head.AMI, good)
 	}
 }

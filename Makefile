@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMachineReadable$$' -fuzztime $(FUZZTIME) ./internal/packer
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadTemplate$$' -fuzztime $(FUZZTIME) ./internal/packer
 	$(GO) test -run '^$$' -fuzz '^FuzzPrune$$' -fuzztime $(FUZZTIME) ./internal/prune
+	$(GO) test -run '^$$' -fuzz '^FuzzChannels$$' -fuzztime $(FUZZTIME) ./internal/channel
 
 demo: deps build
 	scripts/demo.sh

@@ -50,12 +50,12 @@ import (
 
 var (
 	seedFlag  = flag.String("seed", "", "run TestChannelProperty on this seed only (also AMI_BAKERY_CHANNEL_SEED)")
-	seedsFlag = flag.Int("seeds", 0, "run TestChannelProperty on this many seeds (default 150, -short 30), to hunt longer")
+	seedsFlag = flag.Int("seeds", 0, "run TestChannelProperty on this many seeds (default 200, -short 30), to hunt longer")
 )
 
 // propertySeeds is how many fixed seeds TestChannelProperty runs (-short:
 // fewer).
-const propertySeeds = 150
+const propertySeeds = 200
 
 func TestChannelProperty(t *testing.T) {
 	if s := cmp.Or(*seedFlag, os.Getenv("AMI_BAKERY_CHANNEL_SEED")); s != "" {
@@ -171,14 +171,18 @@ func checkWorld(t *testing.T, seed uint64) {
 	})
 	w.build()
 	w.checkHistories("the world as made")
-	w.promote()
-	w.checkHistories("after promote")
+	for range 1 + w.rng.IntN(2) {
+		w.promote()
+		w.checkHistories("after promote")
+	}
 	for range 1 + w.rng.IntN(2) {
 		w.rollback()
 		w.checkHistories("after rollback")
 	}
-	w.revoke()
-	w.checkHistories("after revoke")
+	for range 1 + w.rng.IntN(2) {
+		w.revoke()
+		w.checkHistories("after revoke")
+	}
 	w.rollback()
 	w.checkHistories("after the last rollback")
 }
@@ -281,7 +285,7 @@ func (w *world) build() {
 
 func (w *world) makeImages() {
 	names := []string{"base", "app", "web"}
-	for i := range 1 + w.rng.IntN(3) {
+	for i := range []int{1, 2, 2, 3, 3}[w.rng.IntN(5)] {
 		name := names[i]
 		img := &Image{Name: name, TagKey: propTagKey, Trusted: []string{ownAcct, trustedAcct}, Current: map[string]string{}, Tests: map[string]string{}}
 		switch i {
@@ -370,8 +374,8 @@ func (w *world) makeAMI(img *Image, r, def string) {
 	case w.chance(w.bad / 2):
 		a.fp = w.defs[img.Name][w.rng.IntN(len(w.defs[img.Name]))] // mislabelled
 	}
-	if w.chance(w.bad / 3) {
-		a.imageTag = ""
+	if w.chance(w.bad) {
+		a.imageTag = "" // made before ami-bakery wrote one
 	}
 	if img.Parent != "" && !w.chance(w.bad/2) {
 		if p := w.pickAMI(w.amisOf(img.Parent, r, "")); p != nil {
@@ -402,9 +406,11 @@ func (w *world) makeAMI(img *Image, r, def string) {
 	}
 	a.shared = slices.Clone(launchAccts)
 	if w.chance(w.bad) {
-		a.shared = w.subset(launchAccts)
+		a.shared = [][]string{nil, launchAccts[:1], launchAccts[:1], launchAccts[1:]}[w.rng.IntN(4)]
 	}
-	a.public = w.chance(0.03)
+	if a.public = w.chance(0.1); a.public && w.rng.IntN(2) == 0 {
+		a.shared = nil // public is enough
+	}
 
 	tags := map[string]string{}
 	if a.imageTag != "" {
@@ -462,7 +468,7 @@ func (w *world) makeChannels() {
 	}
 	prod := &Channel{Name: "prod", From: "staging", Parameter: DefaultParameter, Keep: w.rng.IntN(3),
 		Soak:     []time.Duration{0, 30 * time.Minute, 2 * time.Hour, 24 * time.Hour}[w.rng.IntN(4)],
-		Requires: w.subset(testNames), Accounts: w.subset(launchAccts)}
+		Requires: w.subset(testNames), Accounts: [][]string{nil, launchAccts[:1], launchAccts, launchAccts}[w.rng.IntN(4)]}
 	w.chans = []*Channel{staging, prod}
 }
 
@@ -495,7 +501,7 @@ func (w *world) makeHistories() {
 		}
 		st := live[w.rng.IntN(len(live))]
 		st.left--
-		switch n := w.rng.IntN(10); {
+		switch n := w.rng.IntN(11); {
 		case n < 6: // a promotion of one definition
 			if w.rng.IntN(4) > 0 {
 				st.def = (st.def + 1) % len(w.defs[st.img.Name])
@@ -509,6 +515,9 @@ func (w *world) makeHistories() {
 				a := w.pickAMI(w.amisOf(st.img.Name, r, def))
 				if w.chance(w.bad) {
 					a = w.pickAMI(w.amisOf(st.img.Name, r, ""))
+					if w.chance(0.3) { // even another image's
+						a = w.pickAMI(w.inRegion(r))
+					}
 				}
 				if a != nil {
 					w.write(pkey{st.img.Name, st.ch.Name, r}, a, "ami-bakery promote fp="+a.fp+note, w.rng.IntN(3) > 0)
@@ -520,7 +529,7 @@ func (w *world) makeHistories() {
 					continue
 				}
 				a := w.pickAMI(w.amisOf(st.img.Name, r, ""))
-				if w.chance(0.2) {
+				if w.chance(0.35) {
 					a = w.pickAMI(w.inRegion(r))
 				}
 				if a != nil {
@@ -554,7 +563,7 @@ func (w *world) makeHistories() {
 		}
 		w.advance([]time.Duration{0, time.Duration(1+w.rng.IntN(59)) * time.Minute, time.Duration(1+w.rng.IntN(10)) * time.Hour}[w.rng.IntN(3)])
 	}
-	if w.chance(0.1) {
+	if w.chance(0.15) {
 		w.fill()
 	}
 }
@@ -1050,7 +1059,7 @@ func (w *world) apply(moves []*Move, what string) bool {
 			writes++
 		}
 	}
-	if writes == 0 || w.rng.IntN(3) > 0 {
+	if writes == 0 || w.rng.IntN(2) > 0 {
 		w.mustApply(moves, what)
 		return true
 	}
@@ -1172,8 +1181,18 @@ func (w *world) revoke() {
 		if target = w.value(k); target == "" {
 			target = w.order[w.rng.IntN(len(w.order))].id
 		}
-	case n < 6:
+	case n < 5:
 		target = w.order[w.rng.IntN(len(w.order))].id
+	case n < 7: // a parent
+		var parents []string
+		for _, a := range w.order {
+			if a.parent != "" {
+				parents = append(parents, a.parent)
+			}
+		}
+		if len(parents) > 0 {
+			target = parents[w.rng.IntN(len(parents))]
+		}
 	case n < 9:
 		img := w.imgs[w.rng.IntN(len(w.imgs))]
 		target = w.defs[img.Name][w.rng.IntN(len(w.defs[img.Name]))]

@@ -41,6 +41,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadTemplate$$' -fuzztime $(FUZZTIME) ./internal/packer
 	$(GO) test -run '^$$' -fuzz '^FuzzPrune$$' -fuzztime $(FUZZTIME) ./internal/prune
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckers$$' -fuzztime $(FUZZTIME) ./cmd/ami-bakery/options
+	$(GO) test -run '^$$' -fuzz '^FuzzChannels$$' -fuzztime $(FUZZTIME) ./internal/channel
 
 demo: deps build
 	scripts/demo.sh

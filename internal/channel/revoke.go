@@ -73,7 +73,10 @@ func PlanRevoke(ctx context.Context, imgs []*Image, channels []*Channel, targets
 			}
 		}
 	}
-	// Descendants, image by image down the graph.
+	// Descendants, image by image down the graph: an AMI built from any
+	// AMI taken back so far. Not only from those found as the parent
+	// image's: an AMI without an image tag is found as the first image's
+	// whose search it matches, which need not be the image it is of.
 	for _, img := range imgs {
 		if img.Parent == "" {
 			continue
@@ -81,7 +84,7 @@ func PlanRevoke(ctx context.Context, imgs []*Image, channels []*Channel, targets
 		for _, region := range img.Regions {
 			var parents []string
 			for _, r := range rv.AMIs {
-				if r.Region == region && r.Image == img.Parent {
+				if r.Region == region {
 					parents = append(parents, r.AMI)
 				}
 			}
@@ -99,11 +102,9 @@ func PlanRevoke(ctx context.Context, imgs []*Image, channels []*Channel, targets
 	if len(rv.AMIs) == 0 {
 		return nil, usererr.Usagef("revoking %s: no AMI of the project's images has it in their regions", strings.Join(targets, ", "))
 	}
-	// Every channel holding one of them goes back.
+	// Every channel holding one of them goes back: any image's, as a
+	// channel may hold another image's AMI (someone wrote it there).
 	for _, img := range imgs {
-		if !slices.ContainsFunc(rv.AMIs, func(r Revoked) bool { return r.Image == img.Name }) {
-			continue
-		}
 		for _, ch := range channels {
 			for _, region := range img.Regions {
 				hist, err := Read(ctx, img.SSM(region), img.Param(ch))

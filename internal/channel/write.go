@@ -30,6 +30,11 @@ type Move struct {
 	History History
 	// Version is the version written (Apply sets it).
 	Version int64
+
+	// written counts the versions this run wrote to Param (the move, then
+	// its put-back): each pushed one more of History's oldest out of
+	// SSM's 100.
+	written int
 }
 
 // Noop reports whether the channel holds the AMI already: a rerun writes
@@ -134,10 +139,12 @@ func (w *Writer) undo(ctx context.Context, done []*Move) error {
 
 // write writes one version and labels it with its fingerprint. A
 // parameter at SSM's 100 versions whose oldest is labelled cannot take
-// another, so that version's labels are removed first.
+// another, so that version's labels are removed first. The oldest is the
+// first version of History that this run's writes have not pushed out
+// already: putting back a move at 100 versions finds the next one.
 func (w *Writer) write(ctx context.Context, m *Move, ami, fp, kind, note string) (int64, error) {
-	if len(m.History.Versions) >= maxVersions {
-		if oldest := m.History.Versions[0]; len(oldest.Labels) > 0 {
+	if n := len(m.History.Versions) + m.written; n >= maxVersions && n-maxVersions < len(m.History.Versions) {
+		if oldest := m.History.Versions[n-maxVersions]; len(oldest.Labels) > 0 {
 			if _, err := m.Client.UnlabelParameterVersion(ctx, &ssm.UnlabelParameterVersionInput{
 				Name: aws.String(m.Param), ParameterVersion: aws.Int64(oldest.Number), Labels: oldest.Labels,
 			}); err != nil {
@@ -147,6 +154,9 @@ func (w *Writer) write(ctx context.Context, m *Move, ami, fp, kind, note string)
 	}
 	w.log("writing %s in %s: %s (%s)", m.Param, m.Region, ami, kind)
 	v, err := report.PutImageParameter(ctx, m.Client, m.Region, m.Param, ami, description(kind, fp, note), w.Timeout, w.Poll)
+	if v != 0 {
+		m.written++
+	}
 	if err != nil {
 		return v, err
 	}

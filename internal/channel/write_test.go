@@ -3,6 +3,7 @@ package channel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +17,8 @@ import (
 
 const region = "us-east-1"
 
-// world is an emulator with one account's SSM client and two images.
-func world(t *testing.T) (*awsemu.TestServer, *ssm.Client, []string) {
+// twoImages is an emulator with one account's SSM client and two images.
+func twoImages(t *testing.T) (*awsemu.TestServer, *ssm.Client, []string) {
 	t.Helper()
 	s := awsemu.NewTestServer(t)
 	var ids []string
@@ -65,7 +66,7 @@ func move(t *testing.T, c *ssm.Client, param, ami string) *Move {
 // not overwritten: the move is refused, and what was written before it is
 // put back.
 func TestApplyRechecks(t *testing.T) {
-	_, c, ids := world(t)
+	_, c, ids := twoImages(t)
 	put(t, c, "/x", ids[0])
 	first, second := move(t, c, "/new", ids[1]), move(t, c, "/x", ids[1])
 	put(t, c, "/x", ids[0]) // the same value, a new version
@@ -85,7 +86,7 @@ func TestApplyRechecks(t *testing.T) {
 // A fault on the last write puts back every parameter written before it;
 // a rerun without the fault writes, and the one after writes nothing.
 func TestApplyAllOrNothing(t *testing.T) {
-	s, c, ids := world(t)
+	s, c, ids := twoImages(t)
 	put(t, c, "/x", ids[0])
 	plan := func() []*Move {
 		return []*Move{move(t, c, "/x", ids[1]), move(t, c, "/y", ids[1]), move(t, c, "/z", ids[0])}
@@ -116,5 +117,54 @@ func TestApplyAllOrNothing(t *testing.T) {
 	h, _ = Read(context.Background(), c, "/y")
 	if head, _ := h.Head(); head.Kind != KindPromote || head.Fingerprint != "f"+ids[1] || len(head.Labels) != 1 || head.Labels[0] != Label("f"+ids[1]) {
 		t.Errorf("/y's head: %+v, want a promotion labelled with its fingerprint", head)
+	}
+}
+
+// A promotion of a parameter at SSM's 100 versions, whose two oldest are
+// labelled, fails on its last step and is put back: the put-back must make
+// room again, by unlabelling the version that is now the oldest (the
+// promotion pushed the first one out), not the one already gone. Found by
+// TestChannelProperty.
+func TestPutBackAtHundredVersions(t *testing.T) {
+	const region, param = "us-east-1", "/ami-bakery/shop/app/prod"
+	s := awsemu.NewTestServer(t)
+	ctx := context.Background()
+	c := s.SSM(awsemu.DefaultAccount, region)
+	var amis []string
+	for i := range 2 {
+		id, err := s.PutImage(awsemu.DefaultAccount, region, awsemu.ImageSpec{Name: fmt.Sprintf("app-%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		amis = append(amis, id)
+	}
+	for range 100 {
+		if _, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(param), Value: aws.String(amis[0]), Type: "String",
+			DataType: aws.String("aws:ec2:image"), Overwrite: aws.Bool(true)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for v, label := range map[int64]string{1: "first", 2: "second"} {
+		if _, err := c.LabelParameterVersion(ctx, &ssm.LabelParameterVersionInput{Name: aws.String(param), ParameterVersion: aws.Int64(v), Labels: []string{label}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := Read(ctx, c, param)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Move{Image: "app", Channel: "prod", Region: region, Param: param, Client: c, AMI: amis[1], Fingerprint: "abc", Kind: KindPromote, History: h}
+	// The promotion's label fails, after its version was written.
+	s.SetFaults(awsemu.Faults{Rate: 1, Codes: []string{"AccessDeniedException"}, Actions: []string{"LabelParameterVersion"}, Times: 1})
+	err = (&Writer{Timeout: time.Second, Poll: time.Millisecond}).Apply(ctx, []*Move{m})
+	if err == nil || !strings.Contains(err.Error(), "were put back") {
+		t.Fatalf("Apply = %v, want the failure and everything put back", err)
+	}
+	out, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(param)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(out.Parameter.Value); got != amis[0] {
+		t.Errorf("%s holds %s after the put-back, want %s as before", param, got, amis[0])
 	}
 }

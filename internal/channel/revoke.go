@@ -28,6 +28,10 @@ type Revoked struct {
 	// Already is set when an earlier revoke tagged it.
 	Already bool `json:"already,omitempty"`
 
+	// Owner is the AMI's account: only an AMI of the caller's own account
+	// is deprecated; another's is tagged, which its lookups here see.
+	Owner string `json:"owner"`
+
 	deprecated bool // deprecated already (at or before now)
 }
 
@@ -203,16 +207,21 @@ func findImages(ctx context.Context, img *Image, region, filter string, values [
 }
 
 func revokedOf(img *Image, region string, im types.Image, why string, now time.Time) Revoked {
-	r := Revoked{Image: img.Name, Region: region, AMI: aws.ToString(im.ImageId), Fingerprint: tag(im, img.TagKey), Why: why, Already: tag(im, TagRevoked) != ""}
+	r := Revoked{Image: img.Name, Region: region, AMI: aws.ToString(im.ImageId), Fingerprint: tag(im, img.TagKey), Why: why, Already: tag(im, TagRevoked) != "", Owner: aws.ToString(im.OwnerId)}
 	if t, err := time.Parse(time.RFC3339, aws.ToString(im.DeprecationTime)); err == nil && !t.After(now.Add(time.Minute)) {
 		r.deprecated = true
+	}
+	if r.Owner != img.Trusted[0] {
+		r.deprecated = true // only its owner may; its tag, ours, is what our lookups read
 	}
 	return r
 }
 
 // Revoke tags each AMI TagRevoked (unless an earlier revoke did) and
 // deprecates it (from a minute on: EC2 refuses a time in the past), in
-// its image's account. Run it after the channel moves: a channel never
+// its image's account; another account's AMI (a trusted owner's) is only
+// tagged: EC2 lets only the owner deprecate it, and the tag, visible to
+// this account, is what its lookups read. Run it after the channel moves: a channel never
 // holds an AMI marked revoked while this runs. It goes on past a failure
 // and returns every error.
 func Revoke(ctx context.Context, imgs []*Image, amis []Revoked, now time.Time) error {

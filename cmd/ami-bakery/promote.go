@@ -137,6 +137,7 @@ func channelImages(ctx context.Context, ws *workset, s *session, plans []*bake.P
 			EC2:   func(region string) channel.EC2 { return f.EC2(region) },
 		}
 		if plans != nil {
+			ci.ByName, ci.Fingerprint = img.ByName, plans[i].Fingerprint.Sum
 			for _, d := range plans[i].Regions {
 				if d.Action == bake.Reuse || d.Action == bake.Revoked { // a revoked one fails its gate
 					ci.Current[d.Region] = d.AMI

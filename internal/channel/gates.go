@@ -38,6 +38,11 @@ type Image struct {
 	Parent  string   // the parent image's name, "" for a root
 	Regions []string // the primary first: where tests run
 	TagKey  string   // the tag holding an AMI's fingerprint
+	// ByName is set for an image looked up by a name holding the
+	// fingerprint (lookup = "name": AMIs shared from another account,
+	// whose tags are invisible here); Fingerprint is its current one.
+	ByName      bool
+	Fingerprint string
 	// Trusted are the accounts whose AMIs a channel may hold: the
 	// caller's (the image's role's) first, then the image's owners.
 	Trusted []string
@@ -178,6 +183,18 @@ func planImage(ctx context.Context, img *Image, to, from *Channel, now time.Time
 			fail(region, "owner", "%s is owned by %s, not by a trusted account (%s)", ami, owner, strings.Join(img.Trusted, ", "))
 		}
 		fp := tag(im, img.TagKey)
+		if fp == "" && img.ByName {
+			// Another account's tags are invisible here: an image looked up
+			// by name is known by the fingerprint its name holds, the
+			// current one, or the one the from channel wrote.
+			want := img.Fingerprint
+			if head, ok := fromHist.Head(); from != nil && ok {
+				want = head.Fingerprint
+			}
+			if want != "" && strings.Contains(aws.ToString(im.Name), want) {
+				fp = want
+			}
+		}
 		if fp == "" {
 			fail(region, "fingerprint", "%s has no %s tag: it is not an AMI ami-bakery built for this image", ami, img.TagKey)
 		}

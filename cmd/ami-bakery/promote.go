@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -292,23 +289,28 @@ func (r *channelRun) apply(ctx context.Context, o *channelOptions, moves []*chan
 		}
 	}
 	rows := moveRows(moves, done, would, o.dryRun)
-	if err := printMoves(e.stdout, rows, o.out.JSON); err != nil {
+	if err := summarize(ctx, rows, o.dryRun, e); err != nil {
 		return err
 	}
-	if path, ok := e.getenv("GITHUB_STEP_SUMMARY"); ok && path != "" && !o.dryRun {
-		if err := appendSummary(path, rows); err != nil {
-			return err
-		}
+	return report.PrintChannelMoves(e.stdout, rows, o.out.JSON)
+}
+
+// summarize appends the moves written to the GitHub step summary, when
+// there is one: before stdout, which is written only when it succeeded.
+func summarize(ctx context.Context, rows []report.ChannelMove, dryRun bool, e *env) error {
+	path, ok := e.getenv("GITHUB_STEP_SUMMARY")
+	if !ok || path == "" || dryRun || len(rows) == 0 {
+		return nil
 	}
-	return nil
+	return report.Publish(ctx, []report.Sink{report.ChannelSummary(path, rows)}, &report.Result{})
 }
 
 // moveRows are the moves as printed: done when written, would with
 // --dry-run, unchanged when the channel held the AMI already.
-func moveRows(moves []*channel.Move, done, would string, dryRun bool) []moveRow {
-	rows := make([]moveRow, 0, len(moves))
+func moveRows(moves []*channel.Move, done, would string, dryRun bool) []report.ChannelMove {
+	rows := make([]report.ChannelMove, 0, len(moves))
 	for _, m := range moves {
-		row := moveRow{Image: m.Image, Channel: m.Channel, Region: m.Region, Parameter: m.Param, AMI: m.AMI, Fingerprint: m.Fingerprint, Version: m.Version, Action: done}
+		row := report.ChannelMove{Image: m.Image, Channel: m.Channel, Region: m.Region, Parameter: m.Param, AMI: m.AMI, Fingerprint: m.Fingerprint, Version: m.Version, Action: done}
 		head, ok := m.History.Head()
 		if ok {
 			row.Was = head.AMI
@@ -322,62 +324,6 @@ func moveRows(moves []*channel.Move, done, would string, dryRun bool) []moveRow 
 		rows = append(rows, row)
 	}
 	return rows
-}
-
-// moveRow is one parameter of a promotion, rollback or revoke, as printed.
-type moveRow struct {
-	Image       string `json:"image"`
-	Channel     string `json:"channel"`
-	Region      string `json:"region"`
-	Parameter   string `json:"parameter"`
-	AMI         string `json:"ami"`
-	Fingerprint string `json:"fingerprint"`
-	Was         string `json:"was,omitempty"`
-	Version     int64  `json:"version,omitempty"`
-	Action      string `json:"action"`
-}
-
-func printMoves(w io.Writer, rows []moveRow, asJSON bool) error {
-	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Moves []moveRow `json:"moves"`
-		}{rows})
-	}
-	for _, r := range rows {
-		if _, err := fmt.Fprintf(w, "%s %s %s %s %s\n", r.Image, r.Channel, r.Region, r.AMI, r.Action); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// appendSummary appends a markdown table of the rows to the GitHub step
-// summary.
-func appendSummary(path string, rows []moveRow) error {
-	var b strings.Builder
-	b.WriteString("### ami-bakery: channels\n\n| Image | Channel | Region | AMI | Was | Action |\n|---|---|---|---|---|---|\n")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s | %s |\n", r.Image, r.Channel, r.Region, r.AMI, cmpOr(r.Was, "-"), r.Action)
-	}
-	b.WriteString("\n")
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing the GitHub step summary: %w", err)
-	}
-	if _, err := f.WriteString(b.String()); err != nil {
-		f.Close()
-		return fmt.Errorf("writing the GitHub step summary: %w", err)
-	}
-	return f.Close()
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func newRollbackCommand(e *env) *cobra.Command {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/ami-bakery/ami-bakery/internal/channel"
 	"github.com/ami-bakery/ami-bakery/internal/prune"
+	"github.com/ami-bakery/ami-bakery/internal/report"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
@@ -84,25 +84,23 @@ func runRevoke(ctx context.Context, cmd *cobra.Command, o *channelOptions, targe
 	if o.dryRun {
 		action = "would-revoke"
 	}
+	if err := summarize(ctx, rows, o.dryRun, e); err != nil {
+		return err
+	}
 	if o.out.JSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Moves   []moveRow         `json:"moves"`
-			Revoked []channel.Revoked `json:"revoked"`
-			Action  string            `json:"action"`
+		return report.EncodeJSON(e.stdout, struct {
+			Moves   []report.ChannelMove `json:"moves"`
+			Revoked []channel.Revoked    `json:"revoked"`
+			Action  string               `json:"action"`
 		}{rows, rv.AMIs, action})
 	}
-	if err := printMoves(e.stdout, rows, false); err != nil {
+	if err := report.PrintChannelMoves(e.stdout, rows, false); err != nil {
 		return err
 	}
 	for _, a := range rv.AMIs {
 		if _, err := fmt.Fprintf(e.stdout, "%s %s %s %s\n", a.Image, a.Region, a.AMI, action); err != nil {
 			return err
 		}
-	}
-	if path, ok := e.getenv("GITHUB_STEP_SUMMARY"); ok && path != "" && !o.dryRun && len(rows) > 0 {
-		return appendSummary(path, rows)
 	}
 	return nil
 }

@@ -25,36 +25,6 @@ type ImagePlan struct {
 	Channels []ChannelState
 }
 
-// ChannelState is a channel of an image in a region, as plan shows it.
-type ChannelState struct {
-	Channel string `json:"channel"`
-	Region  string `json:"region"`
-	// Holds is the AMI the channel holds ("" when its parameter does not
-	// exist); Candidate is the AMI a promotion would move it to ("" when
-	// there is none).
-	Holds     string `json:"holds"`
-	Candidate string `json:"candidate,omitempty"`
-	// Promotable says whether promote --to CHANNEL would move it now;
-	// Gates are the gates that do not hold.
-	Promotable bool     `json:"promotable"`
-	Gates      []string `json:"gates,omitempty"`
-}
-
-// line is the state for people: "staging us-east-1 holds ami-1; ami-2
-// promotable", "... up to date", "... not promotable (soak, test boot)".
-func (c ChannelState) line() string {
-	s := "channel " + c.Channel + " " + c.Region + " holds " + cmp.Or(c.Holds, "nothing")
-	switch {
-	case len(c.Gates) > 0:
-		s += "; not promotable (" + strings.Join(c.Gates, ", ") + ")"
-	case c.Candidate == c.Holds:
-		s += "; up to date"
-	case c.Promotable:
-		s += "; " + c.Candidate + " promotable"
-	}
-	return s
-}
-
 // NeedsWork reports whether a bake of the image would do anything (build,
 // copy or wait).
 func (p ImagePlan) NeedsWork() bool { return !p.Plan.UpToDate() }

@@ -34,10 +34,8 @@ func (o *channelOptions) addFlags(fs *pflag.FlagSet) {
 	o.wire.AddFlags(fs)
 	o.out.AddFlags(fs, false)
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check everything and print what would be written, changing nothing")
-	fs.DurationVar(&o.timeout, "publish-timeout", report.DefaultPublishTimeout, "how long to wait for EC2 to validate a new SSM parameter version")
-	options.BindEnv(fs, "publish-timeout", "AMI_BAKERY_PUBLISH_TIMEOUT")
-	fs.DurationVar(&o.poll, "poll-interval", 2*time.Second, "how often to read a parameter while waiting for its new version")
-	options.BindEnv(fs, "poll-interval", "AMI_BAKERY_POLL_INTERVAL")
+	options.AddPublishTimeout(fs, &o.timeout)
+	options.AddPollInterval(fs, &o.poll, 2*time.Second)
 	fs.SortFlags = false
 }
 

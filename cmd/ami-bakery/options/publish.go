@@ -23,10 +23,16 @@ func (p *Publish) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&p.SSMParameter, "ssm-parameter", "", "after the bake, write the AMI id to this SSM parameter (data type aws:ec2:image) in every region, when it differs")
 	fs.StringVar(&p.LaunchTemplate, "launch-template", "", "after the bake, add a version of this launch template with the AMI as its image, in every region, when $Latest has another")
 	fs.BoolVar(&p.SetDefaultVersion, "set-default-version", false, "make the new launch template version the default one")
-	fs.DurationVar(&p.Timeout, "publish-timeout", 2*time.Minute, "how long to wait for EC2 to validate a new SSM parameter version")
+	AddPublishTimeout(fs, &p.Timeout)
 	BindEnv(fs, "ssm-parameter", "AMI_BAKERY_SSM_PARAMETER")
 	BindEnv(fs, "launch-template", "AMI_BAKERY_LAUNCH_TEMPLATE")
 	BindEnv(fs, "set-default-version", "AMI_BAKERY_SET_DEFAULT_VERSION")
+}
+
+// AddPublishTimeout registers --publish-timeout (AMI_BAKERY_PUBLISH_TIMEOUT):
+// how long a new SSM parameter version may take to be validated.
+func AddPublishTimeout(fs *pflag.FlagSet, d *time.Duration) {
+	fs.DurationVar(d, "publish-timeout", report.DefaultPublishTimeout, "how long to wait for EC2 to validate a new SSM parameter version")
 	BindEnv(fs, "publish-timeout", "AMI_BAKERY_PUBLISH_TIMEOUT")
 }
 

@@ -391,8 +391,7 @@ func (b *Build) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&b.Debug, "debug", false, "run packer with -debug (verbose steps; with machine-readable output it does not pause)")
 	fs.DurationVar(&b.Grace, "grace", 2*time.Minute, "after an interrupt, how long packer may take to clean up before it is killed")
 	fs.DurationVar(&b.WaitTimeout, "wait-timeout", 60*time.Minute, "how long to wait for a pending or copied AMI")
-	fs.DurationVar(&b.PollInterval, "poll-interval", 5*time.Second, "how often to ask EC2 while waiting")
-	BindEnv(fs, "poll-interval", "AMI_BAKERY_POLL_INTERVAL")
+	AddPollInterval(fs, &b.PollInterval, 5*time.Second)
 	fs.BoolVar(&b.Lock, "lock", true, "take a build lock in EC2 so that concurrent jobs build once (--lock=false to skip)")
 	fs.DurationVar(&b.LockLease, "lock-lease", 5*time.Minute, "how long a build lock outlives a job that stopped renewing it (was killed)")
 	BindEnv(fs, "lock", "AMI_BAKERY_LOCK")
@@ -401,6 +400,13 @@ func (b *Build) AddFlags(fs *pflag.FlagSet) {
 	BindEnv(fs, "on-error", "AMI_BAKERY_ON_ERROR")
 	fs.BoolVar(&b.RebuildRevoked, "rebuild-revoked", false, "build a definition whose AMI was revoked (ami-bakery revoke) again, instead of stopping with exit 3")
 	BindEnv(fs, "rebuild-revoked", "AMI_BAKERY_REBUILD_REVOKED")
+}
+
+// AddPollInterval registers --poll-interval (AMI_BAKERY_POLL_INTERVAL),
+// with its default: how often to ask AWS while waiting.
+func AddPollInterval(fs *pflag.FlagSet, d *time.Duration, def time.Duration) {
+	fs.DurationVar(d, "poll-interval", def, "how often to ask AWS while waiting")
+	BindEnv(fs, "poll-interval", "AMI_BAKERY_POLL_INTERVAL")
 }
 
 // Validate checks the build flags.

@@ -41,7 +41,13 @@ parameters: the references prune reads) is printed on stderr.
 --dry-run changes nothing and says what would be done.` + exitHelp,
 		Example: `  ami-bakery revoke ami-0123456789abcdef0
   ami-bakery revoke 3f1c... --dry-run`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usererr.WithHint(usererr.Usagef("revoke needs what to revoke: an AMI id or a fingerprint"),
+					"ami-bakery revoke ami-0123456789abcdef0, or a fingerprint as plan --json prints it")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd, e); err != nil {
 				return err

@@ -6,8 +6,9 @@
 //
 // One Factory loads the configuration once and hands out clients per service
 // and region, made only when a command needs them and cached: EC2, STS, SSM
-// and Auto Scaling. A new service is one small method beside EC2 and STS that calls
-// cached with the service's NewFromConfig. All clients share one
+// and Auto Scaling. EC2 and STS are the SDK's clients; SSM and Auto Scaling
+// are package awsapi's, which send the same requests without linking the
+// SDK's service packages, whose initialisation every start would pay. All clients share one
 // configuration, one assumed role (Options.RoleARN) and one retryer policy:
 // throttling and 5xx answers are retried with exponential backoff and jitter
 // by the SDK's standard retryer; permanent errors (access denied, bad
@@ -35,12 +36,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/ami-bakery/ami-bakery/internal/awsapi"
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/autoscaling"
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/ssm"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
@@ -188,21 +190,35 @@ func (f *Factory) STS(region string) *sts.Client {
 	})
 }
 
-// SSM returns the SSM client for a region. Its endpoint comes from the
-// configuration (AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL).
+// SSM returns the SSM client for a region (package awsapi/ssm: the SDK's
+// SSM package is not linked, see package awsapi). Its endpoint comes from
+// the configuration (AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL), as for the
+// SDK's clients, else it is EC2's in the region with ssm in place of ec2.
 func (f *Factory) SSM(region string) *ssm.Client {
 	return cached(f, "ssm", region, func() *ssm.Client {
-		return ssm.NewFromConfig(f.cfg, func(o *ssm.Options) { o.Region = region })
+		return ssm.New(f.api("SSM", "ssm", region))
 	})
 }
 
-// AutoScaling returns the Auto Scaling client for a region. Its endpoint
-// comes from the configuration (AWS_ENDPOINT_URL_AUTO_SCALING,
-// AWS_ENDPOINT_URL).
+// AutoScaling returns the Auto Scaling client for a region (package
+// awsapi/autoscaling). Its endpoint comes from the configuration
+// (AWS_ENDPOINT_URL_AUTO_SCALING, AWS_ENDPOINT_URL), else it is EC2's in
+// the region with autoscaling in place of ec2.
 func (f *Factory) AutoScaling(region string) *autoscaling.Client {
 	return cached(f, "autoscaling", region, func() *autoscaling.Client {
-		return autoscaling.NewFromConfig(f.cfg, func(o *autoscaling.Options) { o.Region = region })
+		return autoscaling.New(f.api("Auto Scaling", "autoscaling", region))
 	})
+}
+
+// api is the caller of the service sdkID (signed as name) in region.
+func (f *Factory) api(sdkID, name, region string) *awsapi.Client {
+	cfg := f.cfg
+	cfg.Region = region
+	ep, err := serviceEndpoint(f.cfg, sdkID, name, region)
+	cfg.BaseEndpoint = aws.String(ep)
+	c := awsapi.New(cfg, sdkID, name)
+	c.EndpointErr = err
+	return c
 }
 
 // cached returns the client of service for region, made by mk on first use.

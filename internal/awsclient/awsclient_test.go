@@ -12,10 +12,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/ssm"
 
 	"github.com/ami-bakery/ami-bakery/internal/awsclient"
 	"github.com/ami-bakery/ami-bakery/internal/awsemu"
@@ -134,8 +134,7 @@ func TestClientsPerServiceAndRegion(t *testing.T) {
 		t.Error("want one Auto Scaling client per region")
 	}
 	_, err = f.SSM("us-east-1").GetParameter(context.Background(), &ssm.GetParameterInput{Name: aws.String("/missing")})
-	var nf *ssmtypes.ParameterNotFound
-	if !errors.As(err, &nf) {
+	if !ssm.IsParameterNotFound(err) {
 		t.Errorf("SSM through the factory: %v, want ParameterNotFound", err)
 	}
 }

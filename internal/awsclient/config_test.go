@@ -1,6 +1,7 @@
 package awsclient
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
 )
 
 // awsEnv are the variables the configuration reads, unset before each case.
@@ -151,6 +153,8 @@ func TestLoadConfigAgreesWithSDK(t *testing.T) {
 		{name: "endpoints from the environment", env: map[string]string{"AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ENDPOINT_URL": "http://global", "AWS_ENDPOINT_URL_EC2": "http://ec2", "AWS_ENDPOINT_URL_AUTO_SCALING": "http://as", "AWS_ENDPOINT_URL_STS": ""}, wantCred: true},
 		{name: "endpoints from the profile", env: map[string]string{"AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ENDPOINT_URL_STS": "", "AWS_ENDPOINT_URL_SSM": "http://ssm-env"},
 			config: "[default]\nendpoint_url = http://profile\nservices = local\n[services local]\nec2 =\n  endpoint_url = http://ec2-profile\nauto_scaling =\n  endpoint_url = http://as-profile\nssm =\n  endpoint_url = http://ssm-profile\n", wantCred: true},
+		{name: "AWS_ENDPOINT_URL over the profile's services section", env: map[string]string{"AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ENDPOINT_URL": "http://global"},
+			config: "[default]\nservices = local\n[services local]\nssm =\n  endpoint_url = http://ssm-profile\nauto_scaling =\n  endpoint_url = http://as-profile\n", wantCred: true},
 		{name: "configured endpoints ignored", env: map[string]string{"AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "s", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true", "AWS_ENDPOINT_URL": "http://global"},
 			config: "[default]\nservices = local\n[services local]\nec2 =\n  endpoint_url = http://ec2-profile\n", wantCred: true},
 		{name: "a bad boolean", env: map[string]string{"AWS_USE_FIPS_ENDPOINT": "yes"}, wantErr: true},
@@ -205,6 +209,17 @@ func TestLoadConfigAgreesWithSDK(t *testing.T) {
 			if g, w := describeConfig(ctx, got), describeConfig(ctx, want); g != w {
 				t.Errorf("loadConfig gives\n%s\nthe SDK\n%s", g, w)
 			}
+			// The endpoints of ami-bakery's own SSM and Auto Scaling
+			// clients (package awsapi) are the SDK's clients'.
+			region := cmp.Or(want.Region, "us-east-1")
+			got.Region, want.Region = region, region
+			for _, svc := range []string{"SSM", "Auto Scaling"} {
+				g, gErr := ownEndpoint(got, svc)
+				w, wErr := sdkEndpoint(ctx, want, svc)
+				if g != w || (gErr != nil) != (wErr != nil) {
+					t.Errorf("%s endpoint in %s: ours %q (%v), the SDK's %q (%v)", svc, region, g, gErr, w, wErr)
+				}
+			}
 			g, gErr := got.Credentials.Retrieve(ctx)
 			w, wErr := want.Credentials.Retrieve(ctx)
 			if (gErr != nil) != (wErr != nil) || (gErr != nil) == tc.wantCred {
@@ -215,6 +230,86 @@ func TestLoadConfigAgreesWithSDK(t *testing.T) {
 					w.AccessKeyID, w.SecretAccessKey, w.SessionToken, w.AccountID)
 			}
 		})
+	}
+}
+
+// ownEndpoint is the endpoint of ami-bakery's own client of service (package
+// awsapi) for cfg.
+func ownEndpoint(cfg aws.Config, service string) (string, error) {
+	name := map[string]string{"SSM": "ssm", "Auto Scaling": "autoscaling"}[service]
+	return serviceEndpoint(cfg, service, name, cfg.Region)
+}
+
+// sdkEndpoint is the endpoint the SDK's client of service (SSM or Auto
+// Scaling) calls for cfg: its base endpoint, else its endpoint rules'.
+func sdkEndpoint(ctx context.Context, cfg aws.Config, service string) (string, error) {
+	var base *string
+	var fips, dual bool
+	var resolve func() (smithyendpoints.Endpoint, error)
+	switch service {
+	case "SSM":
+		o := ssm.NewFromConfig(cfg).Options()
+		base, fips, dual = o.BaseEndpoint, o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled, o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled
+		resolve = func() (smithyendpoints.Endpoint, error) {
+			return o.EndpointResolverV2.ResolveEndpoint(ctx, ssm.EndpointParameters{Region: aws.String(o.Region), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dual)})
+		}
+	case "Auto Scaling":
+		o := autoscaling.NewFromConfig(cfg).Options()
+		base, fips, dual = o.BaseEndpoint, o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled, o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled
+		resolve = func() (smithyendpoints.Endpoint, error) {
+			return o.EndpointResolverV2.ResolveEndpoint(ctx, autoscaling.EndpointParameters{Region: aws.String(o.Region), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dual)})
+		}
+	}
+	if base != nil {
+		return *base, nil
+	}
+	ep, err := resolve()
+	if err != nil {
+		return "", err
+	}
+	return ep.URI.String(), nil
+}
+
+// The SSM and Auto Scaling endpoints of ami-bakery's own clients, derived
+// from EC2's endpoint rules, are the SDK's SSM and Auto Scaling rules' in
+// every partition, with FIPS and dual stack on and off.
+func TestServiceEndpointAgreesWithSDK(t *testing.T) {
+	regions := []string{"us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2", "ca-west-1", "il-central-1", "mx-central-1",
+		"cn-north-1", "cn-northwest-1", "us-gov-west-1", "us-gov-east-1", "us-iso-east-1", "us-isob-east-1",
+		"eu-isoe-west-1", "us-isof-south-1", "eusc-de-east-1"}
+	ctx := context.Background()
+	for _, k := range awsEnv {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	compared := 0
+	for _, fips := range []string{"false", "true"} {
+		for _, dual := range []string{"false", "true"} {
+			t.Setenv("AWS_USE_FIPS_ENDPOINT", fips)
+			t.Setenv("AWS_USE_DUALSTACK_ENDPOINT", dual)
+			cfg, err := loadConfig(func() aws.Retryer { return retry.NewStandard() })
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, region := range regions {
+				cfg.Region = region
+				for _, svc := range []string{"SSM", "Auto Scaling"} {
+					g, gErr := ownEndpoint(cfg, svc)
+					w, wErr := sdkEndpoint(ctx, cfg, svc)
+					if g != w || (gErr != nil) != (wErr != nil) {
+						t.Errorf("%s in %s, FIPS %s, dual stack %s: ours %q (%v), the SDK's %q (%v)", svc, region, fips, dual, g, gErr, w, wErr)
+					}
+					if wErr == nil {
+						compared++
+					}
+				}
+			}
+		}
+	}
+	if compared < 2*len(regions) {
+		t.Errorf("only %d endpoints resolved by the SDK; want at least %d", compared, 2*len(regions))
 	}
 }
 

@@ -10,6 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	bautoscaling "github.com/ami-bakery/ami-bakery/internal/awsapi/autoscaling"
+	bssm "github.com/ami-bakery/ami-bakery/internal/awsapi/ssm"
 )
 
 // TestServer is an emulator behind an httptest server, with SDK clients
@@ -65,6 +68,18 @@ func (s *TestServer) SSM(account, region string, optFns ...func(*ssm.Options)) *
 // like EC2.
 func (s *TestServer) AutoScaling(account, region string, optFns ...func(*autoscaling.Options)) *autoscaling.Client {
 	return autoscaling.NewFromConfig(s.Config(account, region), optFns...)
+}
+
+// BakerySSM returns ami-bakery's own SSM client (package awsapi/ssm, which
+// the code under test takes) acting as account in region, like EC2.
+func (s *TestServer) BakerySSM(account, region string) *bssm.Client {
+	return bssm.NewFromConfig(s.Config(account, region))
+}
+
+// BakeryAutoScaling returns ami-bakery's own Auto Scaling client (package
+// awsapi/autoscaling) acting as account in region, like EC2.
+func (s *TestServer) BakeryAutoScaling(account, region string) *bautoscaling.Client {
+	return bautoscaling.NewFromConfig(s.Config(account, region))
 }
 
 // Config is the configuration the clients are made from, for a service's

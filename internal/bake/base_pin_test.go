@@ -71,7 +71,7 @@ func newPinWorld(t *testing.T) *pinWorld {
 	if err := srv.SetPublicParameter(pinRegion, pinParam, w.ids["new"]); err != nil {
 		t.Fatal(err)
 	}
-	ssmc := srv.SSM(awsemu.DefaultAccount, pinRegion)
+	ssmc := srv.BakerySSM(awsemu.DefaultAccount, pinRegion)
 	w.baker = &Baker{
 		Clients:    func(string, string) images.EC2 { return c },
 		SSMClients: func(string, string) images.SSM { return ssmc },

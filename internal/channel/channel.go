@@ -13,15 +13,14 @@ package channel
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/ssm"
 )
 
 // Defaults of a channel block.
@@ -168,8 +167,7 @@ func Read(ctx context.Context, c SSM, param string) (History, error) {
 	in := &ssm.GetParameterHistoryInput{Name: aws.String(param), MaxResults: aws.Int32(historyPage)}
 	for {
 		out, err := c.GetParameterHistory(ctx, in)
-		var nf *ssmtypes.ParameterNotFound
-		if errors.As(err, &nf) {
+		if ssm.IsParameterNotFound(err) {
 			return h, nil
 		}
 		if err != nil {

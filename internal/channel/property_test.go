@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	bssm "github.com/ami-bakery/ami-bakery/internal/awsapi/ssm"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -218,11 +220,22 @@ func (w *world) ec2(account, region string) *ec2.Client {
 	return w.ec2c[k]
 }
 
+// own is ami-bakery's own SSM client (package awsapi/ssm) for the code
+// under test; the SDK's (ssm) seeds the world and is the oracle.
+func (w *world) own(region string) *bssm.Client {
+	return bssm.NewFromConfig(w.config(region))
+}
+
+// config is the configuration of the SSM clients of region, in process.
+func (w *world) config(region string) aws.Config {
+	cfg := w.s.Config(ownAcct, region)
+	cfg.HTTPClient = inProcess{w.s.Emulator}
+	return cfg
+}
+
 func (w *world) ssm(region string) *ssm.Client {
 	if w.ssmc[region] == nil {
-		cfg := w.s.Config(ownAcct, region)
-		cfg.HTTPClient = inProcess{w.s.Emulator}
-		w.ssmc[region] = ssm.NewFromConfig(cfg)
+		w.ssmc[region] = ssm.NewFromConfig(w.config(region))
 	}
 	return w.ssmc[region]
 }
@@ -303,7 +316,7 @@ func (w *world) makeImages() {
 			img.Regions = img.Regions[:1+w.rng.IntN(len(img.Regions))]
 		}
 		img.Param = func(c *Channel) string { return c.Param(propProject, name) }
-		img.SSM = func(r string) SSM { return w.ssm(r) }
+		img.SSM = func(r string) SSM { return w.own(r) }
 		img.EC2 = func(r string) EC2 { return w.ec2(ownAcct, r) }
 		w.imgs = append(w.imgs, img)
 		for d := range 2 + w.rng.IntN(3) {
@@ -800,7 +813,7 @@ func (w *world) checkHistories(when string) {
 	w.t.Helper()
 	for _, k := range w.keys() {
 		raw := w.history(k)
-		h, err := Read(w.ctx, w.ssm(k.region), k.param())
+		h, err := Read(w.ctx, w.own(k.region), k.param())
 		if err != nil {
 			w.fatalf("%s: Read %s in %s: %v", when, k.param(), k.region, err)
 		}

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/ssm"
 
 	"github.com/ami-bakery/ami-bakery/internal/awsemu"
 	"github.com/ami-bakery/ami-bakery/internal/bake"
@@ -34,7 +35,7 @@ func newRevokeFixture(t *testing.T) *revokeFixture {
 		f.imgs = append(f.imgs, &Image{Name: name, Parent: n[1], Regions: []string{revokeRegion}, TagKey: "ami_config_checksum",
 			Trusted: []string{awsemu.DefaultAccount},
 			Param:   func(c *Channel) string { return c.Param("shop", name) },
-			SSM:     func(r string) SSM { return f.s.SSM(awsemu.DefaultAccount, r) },
+			SSM:     func(r string) SSM { return f.s.BakerySSM(awsemu.DefaultAccount, r) },
 			EC2:     func(r string) EC2 { return f.s.EC2(awsemu.DefaultAccount, r) }})
 	}
 	return f
@@ -55,7 +56,7 @@ func (f *revokeFixture) ami(tags map[string]string) string {
 func (f *revokeFixture) promote(image string, amis ...string) {
 	f.t.Helper()
 	for _, ami := range amis {
-		_, err := f.s.SSM(awsemu.DefaultAccount, revokeRegion).PutParameter(f.ctx, &ssm.PutParameterInput{Name: aws.String(f.ch.Param("shop", image)),
+		_, err := f.s.BakerySSM(awsemu.DefaultAccount, revokeRegion).PutParameter(f.ctx, &ssm.PutParameterInput{Name: aws.String(f.ch.Param("shop", image)),
 			Value: aws.String(ami), Type: "String", DataType: aws.String("aws:ec2:image"), Overwrite: aws.Bool(true), Description: aws.String("ami-bakery promote fp=x")})
 		if err != nil {
 			f.t.Fatal(err)
@@ -108,7 +109,7 @@ func TestRevokeAnotherImagesAMIInAChannel(t *testing.T) {
 	if err := Revoke(f.ctx, f.imgs, rv.AMIs, f.s.Now()); err != nil {
 		t.Fatal(err)
 	}
-	h, err := Read(f.ctx, f.s.SSM(awsemu.DefaultAccount, revokeRegion), f.ch.Param("shop", "app"))
+	h, err := Read(f.ctx, f.s.BakerySSM(awsemu.DefaultAccount, revokeRegion), f.ch.Param("shop", "app"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/ssm"
 	"github.com/ami-bakery/ami-bakery/internal/report"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
@@ -88,9 +87,8 @@ func (w *Writer) Apply(ctx context.Context, moves []*Move) error {
 func recheck(ctx context.Context, m *Move) error {
 	want, existed := m.History.Head()
 	out, err := m.Client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(m.Param)})
-	var nf *ssmtypes.ParameterNotFound
 	switch {
-	case errors.As(err, &nf):
+	case ssm.IsParameterNotFound(err):
 		if !existed {
 			return nil
 		}

@@ -2,15 +2,14 @@ package channel
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/ssm"
 
 	"github.com/ami-bakery/ami-bakery/internal/awsemu"
 )
@@ -29,13 +28,13 @@ func twoImages(t *testing.T) (*awsemu.TestServer, *ssm.Client, []string) {
 		}
 		ids = append(ids, id)
 	}
-	return s, s.SSM(awsemu.DefaultAccount, region), ids
+	return s, s.BakerySSM(awsemu.DefaultAccount, region), ids
 }
 
 func put(t *testing.T, c *ssm.Client, name, value string) {
 	t.Helper()
 	if _, err := c.PutParameter(context.Background(), &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(value),
-		Type: ssmtypes.ParameterTypeString, DataType: aws.String("aws:ec2:image"), Overwrite: aws.Bool(true)}); err != nil {
+		Type: ssm.ParameterTypeString, DataType: aws.String("aws:ec2:image"), Overwrite: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -43,8 +42,7 @@ func put(t *testing.T, c *ssm.Client, name, value string) {
 func value(t *testing.T, c *ssm.Client, name string) string {
 	t.Helper()
 	out, err := c.GetParameter(context.Background(), &ssm.GetParameterInput{Name: aws.String(name)})
-	var nf *ssmtypes.ParameterNotFound
-	if errors.As(err, &nf) {
+	if ssm.IsParameterNotFound(err) {
 		return ""
 	}
 	if err != nil {
@@ -129,7 +127,7 @@ func TestPutBackAtHundredVersions(t *testing.T) {
 	const region, param = "us-east-1", "/ami-bakery/shop/app/prod"
 	s := awsemu.NewTestServer(t)
 	ctx := context.Background()
-	c := s.SSM(awsemu.DefaultAccount, region)
+	c := s.BakerySSM(awsemu.DefaultAccount, region)
 	var amis []string
 	for i := range 2 {
 		id, err := s.PutImage(awsemu.DefaultAccount, region, awsemu.ImageSpec{Name: fmt.Sprintf("app-%d", i)})

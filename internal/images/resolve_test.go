@@ -72,7 +72,7 @@ func TestResolveBaseSSM(t *testing.T) {
 	if err := srv.SetPublicParameter("eu-west-1", "/aws/service/other", "not-an-ami"); err != nil {
 		t.Fatal(err)
 	}
-	ec2c, ssmc := srv.EC2(me, "eu-west-1"), srv.SSM(me, "eu-west-1")
+	ec2c, ssmc := srv.EC2(me, "eu-west-1"), srv.BakerySSM(me, "eu-west-1")
 	b, err := ResolveBaseSSM(ctx, ssmc, ec2c, "eu-west-1", p)
 	if err != nil || b.ID != id || b.Identity() != vendor+"/ubuntu-jammy-20261120" {
 		t.Fatalf("ResolveBaseSSM = %+v, %v", b, err)

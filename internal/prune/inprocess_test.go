@@ -5,6 +5,10 @@ import (
 	"net/http/httptest"
 	"sync"
 
+	bautoscaling "github.com/ami-bakery/ami-bakery/internal/awsapi/autoscaling"
+	bssm "github.com/ami-bakery/ami-bakery/internal/awsapi/ssm"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -71,11 +75,19 @@ func (c *fastClients) SSM(r string) *ssm.Client {
 	return c.sm[r]
 }
 
-// prune is the Clients prune takes.
+// config is the configuration of the clients of region, in process.
+func (c *fastClients) config(r string) aws.Config {
+	cfg := c.s.Config(awsemu.DefaultAccount, r)
+	cfg.HTTPClient = inProcess{c.s.Emulator}
+	return cfg
+}
+
+// prune is the Clients prune takes: ami-bakery's own SSM and Auto Scaling
+// clients (package awsapi); the SDK's above seed the fleet.
 func (c *fastClients) prune() Clients {
 	return Clients{
 		EC2:         func(r string) EC2 { return c.EC2(r) },
-		SSM:         func(r string) SSM { return c.SSM(r) },
-		AutoScaling: func(r string) AutoScaling { return c.AutoScaling(r) },
+		SSM:         func(r string) SSM { return bssm.NewFromConfig(c.config(r)) },
+		AutoScaling: func(r string) AutoScaling { return bautoscaling.NewFromConfig(c.config(r)) },
 	}
 }

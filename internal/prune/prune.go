@@ -71,10 +71,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/autoscaling"
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/ssm"
 	"github.com/ami-bakery/ami-bakery/internal/bake"
 	"github.com/ami-bakery/ami-bakery/internal/images"
 )

@@ -21,8 +21,8 @@ const region = "us-east-1"
 func clients(s *awsemu.TestServer) Clients {
 	return Clients{
 		EC2:         func(r string) EC2 { return s.EC2(awsemu.DefaultAccount, r) },
-		SSM:         func(r string) SSM { return s.SSM(awsemu.DefaultAccount, r) },
-		AutoScaling: func(r string) AutoScaling { return s.AutoScaling(awsemu.DefaultAccount, r) },
+		SSM:         func(r string) SSM { return s.BakerySSM(awsemu.DefaultAccount, r) },
+		AutoScaling: func(r string) AutoScaling { return s.BakeryAutoScaling(awsemu.DefaultAccount, r) },
 	}
 }
 

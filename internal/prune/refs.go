@@ -12,11 +12,11 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/autoscaling"
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/ssm"
 )
 
 // A Source reads one kind of reference to AMIs in a region: what in the
@@ -187,19 +187,20 @@ func versionRefs(ctx context.Context, c Clients, region string, in *ec2.Describe
 // overrides', at the version the group names.
 func autoScalingRefs(ctx context.Context, c Clients, region string, use func(ami, why string)) error {
 	a := c.AutoScaling(region)
-	lcs := autoscaling.NewDescribeLaunchConfigurationsPaginator(a, &autoscaling.DescribeLaunchConfigurationsInput{})
-	for lcs.HasMorePages() {
-		out, err := lcs.NextPage(ctx)
+	for next := (*string)(nil); ; {
+		out, err := a.DescribeLaunchConfigurations(ctx, &autoscaling.DescribeLaunchConfigurationsInput{NextToken: next})
 		if err != nil {
 			return err
 		}
 		for _, lc := range out.LaunchConfigurations {
 			use(aws.ToString(lc.ImageId), "launch configuration "+aws.ToString(lc.LaunchConfigurationName))
 		}
+		if next = out.NextToken; aws.ToString(next) == "" {
+			break
+		}
 	}
-	groups := autoscaling.NewDescribeAutoScalingGroupsPaginator(a, &autoscaling.DescribeAutoScalingGroupsInput{})
-	for groups.HasMorePages() {
-		out, err := groups.NextPage(ctx)
+	for next := (*string)(nil); ; {
+		out, err := a.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{NextToken: next})
 		if err != nil {
 			return err
 		}
@@ -216,14 +217,17 @@ func autoScalingRefs(ctx context.Context, c Clients, region string, use func(ami
 				}
 			}
 		}
+		if next = out.NextToken; aws.ToString(next) == "" {
+			break
+		}
 	}
 	return nil
 }
 
 // groupTemplates lists the launch templates a group launches from: its
 // own, its mixed-instances policy's and the policy's overrides'.
-func groupTemplates(g astypes.AutoScalingGroup) []astypes.LaunchTemplateSpecification {
-	var out []astypes.LaunchTemplateSpecification
+func groupTemplates(g autoscaling.AutoScalingGroup) []autoscaling.LaunchTemplateSpecification {
+	var out []autoscaling.LaunchTemplateSpecification
 	if g.LaunchTemplate != nil {
 		out = append(out, *g.LaunchTemplate)
 	}
@@ -247,14 +251,16 @@ func groupTemplates(g astypes.AutoScalingGroup) []astypes.LaunchTemplateSpecific
 func ssmRefs(ctx context.Context, c Clients, region string, use func(ami, why string)) error {
 	s := c.SSM(region)
 	var names []string
-	p := ssm.NewDescribeParametersPaginator(s, &ssm.DescribeParametersInput{MaxResults: aws.Int32(50)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
+	for next := (*string)(nil); ; {
+		out, err := s.DescribeParameters(ctx, &ssm.DescribeParametersInput{MaxResults: aws.Int32(50), NextToken: next})
 		if err != nil {
 			return err
 		}
 		for _, prm := range out.Parameters {
 			names = append(names, aws.ToString(prm.Name))
+		}
+		if next = out.NextToken; aws.ToString(next) == "" {
+			break
 		}
 	}
 	values, err := getParameters(ctx, s, names)

@@ -128,14 +128,18 @@ func TestLifecycle(t *testing.T) {
 	byHand := f.put(t, "app-by-hand", project, "app", "", 58)
 	_, err := f.e.DisableImage(f.ctx, &ec2.DisableImageInput{ImageId: aws.String(byHand)})
 	f.check(t, nil, err)
+	before := f.s.Now().Truncate(time.Second)
 	res, err := f.execute(t, ModeDisable, 10)
 	if err != nil || len(res.Changed) != 2 {
 		t.Fatalf("disable: %v, %+v", err, res.Changed)
 	}
+	after := f.s.Now()
 	for _, id := range []string{a, b} {
 		im, _ := f.s.Image(id)
-		if im.State != "disabled" || im.Tags[TagPruneAfter] != f.s.Now().Add(7*24*time.Hour).UTC().Format(time.RFC3339) {
-			t.Errorf("%s: %s, prune-after %q", id, im.State, im.Tags[TagPruneAfter])
+		// A week after the run, which may have crossed a second.
+		at, err := time.Parse(time.RFC3339, im.Tags[TagPruneAfter])
+		if im.State != "disabled" || err != nil || at.Before(before.Add(7*24*time.Hour)) || at.After(after.Add(7*24*time.Hour)) {
+			t.Errorf("%s: %s, prune-after %q, want a week after %s", id, im.State, im.Tags[TagPruneAfter], before.UTC().Format(time.RFC3339))
 		}
 	}
 	if again, err := f.execute(t, ModeDisable, 10); err != nil || again.Acts != 0 {

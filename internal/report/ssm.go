@@ -2,15 +2,13 @@ package report
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/ssm"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
@@ -99,9 +97,8 @@ func (s *SSMSink) Stage(ctx context.Context, r Result) (Staged, error) {
 func (s *SSMSink) Plan(ctx context.Context, region, ami, _ string) (Publication, error) {
 	p := Publication{Kind: "ssm-parameter", Name: s.Param, Region: region, AMI: ami, Action: Pending}
 	out, err := s.Clients(region).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.Param)})
-	var nf *ssmtypes.ParameterNotFound
 	switch {
-	case errors.As(err, &nf):
+	case ssm.IsParameterNotFound(err):
 		return p, nil
 	case err != nil:
 		return p, fmt.Errorf("reading SSM parameter %s in %s: %w", s.Param, region, err)
@@ -159,7 +156,7 @@ func (s *SSMSink) put(ctx context.Context, region, ami string) (int64, error) {
 // that version may yet become visible.
 func PutImageParameter(ctx context.Context, c SSM, region, name, ami, desc string, timeout, poll time.Duration) (int64, error) {
 	out, err := c.PutParameter(ctx, &ssm.PutParameterInput{
-		Name: aws.String(name), Value: aws.String(ami), Type: ssmtypes.ParameterTypeString,
+		Name: aws.String(name), Value: aws.String(ami), Type: ssm.ParameterTypeString,
 		DataType: aws.String("aws:ec2:image"), Overwrite: aws.Bool(true),
 		Description: aws.String(desc),
 	})
@@ -178,8 +175,7 @@ func PutImageParameter(ctx context.Context, c SSM, region, name, ami, desc strin
 		if err == nil && got.Parameter.Version >= out.Version && aws.ToString(got.Parameter.Value) == ami {
 			return got.Parameter.Version, nil
 		}
-		var nf *ssmtypes.ParameterNotFound
-		if err != nil && !errors.As(err, &nf) {
+		if err != nil && !ssm.IsParameterNotFound(err) {
 			return out.Version, fmt.Errorf("reading SSM parameter %s in %s after writing version %d: %w", name, region, out.Version, err)
 		}
 		if time.Now().After(deadline) {

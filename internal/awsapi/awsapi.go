@@ -1,22 +1,25 @@
-// Package awsapi makes the few SSM and Auto Scaling calls ami-bakery needs
-// without linking the SDK's service packages for them.
+// Package awsapi makes the few STS, SSM and Auto Scaling calls ami-bakery
+// needs without linking the SDK's service packages for them.
 //
 // Every Go package linked into the binary runs its initialisation on every
 // start, whatever the command. The SDK's service packages build their
-// endpoint tables then, and since late 2025 their serialization schemas:
-// SSM v1.84 alone allocates 1.4 MB in 5 ms at each start, and with the
-// current SSM and Auto Scaling packages the no-op (which calls neither)
-// took 2.1 times one raw round trip instead of 1.4 (BENCHMARKS.md). So prune,
-// publishing and channels call these two services through Client, which
-// sends the same requests with the SDK's own machinery (aws.Config's
-// credentials, HTTP client, retryer and API options, the SigV4 signer, the
-// smithy middleware stack), and the subpackages ssm and autoscaling declare
-// the operations, with the SDK's names and shapes, that ami-bakery uses.
+// endpoint tables then, and since late 2025 their serialization schemas: SSM
+// v1.84 alone allocates 1.4 MB in 5 ms at each start, and with the current
+// SSM and Auto Scaling packages the no-op (which calls neither) took 2.1
+// times one raw round trip instead of 1.4 (BENCHMARKS.md); STS's schemas and
+// endpoint tables cost every no-op too. So the caller's account, the role
+// credential providers, prune, publishing and channels call these three
+// services through Client, which sends the same requests with the SDK's own
+// machinery (aws.Config's credentials, HTTP client, retryer and API options,
+// the SigV4 signer, the smithy middleware stack), and the subpackages sts,
+// ssm and autoscaling declare the operations, with the SDK's names and
+// shapes, that ami-bakery uses. Only EC2, which the no-op calls, is the
+// SDK's own client.
 //
-// Two protocols: SSM speaks AWS JSON 1.1 (Client.JSON), Auto Scaling the
-// AWS Query protocol with XML answers (Client.Query). An error answer is
-// an *Error, which the SDK's retryer classifies as it does its own
-// clients' errors (throttling and 5xx retried, the rest not).
+// Two protocols: SSM speaks AWS JSON 1.1 (Client.JSON), STS and Auto Scaling
+// the AWS Query protocol with XML answers (Client.Query). An error answer is
+// an *Error, which the SDK's retryer classifies as it does its own clients'
+// errors (throttling and 5xx retried, the rest not).
 package awsapi
 
 import (

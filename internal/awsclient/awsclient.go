@@ -6,13 +6,13 @@
 //
 // One Factory loads the configuration once and hands out clients per service
 // and region, made only when a command needs them and cached: EC2, STS, SSM
-// and Auto Scaling. EC2 and STS are the SDK's clients; SSM and Auto Scaling
-// are package awsapi's, which send the same requests without linking the
-// SDK's service packages, whose initialisation every start would pay. All clients share one
-// configuration, one assumed role (Options.RoleARN) and one retryer policy:
-// throttling and 5xx answers are retried with exponential backoff and jitter
-// by the SDK's standard retryer; permanent errors (access denied, bad
-// credentials) are not.
+// and Auto Scaling. EC2 is the SDK's client; STS, SSM and Auto Scaling are
+// package awsapi's, which send the same requests without linking the SDK's
+// service packages, whose initialisation every start would pay. All clients
+// share one configuration, one assumed role (Options.RoleARN) and one
+// retryer policy: throttling and 5xx answers are retried with exponential
+// backoff and jitter by the SDK's standard retryer; permanent errors (access
+// denied, bad credentials) are not.
 //
 // The Factory hands out concrete SDK clients; each consumer declares its own
 // narrow interface with the SDK's method signatures (see internal/images and
@@ -37,12 +37,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"github.com/ami-bakery/ami-bakery/internal/awsapi"
 	"github.com/ami-bakery/ami-bakery/internal/awsapi/autoscaling"
 	"github.com/ami-bakery/ami-bakery/internal/awsapi/ssm"
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/sts"
 	"github.com/ami-bakery/ami-bakery/internal/usererr"
 )
 
@@ -181,12 +181,13 @@ func (f *Factory) EC2(region string) *ec2.Client {
 	})
 }
 
-// STS returns the STS client for a region. Its endpoint comes from the
-// configuration (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL), as for the role
-// assumption.
+// STS returns the STS client for a region (package awsapi/sts). Its
+// endpoint comes from the configuration (AWS_ENDPOINT_URL_STS,
+// AWS_ENDPOINT_URL), as for the role assumption, else it is EC2's in the
+// region with sts in place of ec2.
 func (f *Factory) STS(region string) *sts.Client {
 	return cached(f, "sts", region, func() *sts.Client {
-		return sts.NewFromConfig(f.cfg, func(o *sts.Options) { o.Region = region })
+		return sts.New(f.api("STS", "sts", region))
 	})
 }
 
@@ -212,13 +213,7 @@ func (f *Factory) AutoScaling(region string) *autoscaling.Client {
 
 // api is the caller of the service sdkID (signed as name) in region.
 func (f *Factory) api(sdkID, name, region string) *awsapi.Client {
-	cfg := f.cfg
-	cfg.Region = region
-	ep, err := serviceEndpoint(f.cfg, sdkID, name, region)
-	cfg.BaseEndpoint = aws.String(ep)
-	c := awsapi.New(cfg, sdkID, name)
-	c.EndpointErr = err
-	return c
+	return newAPI(f.cfg, sdkID, name, region)
 }
 
 // cached returns the client of service for region, made by mk on first use.
@@ -253,11 +248,11 @@ func (f *Factory) CheckCredentials(ctx context.Context) error {
 // GetCallerIdentity in region. It is what "self" means when the owner of
 // an AMI is checked. GetCallerIdentity needs no IAM permission.
 func (f *Factory) CallerAccount(ctx context.Context, region string) (string, error) {
-	out, err := f.STS(region).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	account, err := f.STS(region).GetCallerIdentity(ctx)
 	if err != nil {
 		return "", fmt.Errorf("finding the caller's AWS account (sts:GetCallerIdentity): %w", err)
 	}
-	return aws.ToString(out.Account), nil
+	return account, nil
 }
 
 func noCredentials(err error) error {

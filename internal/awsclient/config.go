@@ -23,10 +23,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
+
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/sts"
 )
 
 // loadConfig builds the aws.Config that the SDK's config.LoadDefaultConfig
@@ -383,8 +383,7 @@ func assumeWebIdentity(cfg *aws.Config, file, roleARN, session string) error {
 	if roleARN == "" {
 		return fmt.Errorf("role ARN is not set")
 	}
-	cfg.Credentials = stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(*cfg), roleARN, stscreds.IdentityTokenFile(file),
-		func(o *stscreds.WebIdentityRoleOptions) { o.RoleSessionName = session })
+	cfg.Credentials = sts.NewWebIdentityRoleProvider(sts.New(newAPI(*cfg, "STS", "sts", cfg.Region)), roleARN, file, session)
 	return nil
 }
 
@@ -392,15 +391,11 @@ func assumeRole(cfg *aws.Config, p *profileConfig) error {
 	if p.mfaSerial != "" {
 		return fmt.Errorf("profile %s: assume role with MFA enabled, but AssumeRoleTokenProvider session option not set", p.name)
 	}
-	cfg.Credentials = stscreds.NewAssumeRoleProvider(sts.NewFromConfig(*cfg), p.roleARN, func(o *stscreds.AssumeRoleOptions) {
-		o.RoleSessionName = p.roleSessionName
-		if p.duration != nil && *p.duration/time.Minute > 15 {
-			o.Duration = *p.duration
-		}
-		if p.externalID != "" {
-			o.ExternalID = aws.String(p.externalID)
-		}
-	})
+	o := sts.AssumeRoleOptions{RoleSessionName: p.roleSessionName, ExternalID: p.externalID}
+	if p.duration != nil && *p.duration/time.Minute > 15 {
+		o.Duration = *p.duration
+	}
+	cfg.Credentials = sts.NewAssumeRoleProvider(sts.New(newAPI(*cfg, "STS", "sts", cfg.Region)), p.roleARN, o)
 	return nil
 }
 

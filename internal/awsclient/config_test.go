@@ -71,8 +71,9 @@ func credsServer(t *testing.T) *httptest.Server {
 			id, secret, token := made(action, r.Form.Get("RoleArn"), r.Form.Get("WebIdentityToken"), r.Form.Get("ExternalId"),
 				r.Form.Get("DurationSeconds"), signer)
 			fmt.Fprintf(w, `<%sResponse><%sResult><Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s</SecretAccessKey>`+
-				`<SessionToken>%s</SessionToken><Expiration>%s</Expiration></Credentials></%sResult></%sResponse>`,
-				action, action, id, secret, token, expires, action, action)
+				`<SessionToken>%s</SessionToken><Expiration>%s</Expiration></Credentials>`+
+				`<AssumedRoleUser><Arn>arn:aws:sts::%s:assumed-role/r/s</Arn></AssumedRoleUser></%sResult></%sResponse>`,
+				action, action, id, secret, token, expires, strings.Split(r.Form.Get("RoleArn")+"::::", ":")[4], action, action)
 		default:
 			http.NotFound(w, r)
 		}
@@ -209,11 +210,11 @@ func TestLoadConfigAgreesWithSDK(t *testing.T) {
 			if g, w := describeConfig(ctx, got), describeConfig(ctx, want); g != w {
 				t.Errorf("loadConfig gives\n%s\nthe SDK\n%s", g, w)
 			}
-			// The endpoints of ami-bakery's own SSM and Auto Scaling
-			// clients (package awsapi) are the SDK's clients'.
+			// The endpoints of ami-bakery's own STS, SSM and Auto
+			// Scaling clients (package awsapi) are the SDK's clients'.
 			region := cmp.Or(want.Region, "us-east-1")
 			got.Region, want.Region = region, region
-			for _, svc := range []string{"SSM", "Auto Scaling"} {
+			for _, svc := range []string{"SSM", "Auto Scaling", "STS"} {
 				g, gErr := ownEndpoint(got, svc)
 				w, wErr := sdkEndpoint(ctx, want, svc)
 				if g != w || (gErr != nil) != (wErr != nil) {
@@ -236,12 +237,12 @@ func TestLoadConfigAgreesWithSDK(t *testing.T) {
 // ownEndpoint is the endpoint of ami-bakery's own client of service (package
 // awsapi) for cfg.
 func ownEndpoint(cfg aws.Config, service string) (string, error) {
-	name := map[string]string{"SSM": "ssm", "Auto Scaling": "autoscaling"}[service]
+	name := map[string]string{"SSM": "ssm", "Auto Scaling": "autoscaling", "STS": "sts"}[service]
 	return serviceEndpoint(cfg, service, name, cfg.Region)
 }
 
-// sdkEndpoint is the endpoint the SDK's client of service (SSM or Auto
-// Scaling) calls for cfg: its base endpoint, else its endpoint rules'.
+// sdkEndpoint is the endpoint the SDK's client of service (STS, SSM or
+// Auto Scaling) calls for cfg: its base endpoint, else its endpoint rules'.
 func sdkEndpoint(ctx context.Context, cfg aws.Config, service string) (string, error) {
 	var base *string
 	var fips, dual bool
@@ -252,6 +253,12 @@ func sdkEndpoint(ctx context.Context, cfg aws.Config, service string) (string, e
 		base, fips, dual = o.BaseEndpoint, o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled, o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled
 		resolve = func() (smithyendpoints.Endpoint, error) {
 			return o.EndpointResolverV2.ResolveEndpoint(ctx, ssm.EndpointParameters{Region: aws.String(o.Region), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dual)})
+		}
+	case "STS":
+		o := sts.NewFromConfig(cfg).Options()
+		base, fips, dual = o.BaseEndpoint, o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled, o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled
+		resolve = func() (smithyendpoints.Endpoint, error) {
+			return o.EndpointResolverV2.ResolveEndpoint(ctx, sts.EndpointParameters{Region: aws.String(o.Region), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dual), UseGlobalEndpoint: aws.Bool(false)})
 		}
 	case "Auto Scaling":
 		o := autoscaling.NewFromConfig(cfg).Options()
@@ -270,8 +277,8 @@ func sdkEndpoint(ctx context.Context, cfg aws.Config, service string) (string, e
 	return ep.URI.String(), nil
 }
 
-// The SSM and Auto Scaling endpoints of ami-bakery's own clients, derived
-// from EC2's endpoint rules, are the SDK's SSM and Auto Scaling rules' in
+// The STS, SSM and Auto Scaling endpoints of ami-bakery's own clients,
+// derived from EC2's endpoint rules, are the SDK's rules' for them in
 // every partition, with FIPS and dual stack on and off.
 func TestServiceEndpointAgreesWithSDK(t *testing.T) {
 	regions := []string{"us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2", "ca-west-1", "il-central-1", "mx-central-1",
@@ -295,7 +302,7 @@ func TestServiceEndpointAgreesWithSDK(t *testing.T) {
 			}
 			for _, region := range regions {
 				cfg.Region = region
-				for _, svc := range []string{"SSM", "Auto Scaling"} {
+				for _, svc := range []string{"SSM", "Auto Scaling", "STS"} {
 					g, gErr := ownEndpoint(cfg, svc)
 					w, wErr := sdkEndpoint(ctx, cfg, svc)
 					if g != w || (gErr != nil) != (wErr != nil) {
@@ -308,8 +315,8 @@ func TestServiceEndpointAgreesWithSDK(t *testing.T) {
 			}
 		}
 	}
-	if compared < 2*len(regions) {
-		t.Errorf("only %d endpoints resolved by the SDK; want at least %d", compared, 2*len(regions))
+	if compared < 3*len(regions) {
+		t.Errorf("only %d endpoints resolved by the SDK; want at least %d", compared, 3*len(regions))
 	}
 }
 

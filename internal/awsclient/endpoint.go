@@ -9,7 +9,21 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/ami-bakery/ami-bakery/internal/awsapi"
 )
+
+// newAPI is the caller of the service sdkID (signed as name) in region,
+// with cfg's credentials, retryer and API options, at the endpoint
+// serviceEndpoint gives (or failing every call with why there is none).
+func newAPI(cfg aws.Config, sdkID, name, region string) *awsapi.Client {
+	cfg.Region = region
+	ep, err := serviceEndpoint(cfg, sdkID, name, region)
+	cfg.BaseEndpoint = aws.String(ep)
+	c := awsapi.New(cfg, sdkID, name)
+	c.EndpointErr = err
+	return c
+}
 
 // serviceEndpoint returns the base URL of the service sdkID ("SSM",
 // "Auto Scaling"; name is its endpoint prefix, "ssm") in region, for the
@@ -69,7 +83,7 @@ func configuredEndpoint(cfg aws.Config, sdkID string) (string, bool) {
 	base := cfg.BaseEndpoint
 	_, global := os.LookupEnv("AWS_ENDPOINT_URL")
 	_, own := os.LookupEnv("AWS_ENDPOINT_URL_" + strings.ReplaceAll(strings.ToUpper(sdkID), " ", "_"))
-	if !global || own {
+	if (!global || own) && !ignoreConfigured(cfg) {
 		for _, s := range cfg.ConfigSources {
 			p, ok := s.(interface {
 				GetServiceBaseEndpoint(context.Context, string) (string, bool, error)
@@ -78,11 +92,10 @@ func configuredEndpoint(cfg aws.Config, sdkID string) (string, bool) {
 				continue
 			}
 			v, found, err := p.GetServiceBaseEndpoint(context.Background(), sdkID)
-			if err != nil {
-				break
-			}
-			if found {
+			if found && err == nil {
 				base = aws.String(v)
+			}
+			if found || err != nil {
 				break
 			}
 		}
@@ -91,4 +104,20 @@ func configuredEndpoint(cfg aws.Config, sdkID string) (string, bool) {
 		return "", false
 	}
 	return *base, true
+}
+
+// ignoreConfigured reports whether the first source that says so says the
+// per-service endpoints are ignored (AWS_IGNORE_CONFIGURED_ENDPOINT_URLS,
+// ignore_configured_endpoint_urls).
+func ignoreConfigured(cfg aws.Config) bool {
+	for _, s := range cfg.ConfigSources {
+		if p, ok := s.(interface {
+			GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error)
+		}); ok {
+			if v, found, err := p.GetIgnoreConfiguredEndpoints(context.Background()); found || err != nil {
+				return found && v
+			}
+		}
+	}
+	return false
 }

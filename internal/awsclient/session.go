@@ -7,8 +7,8 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/sts"
 )
 
 // Session is one run's AWS access: the configuration, loaded once, and a
@@ -120,12 +120,7 @@ func (f *Factory) withRole(role string) *Factory {
 	cfg := f.cfg.Copy()
 	o := f.opts
 	o.RoleARN = role
-	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(f.cfg), role,
-		func(ao *stscreds.AssumeRoleOptions) {
-			ao.RoleSessionName = "ami-bakery"
-			if o.RoleDuration > 0 {
-				ao.Duration = o.RoleDuration
-			}
-		}))
+	cfg.Credentials = aws.NewCredentialsCache(sts.NewAssumeRoleProvider(sts.New(newAPI(f.cfg, "STS", "sts", f.cfg.Region)), role,
+		sts.AssumeRoleOptions{RoleSessionName: "ami-bakery", Duration: o.RoleDuration}))
 	return &Factory{cfg: cfg, opts: o, clients: map[clientKey]any{}}
 }

@@ -14,10 +14,11 @@
 // backoff and jitter by the SDK's standard retryer; permanent errors (access
 // denied, bad credentials) are not.
 //
-// The Factory hands out concrete SDK clients; each consumer declares its own
+// The Factory hands out concrete clients; each consumer declares its own
 // narrow interface with the SDK's method signatures (see internal/images and
 // internal/buildlock), which the real clients, the SDK paginators and test
-// doubles all satisfy.
+// doubles all satisfy. awsapi's clients keep the SDK's names and shapes, so
+// an interface of theirs reads as the SDK's would.
 package awsclient
 
 import (

@@ -7,11 +7,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -318,6 +320,75 @@ func TestServiceEndpointAgreesWithSDK(t *testing.T) {
 	if compared < 3*len(regions) {
 		t.Errorf("only %d endpoints resolved by the SDK; want at least %d", compared, 3*len(regions))
 	}
+}
+
+// The same over random region names, well formed or not, of every
+// partition's prefixes, with FIPS and dual stack on and off: where the SDK's rules for a service and EC2's rules
+// disagree for some name, ami-bakery's endpoint would be wrong there.
+func TestServiceEndpointAgreesWithSDKRandomRegions(t *testing.T) {
+	for _, k := range awsEnv {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	cfg, err := loadConfig(func() aws.Retryer { return retry.NewStandard() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(25, 25))
+	prefixes := []string{"us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn", "us-gov", "us-iso", "us-isob", "eu-isoe", "us-isof", "eusc-de", "xx", "fips-us", "aws"}
+	words := []string{"east", "west", "north", "south", "central", "southeast", "northeast", "global", "fips", ""}
+	ctx := context.Background()
+	resolved, refused := 0, 0
+	for range 500 {
+		region := prefixes[rng.IntN(len(prefixes))] + "-" + words[rng.IntN(len(words))] + "-" + strconv.Itoa(rng.IntN(12))
+		switch rng.IntN(8) {
+		case 0:
+			region += "-fips"
+		case 1:
+			region = strings.ToUpper(region)
+		case 2:
+			region = region[:rng.IntN(len(region)+1)]
+		case 3:
+			region = strings.Replace(region, "-", []string{" ", "_", ".", "/"}[rng.IntN(4)], 1)
+		}
+		cfg.Region = region
+		cfg.ConfigSources = []any{endpointFlags{fips: rng.IntN(3) == 0, dual: rng.IntN(3) == 0}}
+		for _, svc := range []string{"STS", "SSM", "Auto Scaling"} {
+			g, gErr := ownEndpoint(cfg, svc)
+			w, wErr := sdkEndpoint(ctx, cfg, svc)
+			if g != w || (gErr != nil) != (wErr != nil) {
+				t.Errorf("%s in %q: ours %q (%v), the SDK's %q (%v)", svc, region, g, gErr, w, wErr)
+			}
+			if wErr == nil {
+				resolved++
+			} else {
+				refused++
+			}
+		}
+	}
+	// Both kinds are compared: names the rules resolve, and names they refuse.
+	if resolved < 500 || refused < 20 {
+		t.Errorf("%d names resolved, %d refused: the generator misses a kind", resolved, refused)
+	}
+}
+
+// endpointFlags is a configuration source of FIPS and dual stack only.
+type endpointFlags struct{ fips, dual bool }
+
+func (f endpointFlags) GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error) {
+	if f.fips {
+		return aws.FIPSEndpointStateEnabled, true, nil
+	}
+	return aws.FIPSEndpointStateDisabled, true, nil
+}
+
+func (f endpointFlags) GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error) {
+	if f.dual {
+		return aws.DualStackEndpointStateEnabled, true, nil
+	}
+	return aws.DualStackEndpointStateDisabled, true, nil
 }
 
 // describeConfig prints what the clients of a configuration are set to.

@@ -42,6 +42,10 @@ func (c *Client) GetCallerIdentity(ctx context.Context) (string, error) {
 	if err := c.api.Query(ctx, version, "GetCallerIdentity", nil, &out); err != nil {
 		return "", err
 	}
+	if out.Account == "" {
+		// Owners are checked against it: never take "" for an account.
+		return "", errors.New("GetCallerIdentity answered no account")
+	}
 	return out.Account, nil
 }
 

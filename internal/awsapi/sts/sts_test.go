@@ -62,3 +62,16 @@ func TestWebIdentityRoleProvider(t *testing.T) {
 		t.Errorf("second retrieval: %v, %q", err, seen[len(seen)-1])
 	}
 }
+
+// An answer without an account is an error, never the account "".
+func TestGetCallerIdentityWithoutAccount(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::1:user/x</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>`)
+	}))
+	defer srv.Close()
+	c := NewFromConfig(aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client(),
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "s", "")})
+	if got, err := c.GetCallerIdentity(context.Background()); err == nil {
+		t.Fatalf("GetCallerIdentity: %q, want an error", got)
+	}
+}

@@ -383,7 +383,7 @@ func assumeWebIdentity(cfg *aws.Config, file, roleARN, session string) error {
 	if roleARN == "" {
 		return fmt.Errorf("role ARN is not set")
 	}
-	cfg.Credentials = sts.NewWebIdentityRoleProvider(sts.New(newAPI(*cfg, "STS", "sts", cfg.Region)), roleARN, file, session)
+	cfg.Credentials = sts.NewWebIdentityRoleProvider(roleSTS(*cfg), roleARN, file, session)
 	return nil
 }
 
@@ -395,7 +395,7 @@ func assumeRole(cfg *aws.Config, p *profileConfig) error {
 	if p.duration != nil && *p.duration/time.Minute > 15 {
 		o.Duration = *p.duration
 	}
-	cfg.Credentials = sts.NewAssumeRoleProvider(sts.New(newAPI(*cfg, "STS", "sts", cfg.Region)), p.roleARN, o)
+	cfg.Credentials = sts.NewAssumeRoleProvider(roleSTS(*cfg), p.roleARN, o)
 	return nil
 }
 

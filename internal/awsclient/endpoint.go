@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/ami-bakery/ami-bakery/internal/awsapi"
+	"github.com/ami-bakery/ami-bakery/internal/awsapi/sts"
 )
 
 // newAPI is the caller of the service sdkID (signed as name) in region,
@@ -19,13 +20,16 @@ import (
 func newAPI(cfg aws.Config, sdkID, name, region string) *awsapi.Client {
 	cfg.Region = region
 	ep, err := serviceEndpoint(cfg, sdkID, name, region)
-	cfg.BaseEndpoint = aws.String(ep)
-	c := awsapi.New(cfg, sdkID, name)
-	c.EndpointErr = err
-	return c
+	return &awsapi.Client{Config: cfg, ServiceID: sdkID, SigningName: name, Region: region, Endpoint: ep, EndpointErr: err}
 }
 
-// serviceEndpoint returns the base URL of the service sdkID ("SSM",
+// roleSTS is the STS client a role credential provider of cfg assumes its
+// role through: cfg's credentials, in cfg's region.
+func roleSTS(cfg aws.Config) *sts.Client {
+	return sts.New(newAPI(cfg, "STS", "sts", cfg.Region))
+}
+
+// serviceEndpoint returns the base URL of the service sdkID ("STS", "SSM",
 // "Auto Scaling"; name is its endpoint prefix, "ssm") in region, for the
 // clients of package awsapi: the configured one, found as the SDK's
 // clients find theirs (cfg.BaseEndpoint from AWS_ENDPOINT_URL or the
@@ -35,8 +39,9 @@ func newAPI(cfg aws.Config, sdkID, name, region string) *awsapi.Client {
 // stack as configured, with name in place of ec2: every partition names a
 // service's endpoints alike (ec2.cn-north-1.amazonaws.com.cn,
 // ssm-fips.us-east-1.amazonaws.com), so EC2's rules, which the binary has
-// anyway, serve for the others. TestServiceEndpointAgreesWithSDK compares
-// it with the SDK's SSM and Auto Scaling rules.
+// anyway, serve for the others. TestServiceEndpointAgreesWithSDK and
+// TestServiceEndpointAgreesWithSDKRandomRegions compare it with the SDK's
+// STS, SSM and Auto Scaling rules.
 func serviceEndpoint(cfg aws.Config, sdkID, name, region string) (string, error) {
 	if u, ok := configuredEndpoint(cfg, sdkID); ok {
 		return u, nil

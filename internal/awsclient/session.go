@@ -120,7 +120,7 @@ func (f *Factory) withRole(role string) *Factory {
 	cfg := f.cfg.Copy()
 	o := f.opts
 	o.RoleARN = role
-	cfg.Credentials = aws.NewCredentialsCache(sts.NewAssumeRoleProvider(sts.New(newAPI(f.cfg, "STS", "sts", f.cfg.Region)), role,
+	cfg.Credentials = aws.NewCredentialsCache(sts.NewAssumeRoleProvider(roleSTS(f.cfg), role,
 		sts.AssumeRoleOptions{RoleSessionName: "ami-bakery", Duration: o.RoleDuration}))
 	return &Factory{cfg: cfg, opts: o, clients: map[clientKey]any{}}
 }
